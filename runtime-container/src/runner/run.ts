@@ -1,0 +1,133 @@
+import { constants } from "node:os";
+import type { Readable } from "node:stream";
+import { execa } from "execa";
+import { parseLauncherStatus } from "../sandbox/launcher.ts";
+import { signalTree } from "./kill-tree.ts";
+import { OutputCollector, type StreamName } from "./output.ts";
+
+export interface RunRequest {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  uid?: number;
+  gid?: number;
+  stdin?: string;
+  timeoutMs: number;
+  killGraceMs: number;
+  maxOutputBytes: number;
+  /** Aborting cancels the run (TERM, then KILL after the grace). */
+  signal?: AbortSignal;
+  onOutput?: (stream: StreamName, text: string) => void;
+}
+
+/** A finished run. A failing program is a result with flags, never an exception. */
+export interface RunOutcome {
+  exitCode: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  canceled: boolean;
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** How long output may still drain after the process exited before its pipes are closed by force. */
+const DRAIN_MS = 250;
+
+/**
+ * Runs one process tree: stdin, live output under a byte cap, a wall timeout, cancel, and the exit status read from
+ * the launcher's status pipe (fd 3). Whatever stops the run, every process of the tree is killed before it returns.
+ */
+export async function runProcess(req: RunRequest): Promise<RunOutcome> {
+  const started = performance.now();
+  const output = new OutputCollector(req.maxOutputBytes, (stream, text) => req.onOutput?.(stream, text));
+  const child = execa(req.file, req.args, {
+    cwd: req.cwd,
+    env: req.env,
+    extendEnv: false,
+    uid: req.uid,
+    gid: req.gid,
+    detached: true,
+    buffer: false,
+    reject: false,
+    cleanup: true,
+    encoding: "buffer",
+    stdio: [req.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", "pipe"],
+    ...(req.stdin === undefined ? {} : { input: req.stdin }),
+  });
+  const pid = child.pid;
+
+  let timedOut = false;
+  let canceled = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const terminate = (graceMs: number) => {
+    if (pid === undefined || killTimer) return;
+    if (graceMs <= 0) return void signalTree(pid, "SIGKILL");
+    signalTree(pid, "SIGTERM");
+    killTimer = setTimeout(() => signalTree(pid, "SIGKILL"), graceMs);
+  };
+
+  const timer = setTimeout(() => {
+    timedOut = true;
+    terminate(req.killGraceMs);
+  }, req.timeoutMs);
+  const onAbort = () => {
+    canceled = true;
+    terminate(req.killGraceMs);
+  };
+  req.signal?.addEventListener("abort", onAbort, { once: true });
+  if (req.signal?.aborted) onAbort();
+
+  const watch = (stream: Readable | null | undefined, name: StreamName) =>
+    stream?.on("data", (chunk: Buffer) => {
+      if (!output.push(name, chunk)) terminate(0);
+    });
+  watch(child.stdout, "stdout");
+  watch(child.stderr, "stderr");
+
+  // The launcher writes the user's command's status in one write() when it exits (proot and the wrappers keep
+  // the pipe open, so there is no EOF to wait for); what the command left behind is killed at once.
+  let statusText = "";
+  const statusPipe = child.stdio[3] as Readable | undefined;
+  statusPipe?.on("data", (chunk: Buffer) => {
+    statusText += chunk.toString("latin1");
+    if (parseLauncherStatus(statusText) !== null) terminate(0);
+  });
+
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+    child.once("error", (error) => resolve({ code: null, signal: null, error }));
+  });
+  clearTimeout(timer);
+  req.signal?.removeEventListener("abort", onAbort);
+  if (pid !== undefined) signalTree(pid, "SIGKILL");
+  clearTimeout(killTimer);
+  await drain([child.stdout, child.stderr, statusPipe]);
+  void child.catch(() => undefined);
+  output.finish();
+
+  if (exit.error) throw exit.error;
+  const status = parseLauncherStatus(statusText);
+  const exitCode = status ?? exit.code ?? 128 + (exit.signal ? constants.signals[exit.signal] : 0);
+  return {
+    exitCode,
+    signal: status === null ? exit.signal : null,
+    stdout: output.text.stdout,
+    stderr: output.text.stderr,
+    timedOut,
+    canceled,
+    truncated: output.truncated,
+    durationMs: performance.now() - started,
+  };
+}
+
+/** Waits for the pipes to end, but no longer than DRAIN_MS: a survivor must not hold the run open. */
+async function drain(streams: (Readable | null | undefined)[]): Promise<void> {
+  const open = streams.filter((s): s is Readable => !!s && !s.readableEnded && !s.destroyed);
+  const ended = Promise.all(open.map((s) => new Promise<void>((r) => s.once("close", () => r()))));
+  const timeout = new Promise<void>((r) => setTimeout(r, DRAIN_MS).unref());
+  await Promise.race([ended, timeout]);
+  for (const s of open) s.destroy();
+}

@@ -1,0 +1,31 @@
+/** One interface for every isolation backend: it turns a guest command into a host command line. */
+export interface SandboxSpec {
+  /** Host directory that the guest sees as `/` (and as `/workspace`). */
+  workspace: string;
+  /** Host directories private to the thread, bound at /tmp, /var/tmp and /dev/shm. */
+  privateTmp: { tmp: string; varTmp: string; shm: string };
+  /** Guest working directory (absolute guest path). */
+  cwd: string;
+  /** Guest command. */
+  argv: string[];
+}
+
+export interface HostCommand {
+  file: string;
+  args: string[];
+  /** Host cwd to spawn in. */
+  cwd: string;
+  /** Removes anything the backend had to create in the workspace (bwrap's mount points). */
+  cleanup?: () => Promise<void>;
+}
+
+export interface SandboxBackend {
+  readonly name: "proot" | "bwrap" | "none";
+  /** The guest path of the workspace root: "/" when the backend re-roots, the host path otherwise. */
+  guestRoot(workspace: string): string;
+  /** Prepares the host command; may create mount points. */
+  command(spec: SandboxSpec): Promise<HostCommand>;
+}
+
+/** Host directories every backend shows read-only (bwrap) or as-is (proot) inside the sandbox (seed 002). */
+export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/opt"];

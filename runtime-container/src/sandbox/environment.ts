@@ -1,0 +1,35 @@
+import path from "node:path";
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
+
+/**
+ * The sandbox environment is built from scratch (seed 002), never inherited from the server: no HMAC secret,
+ * no storage credentials, nothing of the host's.
+ */
+export function sandboxEnv(guestRoot: string, cwd: string, user: Record<string, string> = {}): Record<string, string> {
+  const at = (p: string) => path.posix.join(guestRoot, p);
+  for (const name of Object.keys(user)) {
+    // These reach proot and the loader before the sandbox exists: LD_PRELOAD into proot would run untraced.
+    if (/^(LD_|PROOT_)/.test(name)) {
+      throw new AppError(ErrorCode.VALIDATION_FAILED, `environment variable ${name} is not allowed (LD_* and PROOT_* are reserved)`);
+    }
+  }
+  return {
+    HOME: guestRoot,
+    USER: "user",
+    LOGNAME: "user",
+    SHELL: "/bin/bash",
+    LANG: "C.UTF-8",
+    TERM: "dumb",
+    TMPDIR: "/tmp",
+    PWD: cwd,
+    PATH: [at(".venv/bin"), at("node_modules/.bin"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
+    VIRTUAL_ENV: at(".venv"),
+    BASH_ENV: at(".bashrc"),
+    PYTHONUNBUFFERED: "1",
+    PYTHONDONTWRITEBYTECODE: "1",
+    MPLBACKEND: "Agg",
+    MPLCONFIGDIR: "/tmp/matplotlib",
+    NODE_ENV: "development",
+    ...user,
+  };
+}

@@ -1,0 +1,33 @@
+import { existsSync } from "node:fs";
+import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
+import { SYSTEM_DIRS } from "./backend.ts";
+
+/**
+ * proot (seed 002): the workspace is `/` and `/workspace`; system dirs, /dev, /proc and /sys bound from the host;
+ * private tmp dirs over /tmp, /var/tmp and /dev/shm. proot gives the view only; the uid switch, pid namespace and
+ * seccomp filter around it (see wrap.ts) give the security.
+ */
+export function createProotBackend(prootBin: string): SandboxBackend {
+  const systemBinds = [...SYSTEM_DIRS, "/var"].filter((d) => existsSync(d));
+  return {
+    name: "proot",
+    guestRoot: () => "/",
+    async command(spec: SandboxSpec): Promise<HostCommand> {
+      const binds = [
+        ...systemBinds.map((d) => `${d}:${d}`),
+        "/dev:/dev",
+        "/proc:/proc",
+        "/sys:/sys",
+        `${spec.privateTmp.tmp}:/tmp`,
+        `${spec.privateTmp.varTmp}:/var/tmp`,
+        `${spec.privateTmp.shm}:/dev/shm`,
+        `${spec.workspace}:/workspace`,
+      ];
+      return {
+        file: prootBin,
+        args: ["--verbose=-1", "-r", spec.workspace, ...binds.flatMap((b) => ["-b", b]), "-w", spec.cwd, ...spec.argv],
+        cwd: spec.workspace,
+      };
+    },
+  };
+}

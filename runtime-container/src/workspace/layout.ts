@@ -1,0 +1,28 @@
+/** The files a new workspace starts with (seed 002). Existing files are never overwritten. */
+export const MARKER_PATH = ".threadbox/workspace.json";
+export const VENV_DIR = ".venv";
+
+export function bashrc(guestRoot: string): string {
+  const root = guestRoot.replace(/\/$/, "");
+  return `# threadbox workspace shell set-up; sourced by every \`exec\` (BASH_ENV) and interactive shells.
+export HOME=${guestRoot}
+export PYTHONUNBUFFERED=1
+export PYTHONDONTWRITEBYTECODE=1
+export MPLBACKEND=Agg
+case ":$PATH:" in *":${root}/.venv/bin:"*) ;; *) export PATH="${root}/.venv/bin:${root}/node_modules/.bin:$PATH" ;; esac
+[ -f ${root}/.venv/bin/activate ] && VIRTUAL_ENV_DISABLE_PROMPT=1 . ${root}/.venv/bin/activate
+`;
+}
+
+export function pyprojectToml(): string {
+  return `[project]
+name = "workspace"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = []
+`;
+}
+
+export function packageJson(): string {
+  return `${JSON.stringify({ name: "workspace", private: true, type: "module", dependencies: {} }, null, 2)}\n`;
+}

@@ -1,0 +1,30 @@
+import path from "node:path";
+import { TenantIdSchema, ThreadIdSchema } from "../../../shared/src/index.ts";
+
+/** Where one thread lives on this host. */
+export interface WorkspaceLocation {
+  key: string;
+  tenant: string;
+  thread: string;
+  /** The workspace itself: `<WORKSPACES_ROOT>/<tenant>/<thread>` (on the R2 mount in production). */
+  dir: string;
+  /** Local, never on the bucket: the thread's private /tmp, /var/tmp and /dev/shm. */
+  privateTmp: { tmp: string; varTmp: string; shm: string };
+}
+
+/**
+ * The worker names the workspace from (tenant, thread), so equal thread ids of two tenants never share one.
+ * Both ids are validated as single safe path segments before they touch the filesystem.
+ */
+export function locateWorkspace(roots: { workspaces: string; state: string }, tenant: string, thread: string): WorkspaceLocation {
+  const t = TenantIdSchema.parse(tenant);
+  const id = ThreadIdSchema.parse(thread);
+  const tmpBase = path.join(roots.state, "tmp", t, id);
+  return {
+    key: `${t}/${id}`,
+    tenant: t,
+    thread: id,
+    dir: path.join(roots.workspaces, t, id),
+    privateTmp: { tmp: path.join(tmpBase, "tmp"), varTmp: path.join(tmpBase, "var-tmp"), shm: path.join(tmpBase, "shm") },
+  };
+}

@@ -1,0 +1,172 @@
+import { chown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { AppError, ErrorCode, type WorkspaceInfo } from "../../../shared/src/index.ts";
+import type { RuntimeConfig } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { GuestRunner } from "../runner/guest.ts";
+import type { Sandbox } from "../sandbox/create.ts";
+import { KeyedLock } from "./lock.ts";
+import { MARKER_PATH, VENV_DIR, bashrc, packageJson, pyprojectToml } from "./layout.ts";
+import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
+import { type Marker, readMarker, verifyPython, writeMarker } from "./verify.ts";
+
+const SETUP_TIMEOUT_MS = 120_000;
+
+/** A configured, verified workspace. */
+export interface ReadyWorkspace {
+  loc: WorkspaceLocation;
+  guestRoot: string;
+  marker: Marker;
+}
+
+/**
+ * Creates and configures workspaces idempotently under a per-thread lock (seed 000). A marker alone never counts:
+ * the venv's interpreter must exist, and must have run in this process, or the workspace is reconfigured.
+ * A failed setup writes no marker and answers WORKSPACE_SETUP_FAILED with the underlying stderr.
+ */
+export class WorkspaceManager {
+  private readonly lock = new KeyedLock();
+  /** Workspaces whose interpreter ran in this process, with the marker mtime at that time. */
+  private readonly verified = new Map<string, { markerMtimeMs: number; marker: Marker }>();
+
+  constructor(
+    private readonly config: RuntimeConfig,
+    private readonly sandbox: Sandbox,
+    private readonly run: GuestRunner,
+    private readonly logger: Logger,
+  ) {}
+
+  locate(tenant: string, thread: string): WorkspaceLocation {
+    return locateWorkspace({ workspaces: this.config.WORKSPACES_ROOT, state: this.config.STATE_DIR }, tenant, thread);
+  }
+
+  guestRoot(loc: WorkspaceLocation): string {
+    return this.sandbox.backend.guestRoot(loc.dir);
+  }
+
+  async exists(loc: WorkspaceLocation): Promise<boolean> {
+    return (await lstat(loc.dir).catch(() => null))?.isDirectory() ?? false;
+  }
+
+  async ensure(loc: WorkspaceLocation): Promise<ReadyWorkspace> {
+    return this.lock.run(loc.key, async () => {
+      const guestRoot = this.guestRoot(loc);
+      await this.createDirs(loc);
+      const marker = await this.currentMarker(loc, guestRoot);
+      if (marker) return { loc, guestRoot, marker };
+      return { loc, guestRoot, marker: await this.configure(loc, guestRoot) };
+    });
+  }
+
+  async info(loc: WorkspaceLocation): Promise<WorkspaceInfo> {
+    const marker = await readMarker(loc.dir);
+    const venvOk = await this.venvPresent(loc);
+    return {
+      configured: marker !== null && venvOk,
+      python_version: marker?.python_version ?? null,
+      virtual_env: marker?.virtual_env ?? null,
+      packages: [],
+      configured_at: marker?.configured_at ?? null,
+    };
+  }
+
+  async remove(loc: WorkspaceLocation): Promise<void> {
+    await this.lock.run(loc.key, async () => {
+      this.verified.delete(loc.key);
+      await rm(loc.dir, { recursive: true, force: true });
+      await rm(path.dirname(loc.privateTmp.tmp), { recursive: true, force: true });
+    });
+  }
+
+  /** The marker, if it can be trusted: present, venv interpreter present, and verified in this process. */
+  private async currentMarker(loc: WorkspaceLocation, guestRoot: string): Promise<Marker | null> {
+    const st = await lstat(path.join(loc.dir, MARKER_PATH)).catch(() => null);
+    if (!st) return null;
+    if (!(await this.venvPresent(loc))) {
+      this.logger.warn("marker exists but venv missing: reconfiguring", { thread_id: loc.thread, tenant: loc.tenant });
+      return null;
+    }
+    const cached = this.verified.get(loc.key);
+    if (cached && cached.markerMtimeMs === st.mtimeMs) return cached.marker;
+    const marker = await readMarker(loc.dir);
+    if (!marker) return null;
+    const check = await verifyPython(this.run, loc, guestRoot);
+    if (!check.ok) {
+      this.logger.warn("workspace failed verification: reconfiguring", { thread_id: loc.thread, detail: check.error });
+      return null;
+    }
+    this.verified.set(loc.key, { markerMtimeMs: st.mtimeMs, marker });
+    return marker;
+  }
+
+  private async venvPresent(loc: WorkspaceLocation): Promise<boolean> {
+    return (await lstat(path.join(loc.dir, VENV_DIR, "bin/python")).catch(() => null)) !== null;
+  }
+
+  private async configure(loc: WorkspaceLocation, guestRoot: string): Promise<ReadyWorkspace["marker"]> {
+    const log = this.logger.child({ thread_id: loc.thread, tenant: loc.tenant });
+    log.info("configuring workspace");
+    await rm(path.join(loc.dir, MARKER_PATH), { force: true });
+    await this.writeIfMissing(loc, ".bashrc", bashrc(guestRoot));
+    await this.writeIfMissing(loc, "pyproject.toml", pyprojectToml());
+    await this.writeIfMissing(loc, "package.json", packageJson());
+
+    // A venv without a verified marker is untrusted: move it aside, then build a fresh one.
+    const venv = path.join(loc.dir, VENV_DIR);
+    if (await lstat(venv).catch(() => null)) {
+      const aside = path.join(loc.dir, ".threadbox", `venv-broken-${Date.now()}`);
+      await rename(venv, aside);
+      await rm(aside, { recursive: true, force: true });
+    }
+    const guestVenv = path.posix.join(guestRoot, VENV_DIR);
+    const created = await this.run(loc, {
+      argv: [this.config.PYTHON_BIN, "-m", "venv", "--system-site-packages", "--without-pip", guestVenv],
+      timeoutMs: SETUP_TIMEOUT_MS,
+    });
+    if (created.exitCode !== 0) {
+      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, `creating the Python venv failed (exit ${created.exitCode})`, {
+        stderr: created.stderr.slice(-4000),
+      });
+    }
+    const check = await verifyPython(this.run, loc, guestRoot);
+    if (!check.ok) {
+      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the new venv's interpreter does not run", { stderr: check.error });
+    }
+    const marker: Marker = {
+      python_version: check.version,
+      virtual_env: check.prefix,
+      base_python: this.config.PYTHON_BIN,
+      configured_at: new Date().toISOString(),
+    };
+    const mtimeMs = await writeMarker(loc.dir, marker, this.owner());
+    this.verified.set(loc.key, { markerMtimeMs: mtimeMs, marker });
+    log.info("workspace configured", { python_version: marker.python_version });
+    return marker;
+  }
+
+  private owner(): { uid: number; gid: number } | null {
+    const { uid, gid } = this.sandbox.layers;
+    return uid === null ? null : { uid, gid: gid ?? uid };
+  }
+
+  /** Parents are traverse-only (0711) so the sandbox uid reaches its own workspace but cannot list others. */
+  private async createDirs(loc: WorkspaceLocation): Promise<void> {
+    const owner = this.owner();
+    for (const parent of [path.dirname(loc.dir), path.dirname(path.dirname(loc.privateTmp.tmp))]) {
+      await mkdir(parent, { recursive: true, mode: 0o711 });
+    }
+    const privateBase = path.dirname(loc.privateTmp.tmp);
+    for (const dir of [loc.dir, path.join(loc.dir, ".threadbox"), privateBase, ...Object.values(loc.privateTmp)]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (owner) await chown(dir, owner.uid, owner.gid);
+    }
+  }
+
+  private async writeIfMissing(loc: WorkspaceLocation, name: string, content: string): Promise<void> {
+    const file = path.join(loc.dir, name);
+    if (await lstat(file).catch(() => null)) return;
+    await writeFile(file, content, { flag: "wx" });
+    const owner = this.owner();
+    if (owner) await chown(file, owner.uid, owner.gid);
+  }
+}

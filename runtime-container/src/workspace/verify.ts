@@ -1,0 +1,51 @@
+import { chown, readFile, rename, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import type { GuestRunner } from "../runner/guest.ts";
+import { MARKER_PATH, VENV_DIR } from "./layout.ts";
+import type { WorkspaceLocation } from "./location.ts";
+
+const MarkerSchema = z.object({
+  python_version: z.string(),
+  virtual_env: z.string(),
+  base_python: z.string(),
+  configured_at: z.string(),
+});
+export type Marker = z.infer<typeof MarkerSchema>;
+
+/** A marker that does not parse counts as no marker. */
+export async function readMarker(dir: string): Promise<Marker | null> {
+  try {
+    return MarkerSchema.parse(JSON.parse(await readFile(path.join(dir, MARKER_PATH), "utf8")));
+  } catch {
+    return null;
+  }
+}
+
+/** Written last, atomically (write then rename), so a crash mid-setup leaves no marker. Returns its mtime. */
+export async function writeMarker(dir: string, marker: Marker, owner: { uid: number; gid: number } | null): Promise<number> {
+  const file = path.join(dir, MARKER_PATH);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(marker, null, 2)}\n`);
+  if (owner) await chown(tmp, owner.uid, owner.gid);
+  await rename(tmp, file);
+  return (await stat(file)).mtimeMs;
+}
+
+const PROBE = "import json, sys; print(json.dumps({'version': sys.version.split()[0], 'prefix': sys.prefix}))";
+
+export type PythonCheck = { ok: true; version: string; prefix: string } | { ok: false; error: string };
+
+/** Runs the venv's interpreter inside the sandbox: it must start, report its version, and live in the venv. */
+export async function verifyPython(run: GuestRunner, loc: WorkspaceLocation, guestRoot: string): Promise<PythonCheck> {
+  const venv = path.posix.join(guestRoot, VENV_DIR);
+  const r = await run(loc, { argv: [`${venv}/bin/python`, "-c", PROBE], timeoutMs: 30_000 });
+  if (r.exitCode !== 0) return { ok: false, error: r.stderr.slice(-4000) || `exit ${r.exitCode}` };
+  try {
+    const out = z.object({ version: z.string(), prefix: z.string() }).parse(JSON.parse(r.stdout.trim()));
+    if (out.prefix !== venv) return { ok: false, error: `interpreter prefix ${out.prefix} is not ${venv}` };
+    return { ok: true, ...out };
+  } catch {
+    return { ok: false, error: `unexpected interpreter output: ${r.stdout.slice(0, 500)}` };
+  }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: Debian packages, npm packages, the seccomp helper.
+# Run by `npm test`, `npm start` and `npm run runtime` before anything else; fast when nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+# Debian packages the runtime and its tests use: the sandbox backends, the base Python with the common
+# data packages (seed 002), a C compiler for the seccomp helper.
+DEB_PACKAGES=(proot bubblewrap python3 python3-venv python3-numpy python3-pandas python3-matplotlib gcc libc6-dev util-linux procps)
+
+missing=()
+for pkg in "${DEB_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null; then
+    say "missing packages (${missing[*]}) and no apt-get: install them with your package manager."
+    exit 1
+  fi
+  apt=(apt-get)
+  if [[ $(id -u) -ne 0 ]]; then
+    if sudo -n true 2>/dev/null; then apt=(sudo -n apt-get); else
+      say "missing Debian packages: ${missing[*]}"
+      say "run: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+      exit 1
+    fi
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${apt[@]}" update -qq
+  "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: reinstall when the lock file changed since the last install.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The seccomp helper that runs in front of proot/bwrap (runtime-container/native/seccomp-exec.c).
+src=runtime-container/native/seccomp-exec.c
+bin=.build/seccomp-exec
+if [[ ! -x $bin || $src -nt $bin ]]; then
+  say "compiling $bin"
+  mkdir -p .build
+  cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" "$src"
+  mv "$bin.tmp" "$bin"
+fi

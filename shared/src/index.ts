@@ -1,0 +1,12 @@
+/** The only entry point other top-level folders import shared code from. */
+export * from "./errors.ts";
+export * from "./ids.ts";
+export * from "./events.ts";
+export * from "./exec.ts";
+export * from "./run-python.ts";
+export * from "./files.ts";
+export * from "./threads.ts";
+export * from "./runtime-api.ts";
+export * from "./sse.ts";
+export * from "./ndjson.ts";
+export * from "./hmac.ts";

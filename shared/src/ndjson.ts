@@ -1,0 +1,70 @@
+/**
+ * Newline-delimited JSON, the streaming format for clients that do not speak SSE.
+ * Only Web-standard APIs, so the worker and the runtime share it.
+ */
+export function encodeNdjson(value: unknown): string {
+  const json = JSON.stringify(value);
+  // JSON.stringify(undefined) is undefined, which would otherwise be written as the text "undefined".
+  if (json === undefined) throw new Error("NDJSON cannot encode undefined");
+  return `${json}\n`;
+}
+
+/** Incremental parser: feed decoded text in any chunking, get one value per complete line. */
+export class NdjsonParser {
+  #buffer = "";
+  #lineNumber = 0;
+
+  push(chunk: string): unknown[] {
+    this.#buffer += chunk;
+    const values: unknown[] = [];
+    let start = 0;
+    for (let end = this.#buffer.indexOf("\n"); end !== -1; end = this.#buffer.indexOf("\n", start)) {
+      const value = this.#line(this.#buffer.slice(start, end));
+      if (value.present) values.push(value.value);
+      start = end + 1;
+    }
+    this.#buffer = this.#buffer.slice(start);
+    return values;
+  }
+
+  /** Parses a last line that had no trailing newline; call once the input has ended. */
+  flush(): unknown[] {
+    const rest = this.#buffer;
+    this.#buffer = "";
+    const value = this.#line(rest);
+    return value.present ? [value.value] : [];
+  }
+
+  // `present` rather than a sentinel, because a line may legitimately hold `null`.
+  #line(raw: string): { present: true; value: unknown } | { present: false } {
+    this.#lineNumber += 1;
+    // Tolerate CRLF producers: JSON whitespace may surround a value, so trimming changes nothing valid.
+    const line = raw.trim();
+    if (line === "") return { present: false };
+    try {
+      return { present: true, value: JSON.parse(line) };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const excerpt = line.length > 80 ? `${line.slice(0, 80)}…` : line;
+      throw new Error(`Invalid NDJSON on line ${this.#lineNumber}: ${reason} (line: ${excerpt})`);
+    }
+  }
+}
+
+export async function* parseNdjsonStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder("utf-8");
+  const parser = new NdjsonParser();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // stream:true holds back a multi-byte character split across chunks until its last byte arrives.
+      yield* parser.push(decoder.decode(value, { stream: true }));
+    }
+    yield* parser.push(decoder.decode());
+    yield* parser.flush();
+  } finally {
+    reader.releaseLock();
+  }
+}

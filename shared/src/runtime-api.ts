@@ -1,0 +1,29 @@
+/** The runtime's internal HTTP API, as the worker calls it. Every request is HMAC-signed (see hmac.ts). */
+export const SIGNATURE_HEADER = "x-threadbox-signature";
+export const TIMESTAMP_HEADER = "x-threadbox-timestamp";
+/** The worker chooses execution ids so it can cancel and resume them; the runtime makes one when absent. */
+export const EXECUTION_ID_HEADER = "x-threadbox-execution-id";
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/** Maximum clock skew between worker and runtime, in seconds. */
+export const SIGNATURE_WINDOW_SECONDS = 300;
+
+export type StreamFormat = "json" | "sse" | "ndjson";
+
+/** Chooses the response format from an Accept header: SSE, NDJSON, or JSON (the default). */
+export function streamFormatFromAccept(accept: string | null | undefined): StreamFormat {
+  const value = (accept ?? "").toLowerCase();
+  if (value.includes("text/event-stream")) return "sse";
+  if (value.includes("application/x-ndjson")) return "ndjson";
+  return "json";
+}
+
+export const runtimePaths = {
+  health: () => "/health",
+  thread: (tenant: string, thread: string) => `/threads/${tenant}/${thread}`,
+  exec: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/exec`,
+  runPython: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/run_python`,
+  files: (tenant: string, thread: string, path = "") =>
+    `/threads/${tenant}/${thread}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
+  cancel: (executionId: string) => `/executions/${executionId}/cancel`,
+} as const;
