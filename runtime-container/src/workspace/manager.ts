@@ -48,6 +48,11 @@ export class WorkspaceManager {
     return (await lstat(loc.dir).catch(() => null))?.isDirectory() ?? false;
   }
 
+  /** The directories alone (for file uploads): no interpreter needed. */
+  async ensureDirs(loc: WorkspaceLocation): Promise<void> {
+    await this.lock.run(loc.key, () => this.createDirs(loc));
+  }
+
   async ensure(loc: WorkspaceLocation): Promise<ReadyWorkspace> {
     return this.lock.run(loc.key, async () => {
       const guestRoot = this.guestRoot(loc);

@@ -1,0 +1,40 @@
+import type { ExecRequest, ResultPayload } from "../../../shared/src/index.ts";
+import type { GuestRunner } from "../runner/guest.ts";
+import type { ReadyWorkspace } from "../workspace/manager.ts";
+import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
+import type { ExecutionContext } from "./registry.ts";
+
+/** A shell command in the thread's sandbox: `bash -c`, no `set -e`, status and both streams always reported. */
+export async function runExec(
+  run: GuestRunner,
+  ws: ReadyWorkspace,
+  req: ExecRequest,
+  timeoutS: number,
+  ctx: ExecutionContext,
+): Promise<ResultPayload> {
+  const cwd = resolveGuestDir(ws.guestRoot, req.cwd);
+  await requireWorkspaceDir(ws.loc.dir, cwd, req.cwd);
+  const out = await run(ws.loc, {
+    argv: ["/bin/bash", "-c", req.command],
+    cwd: cwd.guest,
+    env: req.env,
+    stdin: req.stdin,
+    timeoutMs: timeoutS * 1000,
+    signal: ctx.signal,
+    onOutput: (stream, data) => ctx.emit({ type: stream, data }),
+  });
+  return {
+    kind: "exec",
+    value: {
+      execution_id: ctx.executionId,
+      exit_code: out.exitCode,
+      signal: out.signal,
+      stdout: out.stdout,
+      stderr: out.stderr,
+      timed_out: out.timedOut,
+      canceled: out.canceled,
+      truncated: out.truncated,
+      duration_ms: Math.round(out.durationMs * 10) / 10,
+    },
+  };
+}

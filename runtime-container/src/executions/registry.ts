@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import { AppError, ErrorCode, type EventBody, type ExecutionKind, type ResultPayload, toAppError } from "../../../shared/src/index.ts";
+import type { Logger } from "../logger.ts";
+import type { WorkspaceLocation } from "../workspace/location.ts";
+import { ExecutionStream } from "./stream.ts";
+
+export interface ExecutionContext {
+  executionId: string;
+  signal: AbortSignal;
+  emit(body: EventBody): void;
+  logger: Logger;
+}
+
+interface Running {
+  threadKey: string;
+  controller: AbortController;
+}
+
+/**
+ * Starts executions and tracks the running ones so they can be cancelled. Each execution emits `start`, its output,
+ * then exactly one `result` (the work's value, including user code that failed) or `error` (the platform failed).
+ */
+export class ExecutionRegistry {
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly logger: Logger) {}
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  start(
+    kind: ExecutionKind,
+    loc: WorkspaceLocation,
+    requestedId: string | undefined,
+    work: (ctx: ExecutionContext) => Promise<ResultPayload>,
+  ): ExecutionStream {
+    const executionId = requestedId ?? `ex_${randomUUID().replaceAll("-", "")}`;
+    if (this.running.has(executionId)) {
+      throw new AppError(ErrorCode.VALIDATION_FAILED, `execution ${executionId} is already running`);
+    }
+    const stream = new ExecutionStream(executionId);
+    const controller = new AbortController();
+    const logger = this.logger.child({ thread_id: loc.thread, tenant: loc.tenant, execution_id: executionId, kind });
+    this.running.set(executionId, { threadKey: loc.key, controller });
+    stream.emit({ type: "start", kind, thread_id: loc.thread, started_at: new Date().toISOString() });
+    const started = performance.now();
+    const ctx: ExecutionContext = { executionId, signal: controller.signal, emit: (b) => stream.emit(b), logger };
+
+    void work(ctx)
+      .then((result) => {
+        stream.emit({ type: "result", result });
+        logger.info("execution finished", { duration_ms: Math.round(performance.now() - started), ...summary(result) });
+      })
+      .catch((err: unknown) => {
+        const error = toAppError(err);
+        if (error.code === ErrorCode.INTERNAL_ERROR) logger.error("execution failed", { error: String(err) });
+        else logger.warn("execution failed", { code: error.code, message: error.message });
+        stream.emit({ type: "error", code: error.code, message: error.message, details: error.details });
+      })
+      .finally(() => this.running.delete(executionId));
+    return stream;
+  }
+
+  cancel(executionId: string): boolean {
+    const run = this.running.get(executionId);
+    if (!run) return false;
+    run.controller.abort();
+    return true;
+  }
+
+  cancelThread(threadKey: string): void {
+    for (const run of this.running.values()) if (run.threadKey === threadKey) run.controller.abort();
+  }
+
+  cancelAll(): void {
+    for (const run of this.running.values()) run.controller.abort();
+  }
+}
+
+function summary(result: ResultPayload): Record<string, unknown> {
+  const v = result.kind === "exec" ? result.value : result.value.metadata;
+  return { exit_code: v.exit_code, timed_out: v.timed_out, truncated: v.truncated };
+}

@@ -1,0 +1,60 @@
+import { constants } from "node:os";
+import type { RunPythonResponse } from "../../../shared/src/index.ts";
+import type { RunOutcome } from "../runner/run.ts";
+import { analyzePythonFailure, moduleNotFoundHint } from "./traceback.ts";
+
+export interface ResponseContext {
+  executionId: string;
+  scriptPath: string;
+  pythonVersion: string;
+  virtualEnv: string | null;
+  filesCreated: string[];
+  timeoutS: number;
+}
+
+/** The shell reports a signal death as 128 + N; name it so a segfault or OOM kill is told apart from exit(1). */
+function signalOf(out: RunOutcome): string | null {
+  if (out.signal) return out.signal;
+  if (out.exitCode <= 128 || out.exitCode > 128 + 64) return null;
+  const name = Object.entries(constants.signals).find(([, n]) => n === out.exitCode - 128)?.[0];
+  return name ?? null;
+}
+
+/** seed 003's response: `text` for the model, `metadata` for programs. */
+export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): RunPythonResponse {
+  const failure = analyzePythonFailure({
+    stderr: out.stderr,
+    exitCode: out.exitCode,
+    signal: signalOf(out),
+    timedOut: out.timedOut,
+    scriptPath: rc.scriptPath,
+  });
+  let text: string;
+  if (!failure) text = out.stdout.replace(/\n$/, "");
+  else if (out.timedOut) text = `Python execution timed out after ${rc.timeoutS} s (EXECUTION_TIMEOUT)`;
+  else text = `Python execution failed: ${failure.message}`;
+  if (failure?.missing_module) text += `\n\n${moduleNotFoundHint(failure.missing_module)}`;
+  if (out.canceled) text += "\n\n[execution cancelled]";
+  if (out.truncated) text += "\n\n[output truncated: stdout and stderr together reached the output cap; the run was stopped]";
+  return {
+    text,
+    is_error: failure !== null || out.canceled,
+    metadata: {
+      language: "python",
+      exit_code: out.exitCode,
+      stdout: out.stdout,
+      stderr: out.stderr,
+      duration: Math.round(out.durationMs) / 1000,
+      timed_out: out.timedOut,
+      packages_installed: [],
+      python_version: rc.pythonVersion,
+      virtual_env: rc.virtualEnv,
+      files_created: rc.filesCreated,
+      ...(failure?.error_type ? { error_type: failure.error_type } : {}),
+      ...(failure?.error_line ? { error_line: failure.error_line } : {}),
+      ...(failure?.error_code ? { error_code: failure.error_code } : {}),
+      truncated: out.truncated,
+      execution_id: rc.executionId,
+    },
+  };
+}

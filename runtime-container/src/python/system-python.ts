@@ -1,0 +1,22 @@
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
+import type { GuestRunner } from "../runner/guest.ts";
+import type { ReadyWorkspace } from "../workspace/manager.ts";
+
+/** Probes a system interpreter's version once per command (seed 001's `system` mode, seed 003's `python_cmd`). */
+export function systemPythonProber(run: GuestRunner): (ws: ReadyWorkspace, command: string) => Promise<string> {
+  const cache = new Map<string, string>();
+  return async (ws, command) => {
+    const known = cache.get(command);
+    if (known) return known;
+    const r = await run(ws.loc, {
+      argv: [command, "-c", "import sys; print(sys.version.split()[0])"],
+      timeoutMs: 30_000,
+    });
+    const version = r.stdout.trim();
+    if (r.exitCode !== 0 || !/^\d+\.\d+/.test(version)) {
+      throw new AppError(ErrorCode.VALIDATION_FAILED, `python_cmd ${command} is not available in the sandbox`);
+    }
+    cache.set(command, version);
+    return version;
+  };
+}

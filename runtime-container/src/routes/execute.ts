@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import {
+  EXECUTION_ID_HEADER,
+  ExecRequestSchema,
+  ExecutionIdSchema,
+  RunPythonParamsSchema,
+  validationError,
+} from "../../../shared/src/index.ts";
+import { runExec } from "../executions/exec.ts";
+import { runPython } from "../python/run-python.ts";
+import { jsonBody } from "../server/request.ts";
+import { respondWithExecution } from "../server/respond.ts";
+import type { Services } from "../services.ts";
+
+function executionId(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const parsed = ExecutionIdSchema.safeParse(header);
+  if (!parsed.success) throw validationError(EXECUTION_ID_HEADER, parsed.error);
+  return parsed.data;
+}
+
+/** exec and run_python: parse, then run as an execution answered as JSON, SSE or NDJSON. */
+export function executeRoutes(s: Services): Hono {
+  const app = new Hono();
+  const cap = (timeout: number) => Math.min(timeout, s.config.MAX_TIMEOUT_S);
+
+  app.post("/threads/:tenant/:thread/exec", async (c) => {
+    const req = await jsonBody(c, ExecRequestSchema);
+    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const stream = s.executions.start("exec", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+      runExec(s.run, await s.workspaces.ensure(loc), req, cap(req.timeout), ctx),
+    );
+    return respondWithExecution(c, stream);
+  });
+
+  app.post("/threads/:tenant/:thread/run_python", async (c) => {
+    const params = await jsonBody(c, RunPythonParamsSchema);
+    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const stream = s.executions.start("run_python", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+      runPython(s.python, await s.workspaces.ensure(loc), params, cap(params.timeout), ctx),
+    );
+    return respondWithExecution(c, stream);
+  });
+
+  app.post("/executions/:id/cancel", (c) => {
+    const id = executionId(c.req.param("id")) as string;
+    return c.json({ execution_id: id, cancelled: s.executions.cancel(id) });
+  });
+
+  return app;
+}

@@ -1,0 +1,69 @@
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { AppError, ErrorCode, normalizeWorkspacePath } from "../../../shared/src/index.ts";
+import { deleteWorkspacePath, listWorkspaceDir, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
+import type { Services } from "../services.ts";
+import type { WorkspaceLocation } from "../workspace/location.ts";
+
+/** The workspace-relative path after `/files/`, percent-decoded and checked; "" is the workspace root. */
+function filePath(c: Context, raw?: string): string {
+  const encoded = raw ?? c.req.path.replace(/^\/threads\/[^/]+\/[^/]+\/files\/?/, "");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(encoded);
+  } catch {
+    throw new AppError(ErrorCode.INVALID_PATH, "the file path is not valid percent-encoding");
+  }
+  const rel = normalizeWorkspacePath(decoded);
+  if (rel === null) {
+    throw new AppError(ErrorCode.INVALID_PATH, `"${decoded}" is not a path inside the workspace (no "..", NUL or backslash)`);
+  }
+  return rel;
+}
+
+/** Raw file bytes in and out, listing and deletion, all confined to the workspace (no link is ever followed). */
+export function fileRoutes(s: Services): Hono {
+  const app = new Hono();
+  const existing = async (c: Context): Promise<WorkspaceLocation> => {
+    const loc = s.workspaces.locate(c.req.param("tenant") as string, c.req.param("thread") as string);
+    if (!(await s.workspaces.exists(loc))) throw new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${loc.thread} has no workspace`);
+    return loc;
+  };
+
+  app.get("/threads/:tenant/:thread/files", async (c) => {
+    const loc = await existing(c);
+    const rel = filePath(c, c.req.query("path") ?? "");
+    const recursive = ["1", "true"].includes(c.req.query("recursive") ?? "");
+    return c.json(await listWorkspaceDir(loc.dir, rel, { recursive }));
+  });
+
+  app.get("/threads/:tenant/:thread/files/*", async (c) => {
+    const loc = await existing(c);
+    const file = await readWorkspaceFile(loc.dir, filePath(c), s.config.MAX_FILE_READ_BYTES);
+    return new Response(new Uint8Array(file.data), {
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(file.size),
+        "last-modified": new Date(file.modified_at).toUTCString(),
+      },
+    });
+  });
+
+  app.put("/threads/:tenant/:thread/files/*", async (c) => {
+    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const rel = filePath(c);
+    if (rel === "") throw new AppError(ErrorCode.INVALID_PATH, "name a file to write, not the workspace root");
+    await s.workspaces.ensureDirs(loc);
+    const data = new Uint8Array(await c.req.arrayBuffer());
+    return c.json(await writeWorkspaceFile(loc.dir, rel, data, { owner: s.owner }), 201);
+  });
+
+  app.delete("/threads/:tenant/:thread/files/*", async (c) => {
+    const loc = await existing(c);
+    const rel = filePath(c);
+    await deleteWorkspacePath(loc.dir, rel, { recursive: ["1", "true"].includes(c.req.query("recursive") ?? "") });
+    return c.json({ deleted: rel });
+  });
+
+  return app;
+}

@@ -1,0 +1,44 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../../shared/src/index.ts";
+import { executeRoutes } from "../routes/execute.ts";
+import { fileRoutes } from "../routes/files.ts";
+import { threadRoutes } from "../routes/threads.ts";
+import type { Services } from "../services.ts";
+import { hmacAuth } from "./hmac-auth.ts";
+
+/** The runtime's internal API: size cap, then HMAC check, then routes; one error translator for all of it. */
+export function createApp(s: Services): Hono {
+  const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    const id = c.req.header(REQUEST_ID_HEADER) ?? crypto.randomUUID();
+    c.header(REQUEST_ID_HEADER, id);
+    await next();
+  });
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: s.config.MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${s.config.MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.use("*", hmacAuth(s.config.HMAC_SECRET));
+
+  app.route("/", threadRoutes(s));
+  app.route("/", executeRoutes(s));
+  app.route("/", fileRoutes(s));
+
+  app.notFound((c) => {
+    const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);
+    return c.json(err.toBody(c.req.header(REQUEST_ID_HEADER)), err.status);
+  });
+  app.onError((raw, c) => {
+    const err = toAppError(raw);
+    if (err.code === ErrorCode.INTERNAL_ERROR) s.logger.error("unhandled error", { error: String(raw), path: c.req.path });
+    return c.json(err.toBody(c.res.headers.get(REQUEST_ID_HEADER) ?? undefined), err.status);
+  });
+  return app;
+}

@@ -1,0 +1,38 @@
+import type { RuntimeConfig } from "./config.ts";
+import { ExecutionRegistry } from "./executions/registry.ts";
+import type { Logger } from "./logger.ts";
+import type { RunPythonDeps } from "./python/run-python.ts";
+import { systemPythonProber } from "./python/system-python.ts";
+import { type GuestRunner, createGuestRunner } from "./runner/guest.ts";
+import type { Sandbox } from "./sandbox/create.ts";
+import { WorkspaceManager } from "./workspace/manager.ts";
+
+/** Everything the routes use, built once at start-up and passed down by construction. */
+export interface Services {
+  config: RuntimeConfig;
+  logger: Logger;
+  sandbox: Sandbox;
+  run: GuestRunner;
+  workspaces: WorkspaceManager;
+  executions: ExecutionRegistry;
+  python: RunPythonDeps;
+  owner: { uid: number; gid: number } | null;
+  startedAt: number;
+}
+
+export function createServices(config: RuntimeConfig, logger: Logger, sandbox: Sandbox): Services {
+  const run = createGuestRunner(config, sandbox);
+  const { uid, gid } = sandbox.layers;
+  const owner = uid === null ? null : { uid, gid: gid ?? uid };
+  return {
+    config,
+    logger,
+    sandbox,
+    run,
+    workspaces: new WorkspaceManager(config, sandbox, run, logger),
+    executions: new ExecutionRegistry(logger),
+    python: { run, owner, systemPythonVersion: systemPythonProber(run) },
+    owner,
+    startedAt: Date.now(),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Calls the runtime's internal API with a valid HMAC signature, the way the worker does.
+ *   node --import tsx scripts/runtime-call.mts METHOD PATH [BODY|@file] [--accept json|sse|ndjson]
+ * RUNTIME_URL (default http://127.0.0.1:8788) and HMAC_SECRET (default: the runtime's development secret).
+ */
+import { readFileSync } from "node:fs";
+import { signRequest } from "../shared/src/index.ts";
+
+const DEV_SECRET = "threadbox-local-dev-secret";
+const ACCEPT = { json: "application/json", sse: "text/event-stream", ndjson: "application/x-ndjson" } as const;
+
+const args = process.argv.slice(2);
+const acceptAt = args.indexOf("--accept");
+const accept = acceptAt >= 0 ? (args.splice(acceptAt, 2)[1] as keyof typeof ACCEPT) : "json";
+const [method = "GET", path = "/health", rawBody] = args;
+const body = rawBody === undefined ? "" : rawBody.startsWith("@") ? readFileSync(rawBody.slice(1)) : rawBody;
+const bytes = typeof body === "string" ? new TextEncoder().encode(body) : new Uint8Array(body);
+
+const base = process.env.RUNTIME_URL ?? "http://127.0.0.1:8788";
+const headers = await signRequest(process.env.HMAC_SECRET ?? DEV_SECRET, { method, path, body: bytes });
+const res = await fetch(new URL(path, base), {
+  method,
+  headers: { ...headers, accept: ACCEPT[accept] ?? ACCEPT.json, "content-type": "application/json" },
+  body: method === "GET" || method === "HEAD" ? undefined : bytes,
+});
+process.stderr.write(`HTTP ${res.status}\n`);
+if (res.body) for await (const chunk of res.body) process.stdout.write(chunk);
+process.stdout.write("\n");
+process.exitCode = res.ok ? 0 : 1;
