@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// One project per test layer: pure unit tests, then the runtime against real proot and python3.
+// One project per test layer: pure unit tests, the runtime against real proot and python3, and end to end
+// through the worker in workerd (`wrangler dev`).
 export default defineConfig({
   test: {
     projects: [
@@ -11,6 +12,14 @@ export default defineConfig({
           include: ["test/runtime/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
     ],

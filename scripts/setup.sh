@@ -41,6 +41,13 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# Local worker secrets (the runtime's development secret) and the Env types generated from wrangler.toml.
+[[ -f .dev.vars ]] || printf 'HMAC_SECRET=threadbox-local-dev-secret\n' > .dev.vars
+if [[ ! -f worker/worker-configuration.d.ts || wrangler.toml -nt worker/worker-configuration.d.ts || .dev.vars -nt worker/worker-configuration.d.ts ]]; then
+  say "generating worker/worker-configuration.d.ts (wrangler types)"
+  npx --no-install wrangler types worker/worker-configuration.d.ts >/dev/null
+fi
+
 # The seccomp helper that runs in front of proot/bwrap (runtime-container/native/seccomp-exec.c).
 src=runtime-container/native/seccomp-exec.c
 bin=.build/seccomp-exec
