@@ -28,7 +28,6 @@ const ConfigSchema = z
     PID_NAMESPACE: z.enum(["auto", "on", "off"]).default("auto"),
     PYTHON_BIN: z.string().default("/usr/bin/python3"),
     MAX_OUTPUT_BYTES: int(1024, 256 * 2 ** 20).default(2 ** 20),
-    DEFAULT_TIMEOUT_S: int(1, 300).default(30),
     MAX_TIMEOUT_S: int(1, 3600).default(300),
     KILL_GRACE_MS: int(0, 60_000).default(2000),
     MAX_BODY_BYTES: int(1024, 2 ** 30).default(32 * 2 ** 20),

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RuntimeProcess, startRuntime } from "./harness.ts";
 
@@ -15,5 +16,19 @@ describe("runtime smoke", () => {
     expect(health).toMatchObject({ ok: true, isolation: "proot" });
     const r = await rt.json("POST", "/threads/acme/smoke/exec", { command: "echo hi" });
     expect(r).toMatchObject({ exit_code: 0, stdout: "hi\n", timed_out: false });
+  });
+});
+
+describe("runtime start-up", () => {
+  it("exits 1 with a readable message when the configuration is invalid", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], {
+      env: { PATH: process.env.PATH, PORT: "not-a-port", ISOLATION: "none" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("invalid runtime configuration");
+    expect(r.stderr).toContain("PORT");
+    expect(r.stderr).toContain("ALLOW_UNSAFE_NONE_ISOLATION");
   });
 });

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../runtime-container/src/config.ts";
+import { parseLauncherStatus } from "../../runtime-container/src/sandbox/launcher.ts";
+import { resolveGuestDir } from "../../runtime-container/src/workspace/guest-path.ts";
+
+describe("runtime config", () => {
+  it("has working embedded defaults", () => {
+    const c = loadConfig({});
+    expect(c.PORT).toBe(8788);
+    expect(c.ISOLATION).toBe("proot");
+    expect(c.WORKSPACES_ROOT).toMatch(/\.data\/r2\/threadbox\/threads$/);
+  });
+
+  it("names every invalid variable", () => {
+    expect(() => loadConfig({ PORT: "http", MAX_OUTPUT_BYTES: "-1" })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: "http", MAX_OUTPUT_BYTES: "-1" });
+    } catch (err) {
+      expect((err as Error).message).toContain("PORT");
+      expect((err as Error).message).toContain("MAX_OUTPUT_BYTES");
+    }
+  });
+
+  it("refuses ISOLATION=none unless explicitly allowed, and the dev secret in production", () => {
+    expect(() => loadConfig({ ISOLATION: "none" })).toThrow(/ALLOW_UNSAFE_NONE_ISOLATION/);
+    expect(loadConfig({ ISOLATION: "none", ALLOW_UNSAFE_NONE_ISOLATION: "1" }).ISOLATION).toBe("none");
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/HMAC_SECRET/);
+    expect(() => loadConfig({ HMAC_SECRET: "short" })).toThrow(/16/);
+  });
+});
+
+describe("launcher status", () => {
+  it("accepts only a shell status", () => {
+    expect(parseLauncherStatus("0")).toBe(0);
+    expect(parseLauncherStatus("137")).toBe(137);
+    expect(parseLauncherStatus("")).toBeNull();
+    expect(parseLauncherStatus("1x")).toBeNull();
+  });
+});
+
+describe("guest working directory", () => {
+  it("maps /workspace, / and relative paths into the workspace", () => {
+    expect(resolveGuestDir("/", "/workspace/proj")).toEqual({ guest: "/proj", workspaceRel: "proj" });
+    expect(resolveGuestDir("/", "proj/sub")).toEqual({ guest: "/proj/sub", workspaceRel: "proj/sub" });
+    expect(resolveGuestDir("/", undefined)).toEqual({ guest: "/", workspaceRel: "" });
+    expect(resolveGuestDir("/", "/tmp")).toEqual({ guest: "/tmp", workspaceRel: null });
+    expect(resolveGuestDir("/", "/a/../..")).toEqual({ guest: "/", workspaceRel: "" });
+  });
+});
