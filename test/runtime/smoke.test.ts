@@ -22,13 +22,12 @@ describe("runtime smoke", () => {
 describe("runtime start-up", () => {
   it("exits 1 with a readable message when the configuration is invalid", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], {
-      env: { PATH: process.env.PATH, PORT: "not-a-port", ISOLATION: "none" },
+      env: { PATH: process.env.PATH, PORT: "not-a-port" },
       encoding: "utf8",
       timeout: 30_000,
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("invalid runtime configuration");
     expect(r.stderr).toContain("PORT");
-    expect(r.stderr).toContain("ALLOW_UNSAFE_NONE_ISOLATION");
   });
 });
