@@ -10,6 +10,16 @@ import { buildRunPythonResponse } from "./response.ts";
 import { changedFiles, snapshotWorkspace } from "./snapshot.ts";
 import { writeRequestFiles } from "./write-files.ts";
 
+/** Package installation is not built yet: say so before any work is done (checked again inside the run). */
+export function assertSupported(params: RunPythonParams): void {
+  if (params.packages.length > 0 || params.options.requirements_file || params.options.install_jupyter) {
+    throw new AppError(
+      ErrorCode.NOT_IMPLEMENTED,
+      "package installation (packages, requirements_file, install_jupyter) is not available on this runtime yet",
+    );
+  }
+}
+
 export interface RunPythonDeps {
   run: GuestRunner;
   /** Version of a non-venv interpreter (`use_venv: false`, `python_cmd`), probed once per command. */
@@ -28,12 +38,7 @@ export async function runPython(
   timeoutS: number,
   ctx: ExecutionContext,
 ): Promise<ResultPayload> {
-  if (params.packages.length > 0 || params.options.requirements_file || params.options.install_jupyter) {
-    throw new AppError(
-      ErrorCode.NOT_IMPLEMENTED,
-      "package installation (packages, requirements_file, install_jupyter) is not available on this runtime yet",
-    );
-  }
+  assertSupported(params);
   const dir = resolveGuestDir(ws.guestRoot, params.working_dir);
   if (dir.workspaceRel === null) {
     throw new AppError(ErrorCode.INVALID_PATH, `working_dir ${params.working_dir} must be inside the workspace`);

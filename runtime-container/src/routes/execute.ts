@@ -7,7 +7,7 @@ import {
   validationError,
 } from "../../../shared/src/index.ts";
 import { runExec } from "../executions/exec.ts";
-import { runPython } from "../python/run-python.ts";
+import { assertSupported, runPython } from "../python/run-python.ts";
 import { jsonBody } from "../server/request.ts";
 import { respondWithExecution } from "../server/respond.ts";
 import type { Services } from "../services.ts";
@@ -35,6 +35,7 @@ export function executeRoutes(s: Services): Hono {
 
   app.post("/threads/:tenant/:thread/run_python", async (c) => {
     const params = await jsonBody(c, RunPythonParamsSchema);
+    assertSupported(params);
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     const stream = s.executions.start("run_python", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runPython(s.python, await s.workspaces.ensure(loc), params, cap(params.timeout), ctx),

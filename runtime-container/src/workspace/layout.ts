@@ -9,8 +9,9 @@ export HOME=${guestRoot}
 export PYTHONUNBUFFERED=1
 export PYTHONDONTWRITEBYTECODE=1
 export MPLBACKEND=Agg
+# Activation without bin/activate, which would prepend the venv to PATH once more in every shell.
+export VIRTUAL_ENV=${root}/.venv
 case ":$PATH:" in *":${root}/.venv/bin:"*) ;; *) export PATH="${root}/.venv/bin:${root}/node_modules/.bin:$PATH" ;; esac
-[ -f ${root}/.venv/bin/activate ] && VIRTUAL_ENV_DISABLE_PROMPT=1 . ${root}/.venv/bin/activate
 `;
 }
 
