@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RuntimeProcess, startRuntime } from "./harness.ts";
 
@@ -16,6 +18,20 @@ describe("runtime smoke", () => {
     expect(health).toMatchObject({ ok: true, isolation: "proot" });
     const r = await rt.json("POST", "/threads/acme/smoke/exec", { command: "echo hi" });
     expect(r).toMatchObject({ exit_code: 0, stdout: "hi\n", timed_out: false });
+  });
+
+  it("leaves only the user's files in the workspace (proot's mount points are removed)", async () => {
+    await rt.json("POST", "/threads/acme/stubs/exec", { command: "ls / > /dev/null; echo x > /mine.txt" });
+    const entries = (await readdir(path.join(rt.workspaces, "acme", "stubs"))).sort();
+    expect(entries).toEqual([".bashrc", ".threadbox", ".venv", "mine.txt", "package.json", "pyproject.toml"]);
+  });
+
+  it("answers every error with the request id", async () => {
+    const res = await rt.call("GET", "/no-such-route", { headers: { "x-request-id": "req-42" } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({
+      error: { code: "NOT_FOUND", message: "no route for GET /no-such-route", request_id: "req-42" },
+    });
   });
 });
 

@@ -62,11 +62,17 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   let timedOut = false;
   let canceled = false;
   let killTimer: NodeJS.Timeout | undefined;
+  let sent: NodeJS.Signals | null = null;
+  const send = (signal: NodeJS.Signals) => {
+    if (pid === undefined) return;
+    sent = signal;
+    signalTree(pid, signal);
+  };
   const terminate = (graceMs: number) => {
-    if (pid === undefined || killTimer) return;
-    if (graceMs <= 0) return void signalTree(pid, "SIGKILL");
-    signalTree(pid, "SIGTERM");
-    killTimer = setTimeout(() => signalTree(pid, "SIGKILL"), graceMs);
+    if (killTimer) return;
+    if (graceMs <= 0) return send("SIGKILL");
+    send("SIGTERM");
+    killTimer = setTimeout(() => send("SIGKILL"), graceMs);
   };
 
   const timer = setTimeout(() => {
@@ -102,6 +108,7 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   });
   clearTimeout(timer);
   req.signal?.removeEventListener("abort", onAbort);
+  const stoppedBy = timedOut || canceled || output.truncated ? sent : null;
   if (pid !== undefined) signalTree(pid, "SIGKILL");
   clearTimeout(killTimer);
   await drain([child.stdout, child.stderr, statusPipe]);
@@ -109,11 +116,14 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   output.finish();
 
   if (exit.error) throw exit.error;
+  // Without the launcher's status, the wrappers' own exit code (proot says 255) is not the command's: when we
+  // stopped the run, report the signal we sent, as a shell would.
   const status = parseLauncherStatus(statusText);
-  const exitCode = status ?? exit.code ?? 128 + (exit.signal ? constants.signals[exit.signal] : 0);
+  const signal = stoppedBy ?? (status === null ? exit.signal : null);
+  const exitCode = status ?? (signal ? 128 + constants.signals[signal] : (exit.code ?? 1));
   return {
     exitCode,
-    signal: status === null ? exit.signal : null,
+    signal,
     stdout: output.text.stdout,
     stderr: output.text.stderr,
     timedOut,

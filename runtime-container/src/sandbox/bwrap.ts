@@ -1,8 +1,7 @@
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
-import { readdir, rmdir, unlink } from "node:fs/promises";
-import path from "node:path";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
 import { SYSTEM_DIRS } from "./backend.ts";
+import { stubGuard } from "./stubs.ts";
 
 type Mount = { kind: "ro-bind" | "symlink"; guest: string; source: string };
 
@@ -17,20 +16,16 @@ function systemMounts(): Mount[] {
 
 /**
  * bubblewrap: namespaces (pid, ipc, uts, and user when unprivileged), read-only system dirs, near-native speed.
- * Binding the workspace at `/` makes bwrap create its mount points inside the workspace; they are removed after
- * the run so the user's files stay the user's.
+ * Binding the workspace at `/` makes bwrap create its mount points inside the workspace (see stubs.ts).
  */
 export function createBwrapBackend(bwrapBin: string): SandboxBackend {
   const mounts = systemMounts();
-  const mountPointNames = [...mounts.map((m) => m.guest), "/dev", "/proc", "/tmp", "/var", "/workspace"].map((g) =>
-    g.slice(1),
-  );
+  const mountPoints = [...mounts.map((m) => m.guest), "/dev", "/proc", "/tmp", "/var", "/workspace"];
   return {
     name: "bwrap",
     guestRoot: () => "/",
     async command(spec: SandboxSpec): Promise<HostCommand> {
-      await removeStubs(spec.workspace, mountPointNames);
-      const before = new Set(await readdir(spec.workspace));
+      const cleanup = await stubGuard(spec.workspace, mountPoints);
       const args = [
         "--bind", spec.workspace, "/",
         "--bind", spec.workspace, "/workspace",
@@ -46,23 +41,7 @@ export function createBwrapBackend(bwrapBin: string): SandboxBackend {
         "--chdir", spec.cwd,
         "--", ...spec.argv,
       ];
-      const created = mountPointNames.filter((n) => !before.has(n));
-      return { file: bwrapBin, args, cwd: spec.workspace, cleanup: () => removeStubs(spec.workspace, created) };
+      return { file: bwrapBin, args, cwd: spec.workspace, cleanup };
     },
   };
-}
-
-/** Removes mount-point stubs: empty directories and symlinks that bwrap made; never anything with content. */
-async function removeStubs(workspace: string, names: string[]): Promise<void> {
-  for (const name of names) {
-    const p = path.join(workspace, name);
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      continue;
-    }
-    if (st.isSymbolicLink() && readlinkSync(p).startsWith("usr/")) await unlink(p).catch(() => {});
-    else if (st.isDirectory()) await rmdir(p).catch(() => {}); // fails, as intended, when not empty
-  }
 }

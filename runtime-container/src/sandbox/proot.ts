@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
 import { SYSTEM_DIRS } from "./backend.ts";
+import { stubGuard } from "./stubs.ts";
 
 /**
  * proot (seed 002): the workspace is `/` and `/workspace`; system dirs, /dev, /proc and /sys bound from the host;
@@ -23,7 +24,9 @@ export function createProotBackend(prootBin: string): SandboxBackend {
         `${spec.privateTmp.shm}:/dev/shm`,
         `${spec.workspace}:/workspace`,
       ];
+      const cleanup = await stubGuard(spec.workspace, binds.map((b) => b.slice(b.lastIndexOf(":") + 1)));
       return {
+        cleanup,
         file: prootBin,
         args: ["--verbose=-1", "-r", spec.workspace, ...binds.flatMap((b) => ["-b", b]), "-w", spec.cwd, ...spec.argv],
         cwd: spec.workspace,

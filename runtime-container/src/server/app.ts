@@ -8,11 +8,14 @@ import type { Services } from "../services.ts";
 import { hmacAuth } from "./hmac-auth.ts";
 
 /** The runtime's internal API: size cap, then HMAC check, then routes; one error translator for all of it. */
-export function createApp(s: Services): Hono {
-  const app = new Hono();
+type AppEnv = { Variables: { requestId: string } };
+
+export function createApp(s: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
     const id = c.req.header(REQUEST_ID_HEADER) ?? crypto.randomUUID();
+    c.set("requestId", id);
     c.header(REQUEST_ID_HEADER, id);
     await next();
   });
@@ -33,12 +36,12 @@ export function createApp(s: Services): Hono {
 
   app.notFound((c) => {
     const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);
-    return c.json(err.toBody(c.req.header(REQUEST_ID_HEADER)), err.status);
+    return c.json(err.toBody(c.get("requestId")), err.status);
   });
   app.onError((raw, c) => {
     const err = toAppError(raw);
     if (err.code === ErrorCode.INTERNAL_ERROR) s.logger.error("unhandled error", { error: String(raw), path: c.req.path });
-    return c.json(err.toBody(c.res.headers.get(REQUEST_ID_HEADER) ?? undefined), err.status);
+    return c.json(err.toBody(c.get("requestId")), err.status);
   });
   return app;
 }

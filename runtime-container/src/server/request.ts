@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { AppError, ErrorCode, REQUEST_ID_HEADER, validationError } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, validationError } from "../../../shared/src/index.ts";
 
 /** Parses a JSON body against a schema: INVALID_JSON for bad syntax, VALIDATION_FAILED naming each bad field. */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
@@ -14,8 +14,4 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError("request body", parsed.error);
   return parsed.data;
-}
-
-export function requestId(c: Context): string {
-  return c.get("requestId" as never) ?? c.req.header(REQUEST_ID_HEADER) ?? "unknown";
 }
