@@ -1,3 +1,5 @@
+import { decodeTextStream } from "./text-stream.ts";
+
 /**
  * Newline-delimited JSON, the streaming format for clients that do not speak SSE.
  * Only Web-standard APIs, so the worker and the runtime share it.
@@ -52,19 +54,7 @@ export class NdjsonParser {
 }
 
 export async function* parseNdjsonStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder("utf-8");
   const parser = new NdjsonParser();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      // stream:true holds back a multi-byte character split across chunks until its last byte arrives.
-      yield* parser.push(decoder.decode(value, { stream: true }));
-    }
-    yield* parser.push(decoder.decode());
-    yield* parser.flush();
-  } finally {
-    reader.releaseLock();
-  }
+  for await (const text of decodeTextStream(stream)) yield* parser.push(text);
+  yield* parser.flush();
 }

@@ -1,4 +1,5 @@
 import type { ExecutionEvent } from "./events.ts";
+import { decodeTextStream } from "./text-stream.ts";
 
 /**
  * Server-Sent Events, written and read by both the worker and the runtime, so only Web-standard APIs.
@@ -114,19 +115,7 @@ export class SseParser {
 
 /** Yields messages from a byte stream; a message cut off by the end of the stream is dropped, per spec. */
 export async function* parseSseStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
-  const reader = stream.getReader();
-  // The parser strips the BOM itself; letting the decoder strip it too would eat a second one.
-  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   const parser = new SseParser();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      // stream:true holds back a multi-byte character split across chunks until its last byte arrives.
-      yield* parser.push(decoder.decode(value, { stream: true }));
-    }
-    yield* parser.push(decoder.decode());
-  } finally {
-    reader.releaseLock();
-  }
+  // The parser strips the BOM itself; letting the decoder strip it too would eat a second one.
+  for await (const text of decodeTextStream(stream, { ignoreBOM: true })) yield* parser.push(text);
 }
