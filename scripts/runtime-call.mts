@@ -4,9 +4,8 @@
  * RUNTIME_URL (default http://127.0.0.1:8788) and HMAC_SECRET (default: the runtime's development secret).
  */
 import { readFileSync } from "node:fs";
-import { signRequest } from "../shared/src/index.ts";
+import { LOCAL_DEV_SECRET, signRequest } from "../shared/src/index.ts";
 
-const DEV_SECRET = "threadbox-local-dev-secret";
 const ACCEPT = { json: "application/json", sse: "text/event-stream", ndjson: "application/x-ndjson" } as const;
 
 const args = process.argv.slice(2);
@@ -17,11 +16,14 @@ const body = rawBody === undefined ? "" : rawBody.startsWith("@") ? readFileSync
 const bytes = typeof body === "string" ? new TextEncoder().encode(body) : new Uint8Array(body);
 
 const base = process.env.RUNTIME_URL ?? "http://127.0.0.1:8788";
-const headers = await signRequest(process.env.HMAC_SECRET ?? DEV_SECRET, { method, path, body: bytes });
+const headers = await signRequest(process.env.HMAC_SECRET ?? LOCAL_DEV_SECRET, { method, path, body: bytes });
 const res = await fetch(new URL(path, base), {
   method,
   headers: { ...headers, accept: ACCEPT[accept] ?? ACCEPT.json, "content-type": "application/json" },
   body: method === "GET" || method === "HEAD" ? undefined : bytes,
+}).catch((err: Error) => {
+  process.stderr.write(`cannot reach the runtime at ${base} (${err.cause ?? err.message}); start it with: npm run runtime\n`);
+  process.exit(2);
 });
 process.stderr.write(`HTTP ${res.status}\n`);
 if (res.body) for await (const chunk of res.body) process.stdout.write(chunk);

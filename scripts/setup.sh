@@ -41,7 +41,7 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Local worker secrets (the runtime's development secret) and the Env types generated from wrangler.toml.
+# Local worker secrets (LOCAL_DEV_SECRET in shared/src/runtime-api.ts) and the Env types generated from wrangler.toml.
 [[ -f .dev.vars ]] || printf 'HMAC_SECRET=threadbox-local-dev-secret\n' > .dev.vars
 if [[ ! -f worker/worker-configuration.d.ts || wrangler.toml -nt worker/worker-configuration.d.ts || .dev.vars -nt worker/worker-configuration.d.ts ]]; then
   say "generating worker/worker-configuration.d.ts (wrangler types)"

@@ -3,10 +3,11 @@
  * the worker in workerd via `wrangler dev`, pointed at it. Ctrl-C stops both.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { LOCAL_DEV_SECRET } from "../shared/src/index.ts";
 
 const RUNTIME_PORT = process.env.PORT ?? "8788";
 const WORKER_PORT = process.env.WORKER_PORT ?? "8787";
-const SECRET = process.env.HMAC_SECRET ?? "threadbox-local-dev-secret";
+const SECRET = process.env.HMAC_SECRET ?? LOCAL_DEV_SECRET;
 const children: ChildProcess[] = [];
 
 function start(name: string, cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<void> {

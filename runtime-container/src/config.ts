@@ -1,10 +1,11 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { LOCAL_DEV_SECRET } from "../../shared/src/index.ts";
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const DEV_SECRET = "threadbox-local-dev-secret";
+const DEV_SECRET = LOCAL_DEV_SECRET;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));

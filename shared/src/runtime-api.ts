@@ -5,6 +5,9 @@ export const TIMESTAMP_HEADER = "x-threadbox-timestamp";
 export const EXECUTION_ID_HEADER = "x-threadbox-execution-id";
 export const REQUEST_ID_HEADER = "x-request-id";
 
+/** The HMAC secret of the local stack (`npm start`, `npm run runtime`); the runtime refuses it in production. */
+export const LOCAL_DEV_SECRET = "threadbox-local-dev-secret";
+
 /** Maximum clock skew between worker and runtime, in seconds. */
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
