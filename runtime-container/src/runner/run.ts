@@ -10,8 +10,6 @@ export interface RunRequest {
   args: string[];
   cwd: string;
   env: Record<string, string>;
-  uid?: number;
-  gid?: number;
   stdin?: string;
   timeoutMs: number;
   killGraceMs: number;
@@ -47,8 +45,6 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
     cwd: req.cwd,
     env: req.env,
     extendEnv: false,
-    uid: req.uid,
-    gid: req.gid,
     detached: true,
     buffer: false,
     reject: false,

@@ -15,30 +15,23 @@ export interface SpawnSpec {
   file: string;
   args: string[];
   cwd: string;
-  uid?: number;
-  gid?: number;
 }
 
 /**
- * unshare (as root) makes the pid namespace and drops to the sandbox uid; seccomp-exec then filters; the backend
- * runs last. bwrap makes its own pid namespace, so it is spawned directly as the sandbox uid.
+ * The command line, outermost first: seccomp-exec (run by the server's uid, so the helper need not be reachable by
+ * the sandbox uid), then unshare making the pid namespace and dropping to the sandbox uid — or setpriv dropping
+ * it where no namespace is made here (bwrap makes its own) — then the backend.
  */
 export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string): SpawnSpec {
-  const inner = layers.seccompHelper ? [layers.seccompHelper, cmd.file, ...cmd.args] : [cmd.file, ...cmd.args];
-  const useUnshare = layers.pidNamespace && backend !== "bwrap";
-  if (useUnshare) {
-    const drop = layers.uid === null ? [] : ["--setuid", String(layers.uid), "--setgid", String(layers.gid ?? layers.uid)];
-    return {
-      file: "unshare",
-      args: ["--pid", "--fork", "--kill-child", "--mount-proc", ...drop, "--", ...inner],
-      cwd: cmd.cwd,
-    };
+  const ids = layers.uid === null ? null : { uid: String(layers.uid), gid: String(layers.gid ?? layers.uid) };
+  let argv = [cmd.file, ...cmd.args];
+  if (layers.pidNamespace && backend !== "bwrap") {
+    const drop = ids ? ["--setuid", ids.uid, "--setgid", ids.gid] : [];
+    argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", ...drop, "--", ...argv];
+  } else if (ids) {
+    argv = ["setpriv", `--reuid=${ids.uid}`, `--regid=${ids.gid}`, "--clear-groups", "--", ...argv];
   }
-  const [file, ...args] = inner as [string, ...string[]];
-  return {
-    file,
-    args,
-    cwd: cmd.cwd,
-    ...(layers.uid === null ? {} : { uid: layers.uid, gid: layers.gid ?? layers.uid }),
-  };
+  if (layers.seccompHelper) argv = [layers.seccompHelper, ...argv];
+  const [file, ...args] = argv as [string, ...string[]];
+  return { file, args, cwd: cmd.cwd };
 }
