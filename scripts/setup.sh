@@ -41,11 +41,15 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Local worker secrets (LOCAL_DEV_SECRET in shared/src/runtime-api.ts) and the Env types generated from wrangler.toml.
-[[ -f .dev.vars ]] || printf 'HMAC_SECRET=threadbox-local-dev-secret\n' > .dev.vars
+# Local worker secrets for wrangler dev and `wrangler types` (LOCAL_DEV_SECRET in shared/src/runtime-api.ts).
+# API_KEYS stays empty here: `npm start` passes the dev key's hash with --var.
+touch .dev.vars
+grep -q '^HMAC_SECRET=' .dev.vars || printf 'HMAC_SECRET=threadbox-local-dev-secret\n' >> .dev.vars
+grep -q '^TOKEN_SECRET=' .dev.vars || printf 'TOKEN_SECRET=%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >> .dev.vars
+grep -q '^API_KEYS=' .dev.vars || printf 'API_KEYS={}\n' >> .dev.vars
 if [[ ! -f worker/worker-configuration.d.ts || wrangler.toml -nt worker/worker-configuration.d.ts || .dev.vars -nt worker/worker-configuration.d.ts ]]; then
   say "generating worker/worker-configuration.d.ts (wrangler types)"
-  npx --no-install wrangler types worker/worker-configuration.d.ts >/dev/null
+  npx --no-install wrangler types --strict-vars=false worker/worker-configuration.d.ts >/dev/null
 fi
 
 # The seccomp helper that runs in front of proot/bwrap (runtime-container/native/seccomp-exec.c).

@@ -10,3 +10,4 @@ export * from "./runtime-api.ts";
 export * from "./sse.ts";
 export * from "./ndjson.ts";
 export * from "./hmac.ts";
+export * from "./public-api.ts";

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { ExecutionKindSchema } from "./events.ts";
+import { EnvSchema, GuestDirSchema, TimeoutSchema } from "./exec.ts";
+import { ThreadIdSchema } from "./ids.ts";
+import { WorkspaceInfoSchema } from "./threads.ts";
+
+/** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
+
+export const CreateThreadSchema = z.strictObject({ id: ThreadIdSchema.optional() });
+
+export const TokenRequestSchema = z.strictObject({
+  thread: ThreadIdSchema,
+  /** seconds; a browser token should live minutes, not days */
+  ttl_seconds: z.number().int().min(60).max(86_400).default(900),
+});
+export const TokenResponseSchema = z.object({ token: z.string(), thread: z.string(), expires_at: z.string() });
+
+export const ExecutionStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "error"]);
+export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
+
+export const ExecutionRecordSchema = z.object({
+  id: z.string(),
+  kind: ExecutionKindSchema,
+  status: ExecutionStatusSchema,
+  /** A short description of the request: the command, or the first line of code. */
+  summary: z.string(),
+  exit_code: z.number().int().nullable(),
+  error_code: z.string().nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  stdout_tail: z.string(),
+  stderr_tail: z.string(),
+  /** Highest stored event seq; resume with `?after=`. */
+  last_seq: z.number().int(),
+  /** Events beyond the stored bound were dropped from the log (the result is always kept). */
+  events_truncated: z.boolean(),
+});
+export type ExecutionRecord = z.infer<typeof ExecutionRecordSchema>;
+
+export const ThreadStateSchema = z.object({
+  id: z.string(),
+  created_at: z.string(),
+  last_active_at: z.string(),
+  workspace: WorkspaceInfoSchema.nullable(),
+  counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
+});
+export type ThreadState = z.infer<typeof ThreadStateSchema>;
+
+export const RunCodeSchema = z.strictObject({
+  language: z.enum(["python", "javascript", "typescript", "bash"]),
+  code: z.string().min(1).max(1_000_000),
+  cwd: GuestDirSchema.optional(),
+  env: EnvSchema.optional(),
+  timeout: TimeoutSchema.default(30),
+  stdin: z.string().max(10_000_000).optional(),
+});
+export type RunCode = z.infer<typeof RunCodeSchema>;
+
+export const AfterQuerySchema = z.object({ after: z.coerce.number().int().min(-1).default(-1) });
+
