@@ -11,3 +11,4 @@ export * from "./sse.ts";
 export * from "./ndjson.ts";
 export * from "./hmac.ts";
 export * from "./public-api.ts";
+export * from "./respond.ts";

@@ -1,0 +1,65 @@
+import { AppError } from "./errors.ts";
+import type { ExecutionEvent } from "./events.ts";
+import { encodeNdjson } from "./ndjson.ts";
+import { type StreamFormat } from "./runtime-api.ts";
+import { encodeSseEvent, sseComment } from "./sse.ts";
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * The terminal value of an execution: its `result` value, or its platform `error` thrown as an AppError (so a JSON
+ * answer carries the error's HTTP status). A stream that ends without a terminal event never counts as success.
+ */
+export async function terminalValue(events: AsyncIterable<ExecutionEvent>): Promise<unknown> {
+  for await (const event of events) {
+    if (event.type === "result") return event.result.value;
+    if (event.type === "error") throw new AppError(event.code, event.message, event.details);
+  }
+  throw new AppError("RUNTIME_UNAVAILABLE", "the execution stream ended before the execution finished");
+}
+
+/**
+ * A streaming answer (SSE with `id: seq` and heartbeats, or NDJSON) that passes events through as they arrive.
+ * Used by the runtime and by the worker, so both speak exactly the same wire format.
+ */
+export function streamResponse(
+  events: AsyncIterable<ExecutionEvent>,
+  format: Exclude<StreamFormat, "json">,
+  headers: Record<string, string> = {},
+): Response {
+  const encoder = new TextEncoder();
+  const iterator = events[Symbol.asyncIterator]();
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (format !== "sse") return;
+      heartbeat = setInterval(() => controller.enqueue(encoder.encode(sseComment("heartbeat"))), HEARTBEAT_MS);
+    },
+    async pull(controller) {
+      try {
+        const next = await iterator.next();
+        if (next.done) {
+          clearInterval(heartbeat);
+          controller.close();
+          return;
+        }
+        controller.enqueue(encoder.encode(format === "sse" ? encodeSseEvent(next.value) : encodeNdjson(next.value)));
+      } catch (err) {
+        clearInterval(heartbeat);
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      // The client left. What the execution does next is the producer's business (it keeps running).
+      clearInterval(heartbeat);
+      await iterator.return?.();
+    },
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": format === "sse" ? "text/event-stream; charset=utf-8" : "application/x-ndjson; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      ...headers,
+    },
+  });
+}
