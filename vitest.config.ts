@@ -1,4 +1,6 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { WORKER_TEST_BINDINGS } from "./test/worker/bindings.ts";
 
 // One project per test layer: pure unit tests, the runtime against real proot and python3, and end to end
 // through the worker in workerd (`wrangler dev`).
@@ -13,6 +15,16 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
+      },
+      {
+        // Inside workerd with the worker's wrangler.toml; the secrets are fixed test values, never .dev.vars.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: WORKER_TEST_BINDINGS },
+          }),
+        ],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
       },
       {
         test: {

@@ -1,50 +1,86 @@
 /**
  * `npm start`: the whole local stack on embedded defaults — a runtime on loopback (workspaces in .data/r2/...) and
- * the worker in workerd via `wrangler dev`, pointed at it. Ctrl-C stops both.
+ * the worker in workerd via `wrangler dev` (real Durable Objects), pointed at it. A development API key is made once
+ * (.data/dev-api-key; THREADBOX_API_KEY overrides it) and printed. Ctrl-C stops everything it started.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { LOCAL_DEV_SECRET } from "../shared/src/index.ts";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { LOCAL_DEV_SECRET, sha256Hex } from "../shared/src/index.ts";
 
-const RUNTIME_PORT = process.env.PORT ?? "8788";
-const WORKER_PORT = process.env.WORKER_PORT ?? "8787";
+const WORKER_PORT = process.env.PORT ?? "8787";
+const RUNTIME_PORT = process.env.RUNTIME_PORT ?? "8788";
 const SECRET = process.env.HMAC_SECRET ?? LOCAL_DEV_SECRET;
-const children: ChildProcess[] = [];
+const KEY_FILE = ".data/dev-api-key";
 
-function start(name: string, cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<void> {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      for (const line of d.toString().split("\n")) if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
-      if (ready.test(d.toString())) resolve();
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => {
-      reject(new Error(`${name} exited with ${code}`));
-      shutdown(code ?? 1);
-    });
-  });
+function devApiKey(): string {
+  if (process.env.THREADBOX_API_KEY) return process.env.THREADBOX_API_KEY;
+  if (existsSync(KEY_FILE)) return readFileSync(KEY_FILE, "utf8").trim();
+  const key = `tbx_dev_${randomBytes(24).toString("hex")}`;
+  mkdirSync(".data", { recursive: true });
+  writeFileSync(KEY_FILE, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
+const children: ChildProcess[] = [];
+function start(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  children.push(child);
+  const log = (d: Buffer) => {
+    for (const line of d.toString().split("\n")) if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
+  };
+  child.stdout?.on("data", log);
+  child.stderr?.on("data", log);
+  child.once("exit", (code) => {
+    process.stderr.write(`[${name}] exited (${code})\n`);
+    shutdown(code ?? 1);
+  });
+  return child;
+}
+
+let stopping = false;
 function shutdown(code: number): void {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-  setTimeout(() => process.exit(code), 500).unref();
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) if (c.exitCode === null && c.pid) process.kill(-c.pid, "SIGTERM");
+  setTimeout(() => process.exit(code), 1000).unref();
 }
 process.once("SIGINT", () => shutdown(0));
 process.once("SIGTERM", () => shutdown(0));
 
-await start("runtime", process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], { PORT: RUNTIME_PORT, HMAC_SECRET: SECRET }, /listening on/);
-await start(
+async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+const key = devApiKey();
+const apiKeys = JSON.stringify({ [await sha256Hex(key)]: "dev" });
+start("runtime", process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], { PORT: RUNTIME_PORT, HMAC_SECRET: SECRET });
+start(
   "worker",
   "npx",
-  ["--no-install", "wrangler", "dev", "--ip", "127.0.0.1", "--port", WORKER_PORT, "--var", `RUNTIME_URL:http://127.0.0.1:${RUNTIME_PORT}`, "--var", `HMAC_SECRET:${SECRET}`],
-  { WRANGLER_SEND_METRICS: "false", CI: "1" },
-  /Ready on/,
+  [
+    "--no-install", "wrangler", "dev", "--ip", "127.0.0.1", "--port", WORKER_PORT, "--show-interactive-dev-session=false",
+    "--var", `RUNTIME_URL:http://127.0.0.1:${RUNTIME_PORT}`, "--var", `HMAC_SECRET:${SECRET}`, "--var", `API_KEYS:${apiKeys}`,
+  ],
+  { WRANGLER_SEND_METRICS: "false" },
 );
+const base = `http://127.0.0.1:${WORKER_PORT}`;
+await waitForHealth(`${base}/v1/health`, 120_000);
 process.stdout.write(`
-threadbox is running locally.
-  worker (public API):   http://127.0.0.1:${WORKER_PORT}     try: curl http://127.0.0.1:${WORKER_PORT}/v1/health
-  runtime (internal):    http://127.0.0.1:${RUNTIME_PORT}    try: node --import tsx scripts/runtime-call.mts POST /threads/demo/t1/exec '{"command":"echo hi"}'
-Ctrl-C stops both.
+threadbox is running: ${base}  (runtime on 127.0.0.1:${RUNTIME_PORT}, workspaces in .data/r2/threadbox/threads)
+Development API key (tenant "dev"): ${key}
+
+  export THREADBOX=${base} KEY=${key}
+  curl -s -X POST $THREADBOX/v1/threads -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"id":"demo"}'
+  curl -s -X POST $THREADBOX/v1/threads/demo/run_python -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \\
+       -d '{"code":"import sys\\nprint(sys.version)"}'
+
+Ctrl-C stops everything.
 `);

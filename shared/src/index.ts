@@ -12,3 +12,4 @@ export * from "./ndjson.ts";
 export * from "./hmac.ts";
 export * from "./public-api.ts";
 export * from "./respond.ts";
+export * from "./json-body.ts";

@@ -1,38 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RuntimeProcess, TEST_SECRET, startRuntime } from "../runtime/harness.ts";
+import { TEST_SECRET } from "../runtime/harness.ts";
+import { type Stack, startStack } from "./stack.ts";
 import { type WorkerProcess, startWorker } from "./wrangler-dev.ts";
 
-let rt: RuntimeProcess;
-let worker: WorkerProcess;
+let stack: Stack;
 let badWorker: WorkerProcess;
 
 beforeAll(async () => {
-  rt = await startRuntime();
-  worker = await startWorker({ RUNTIME_URL: rt.url, HMAC_SECRET: TEST_SECRET });
-  badWorker = await startWorker({ RUNTIME_URL: rt.url, HMAC_SECRET: "a-different-secret-entirely" });
+  stack = await startStack();
+  badWorker = await startWorker({ RUNTIME_URL: stack.runtime.url, HMAC_SECRET: "a-different-secret-entirely" });
 });
 afterAll(async () => {
-  await worker?.stop();
   await badWorker?.stop();
-  await rt?.stop();
+  await stack?.stop();
 });
 
 // The shared HMAC code signs inside workerd and verifies in Node: the two halves agree byte for byte.
 describe("worker in workerd → runtime", () => {
   it("reaches the runtime with a signature the runtime accepts", async () => {
-    const res = await fetch(`${worker.url}/v1/health`);
+    const res = await fetch(`${stack.worker.url}/v1/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, runtime: "ok" });
+    expect(await res.json()).toEqual({ ok: true, runtimes: { total: 1, healthy: 1 } });
   });
 
   it("reports the runtime unreachable when its signature is refused", async () => {
     const res = await fetch(`${badWorker.url}/v1/health`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ ok: true, runtime: "unreachable" });
+    expect(await res.json()).toEqual({ ok: false, runtimes: { total: 1, healthy: 0 } });
+    expect(TEST_SECRET).not.toBe("a-different-secret-entirely");
   });
 
-  it("answers unknown routes with 404 in the error shape", async () => {
-    const res = await fetch(`${worker.url}/v1/nope`);
+  it("asks for credentials before routing, then answers unknown routes with 404 in the error shape", async () => {
+    const anonymous = await stack.api("GET", "/v1/nope", { auth: null });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
+    const res = await stack.api("GET", "/v1/nope");
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: "NOT_FOUND" } });
   });

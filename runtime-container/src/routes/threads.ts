@@ -31,6 +31,13 @@ export function threadRoutes(s: Services): Hono {
     return c.json(await s.workspaces.info(loc));
   });
 
+  /** Idle thread: release what the runtime holds for it. Runs hold nothing between calls yet (no contexts). */
+  app.post("/threads/:tenant/:thread/release", (c) => {
+    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread });
+    return c.json({ released: true });
+  });
+
   app.delete("/threads/:tenant/:thread", async (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     s.executions.cancelThread(loc.key);

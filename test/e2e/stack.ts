@@ -1,0 +1,49 @@
+import { randomBytes } from "node:crypto";
+import { sha256Hex } from "../../shared/src/index.ts";
+import { type RuntimeProcess, TEST_SECRET, startRuntime } from "../runtime/harness.ts";
+import { type WorkerProcess, startWorker } from "./wrangler-dev.ts";
+
+export interface Tenant {
+  name: string;
+  key: string;
+}
+
+export interface Stack {
+  runtime: RuntimeProcess;
+  worker: WorkerProcess;
+  tenants: { a: Tenant; b: Tenant };
+  /** A request to the public API; `auth` is an API key or token (default: tenant a's key), null for none. */
+  api(method: string, path: string, opts?: { body?: unknown; raw?: string | Uint8Array; auth?: string | null; accept?: string }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/** The whole stack for real: a runtime process on loopback and the worker in workerd (`wrangler dev`). */
+export async function startStack(opts: { worker?: Record<string, string>; runtime?: Record<string, string> } = {}): Promise<Stack> {
+  const tenants = {
+    a: { name: "tenant-a", key: `tbx_a_${randomBytes(16).toString("hex")}` },
+    b: { name: "tenant-b", key: `tbx_b_${randomBytes(16).toString("hex")}` },
+  };
+  const apiKeys = JSON.stringify({
+    [await sha256Hex(tenants.a.key)]: tenants.a.name,
+    [await sha256Hex(tenants.b.key)]: tenants.b.name,
+  });
+  const runtime = await startRuntime(opts.runtime);
+  const worker = await startWorker({ RUNTIME_URL: runtime.url, HMAC_SECRET: TEST_SECRET, API_KEYS: apiKeys, ...opts.worker });
+  return {
+    runtime,
+    worker,
+    tenants,
+    api(method, path, o = {}) {
+      const auth = o.auth === undefined ? tenants.a.key : o.auth;
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (auth !== null) headers.authorization = `Bearer ${auth}`;
+      if (o.accept) headers.accept = o.accept;
+      const body = o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
+      return fetch(worker.url + path, { method, headers, body });
+    },
+    async stop() {
+      await worker.stop();
+      await runtime.stop();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared/src/index.ts";
+import { authenticate } from "./auth/middleware.ts";
+import { workerConfig } from "./config.ts";
+import type { AppEnv } from "./http/context.ts";
+import { executeRoutes } from "./routes/execute.ts";
+import { executionRoutes } from "./routes/executions.ts";
+import { fileRoutes } from "./routes/files.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { threadRoutes } from "./routes/threads.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+
+/** The public `/v1` API: request id, health (open), body cap, auth, routes; one error translator. */
+export const app = new Hono<AppEnv>();
+
+app.use("*", async (c, next) => {
+  const id = c.req.header(REQUEST_ID_HEADER) ?? crypto.randomUUID();
+  c.set("requestId", id);
+  c.header(REQUEST_ID_HEADER, id);
+  await next();
+});
+app.route("/", healthRoutes());
+app.use("/v1/*", (c, next) =>
+  bodyLimit({
+    maxSize: workerConfig(c.env).maxBodyBytes,
+    onError: () => {
+      throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${workerConfig(c.env).maxBodyBytes} bytes`);
+    },
+  })(c, next),
+);
+app.use("/v1/*", authenticate());
+app.route("/", tokenRoutes());
+app.route("/", threadRoutes());
+app.route("/", executeRoutes());
+app.route("/", executionRoutes());
+app.route("/", fileRoutes());
+
+app.notFound((c) => {
+  const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);
+  return c.json(err.toBody(c.get("requestId")), err.status);
+});
+app.onError((raw, c) => {
+  const err = toAppError(raw);
+  if (err.code === ErrorCode.INTERNAL_ERROR) {
+    console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(raw) }));
+  }
+  const retryAfter = (err.details as { retry_after?: number } | undefined)?.retry_after;
+  if (err.status === 429 && retryAfter) c.header("Retry-After", String(retryAfter));
+  return c.json(err.toBody(c.get("requestId")), err.status);
+});

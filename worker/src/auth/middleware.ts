@@ -1,0 +1,58 @@
+import { createMiddleware } from "hono/factory";
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
+import { parseApiKeys, tenantForKey } from "./api-keys.ts";
+import { verifyToken } from "./tokens.ts";
+
+/** Who is calling: a tenant's API key (every thread of the tenant) or a token for one thread. */
+export type Principal = { tenant: string; via: "key" } | { tenant: string; via: "token"; thread: string };
+export type AuthEnv = { Bindings: Env; Variables: { principal: Principal } };
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+// Three base64url segments (the last may be empty, as in an `alg: none` token, so that one is refused as a
+// token). An API key of this shape would be taken for a token, so keys are issued without dots.
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const CHALLENGE = 'Bearer realm="threadbox"';
+
+/**
+ * Sets `principal` or throws UNAUTHORIZED. The challenge header goes on the context before the throw:
+ * Hono keeps headers set with `c.header()` when `onError` builds its response with `c.json()`.
+ */
+export function authenticate() {
+  return createMiddleware<AuthEnv>(async (c, next) => {
+    const refuse = (message: string): AppError => {
+      c.header("WWW-Authenticate", CHALLENGE);
+      return new AppError(ErrorCode.UNAUTHORIZED, message);
+    };
+    const header = c.req.header("Authorization");
+    const credential = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    if (credential === undefined) throw refuse("missing Authorization: Bearer <api key or token>");
+
+    if (JWT_SHAPE.test(credential)) {
+      const claims = await verifyToken(c.env.TOKEN_SECRET, credential);
+      if (!claims) throw refuse("invalid or expired token");
+      c.set("principal", { tenant: claims.tenant, via: "token", thread: claims.thread });
+    } else {
+      const tenant = await tenantForKey(parseApiKeys(c.env.API_KEYS), credential);
+      if (tenant === null) throw refuse("invalid API key");
+      c.set("principal", { tenant, via: "key" });
+    }
+    await next();
+  });
+}
+
+/** The answer for a thread the caller may not see: identical to a missing one, so nothing leaks. */
+export function threadNotFound(threadId: string): AppError {
+  return new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${threadId} not found`);
+}
+
+/** A token reaches only its own thread; a key reaches every thread of its tenant (the DO id scopes those). */
+export function requireThreadAccess(principal: Principal, threadId: string): void {
+  if (principal.via === "token" && principal.thread !== threadId) throw threadNotFound(threadId);
+}
+
+/** Tokens cannot mint tokens: a token handed to a browser must not outlive itself or widen its thread. */
+export function requireKey(principal: Principal): asserts principal is Extract<Principal, { via: "key" }> {
+  if (principal.via !== "key") {
+    throw new AppError(ErrorCode.FORBIDDEN, "this operation needs an API key; a thread token cannot perform it");
+  }
+}

@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { AppError, ErrorCode } from "../../shared/src/index.ts";
+import { runtimeUrls } from "./runtime/placement.ts";
+
+const ConfigSchema = z.object({
+  RUNTIME_URL: z.string().min(1),
+  HMAC_SECRET: z.string().min(16, "HMAC_SECRET must be at least 16 characters"),
+  QUEUE_MAX: z.coerce.number().int().min(0).max(1000).default(8),
+  IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 2 ** 20).default(32 * 2 ** 20),
+});
+
+export interface WorkerConfig {
+  runtimeUrls: string[];
+  hmacSecret: string;
+  queueMax: number;
+  idleTimeoutMs: number;
+  maxBodyBytes: number;
+}
+
+const cache = new WeakMap<object, WorkerConfig>();
+
+/** The worker's vars and secrets, validated once per isolate; a misconfiguration is a clear 500, not a crash. */
+export function workerConfig(env: Env): WorkerConfig {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new AppError(ErrorCode.INTERNAL_ERROR, `worker configuration is invalid: ${fields}`);
+  }
+  const urls = runtimeUrls(parsed.data.RUNTIME_URL);
+  if (urls.length === 0) throw new AppError(ErrorCode.INTERNAL_ERROR, "RUNTIME_URL names no runtime");
+  const config = {
+    runtimeUrls: urls,
+    hmacSecret: parsed.data.HMAC_SECRET,
+    queueMax: parsed.data.QUEUE_MAX,
+    idleTimeoutMs: parsed.data.IDLE_TIMEOUT_SECONDS * 1000,
+    maxBodyBytes: parsed.data.MAX_BODY_BYTES,
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,157 @@
+import {
+  AppError,
+  EXECUTION_ID_HEADER,
+  ErrorCode,
+  type EventBody,
+  type ExecutionEvent,
+  isTerminal,
+  parseEvent,
+  parseNdjsonStream,
+  runtimePaths,
+} from "../../../shared/src/index.ts";
+import type { RuntimeClient } from "../runtime/client.ts";
+import type { LiveEvents } from "./live.ts";
+import { outcomeOf } from "./outcome.ts";
+import type { ThreadRow, ThreadStore } from "./store.ts";
+
+export type ExecuteKind = "exec" | "run_python";
+export interface ExecuteRequest {
+  kind: ExecuteKind;
+  body: unknown;
+  summary: string;
+  executionId?: string;
+}
+
+/**
+ * One execution at a time per thread, a bounded queue behind it. Each execution's events come from the runtime as
+ * NDJSON, are recorded (bounded) and published to live readers; a runtime lost mid-way ends the execution with
+ * RUNTIME_UNAVAILABLE, never with a made-up success.
+ */
+export class Executor {
+  private readonly queue: string[] = [];
+  private running: string | null = null;
+
+  constructor(
+    private readonly store: ThreadStore,
+    private readonly live: LiveEvents,
+    private readonly runtime: RuntimeClient,
+    private readonly queueMax: number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  get busy(): boolean {
+    return this.running !== null || this.queue.length > 0;
+  }
+
+  /** After a restart nothing is running here any more: say so in each unfinished execution. */
+  recover(): void {
+    for (const id of this.store.withStatus("running", "queued")) {
+      this.terminate(id, ErrorCode.RUNTIME_UNAVAILABLE, "the execution was interrupted: its thread's state restarted");
+    }
+  }
+
+  submit(thread: ThreadRow, req: ExecuteRequest): ReadableStream<Uint8Array> {
+    const waiting = this.queue.length + (this.running ? 1 : 0);
+    if (waiting > this.queueMax) {
+      const retryAfter = Math.min(60, 2 * waiting);
+      throw new AppError(ErrorCode.THREAD_BUSY, `thread ${thread.id} already has ${waiting} executions running or queued`, {
+        retry_after: retryAfter,
+      });
+    }
+    const id = req.executionId ?? `ex_${crypto.randomUUID().replaceAll("-", "")}`;
+    if (this.store.execution(id)) throw new AppError(ErrorCode.VALIDATION_FAILED, `execution id ${id} is already used`);
+    const now = new Date().toISOString();
+    this.store.insertExecution({ id, kind: req.kind, summary: req.summary, request: JSON.stringify(req), created_at: now });
+    this.store.touch(now);
+    const stream = this.live.subscribe(id, [], false);
+    this.queue.push(id);
+    void this.pump(thread);
+    return stream;
+  }
+
+  /** Cancels a queued execution at once, or asks the runtime to kill a running one's process tree. */
+  async cancel(thread: ThreadRow, id: string): Promise<{ execution_id: string; cancelled: boolean }> {
+    const record = this.store.execution(id);
+    if (!record) throw new AppError(ErrorCode.EXECUTION_NOT_FOUND, `no execution ${id} in this thread`);
+    const queuedAt = this.queue.indexOf(id);
+    if (queuedAt >= 0) {
+      this.queue.splice(queuedAt, 1);
+      this.terminate(id, ErrorCode.EXECUTION_CANCELLED, "cancelled before it started");
+      return { execution_id: id, cancelled: true };
+    }
+    if (this.running !== id) return { execution_id: id, cancelled: false };
+    const res = await this.runtime.json<{ cancelled: boolean }>(thread.runtime_url, { method: "POST", path: runtimePaths.cancel(id) });
+    return { execution_id: id, cancelled: res.cancelled };
+  }
+
+  /** Ends every unfinished execution (thread deletion). */
+  abandon(message: string): void {
+    this.queue.length = 0;
+    for (const id of this.store.withStatus("running", "queued")) this.terminate(id, ErrorCode.EXECUTION_CANCELLED, message);
+  }
+
+  private async pump(thread: ThreadRow): Promise<void> {
+    if (this.running) return;
+    for (let id = this.queue.shift(); id !== undefined; id = this.queue.shift()) {
+      this.running = id;
+      try {
+        await this.run(thread, id);
+      } finally {
+        this.running = null;
+      }
+    }
+    this.onIdle();
+  }
+
+  private async run(thread: ThreadRow, id: string): Promise<void> {
+    const raw = this.store.request(id);
+    if (!raw) return;
+    const req = JSON.parse(raw) as ExecuteRequest;
+    this.store.setStarted(id, new Date().toISOString());
+    let lastSeq = -1;
+    let ended = false;
+    const record = (event: ExecutionEvent) => {
+      lastSeq = event.seq;
+      ended = this.record(event);
+    };
+    try {
+      const path = req.kind === "exec" ? runtimePaths.exec(thread.tenant, thread.id) : runtimePaths.runPython(thread.tenant, thread.id);
+      const res = await this.runtime.call(thread.runtime_url, {
+        method: "POST",
+        path,
+        body: JSON.stringify(req.body),
+        headers: { accept: "application/x-ndjson", [EXECUTION_ID_HEADER]: id },
+      });
+      if (!res.body) throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime answered without a body");
+      for await (const value of parseNdjsonStream(res.body)) {
+        record(parseEvent(value));
+        if (ended) break;
+      }
+      if (!ended) throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime stopped before the execution finished");
+    } catch (err) {
+      if (ended) return;
+      const e = err instanceof AppError ? err : new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `lost the runtime mid-execution: ${String(err)}`);
+      record(this.stamp(id, lastSeq + 1, { type: "error", code: e.code, message: e.message, details: e.details }));
+    } finally {
+      this.store.touch(new Date().toISOString());
+    }
+  }
+
+  /** Stores and publishes one event; returns whether it ended the execution. */
+  private record(event: ExecutionEvent): boolean {
+    const terminal = isTerminal(event);
+    this.store.appendEvent(event, terminal);
+    if (terminal) this.store.finish(event.execution_id, { ...outcomeOf(event), at: new Date().toISOString() });
+    this.live.publish(event);
+    return terminal;
+  }
+
+  private terminate(id: string, code: ErrorCode, message: string): void {
+    const seq = (this.store.execution(id)?.last_seq ?? -1) + 1;
+    this.record(this.stamp(id, seq, { type: "error", code, message }));
+  }
+
+  private stamp(id: string, seq: number, body: EventBody): ExecutionEvent {
+    return { ...body, seq, execution_id: id } as ExecutionEvent;
+  }
+}

@@ -1,0 +1,105 @@
+import { DurableObject } from "cloudflare:workers";
+import { AppError, ErrorCode, type ExecutionRecord, runtimePaths } from "../../../shared/src/index.ts";
+import { workerConfig } from "../config.ts";
+import { RuntimeClient } from "../runtime/client.ts";
+import { placeThread } from "../runtime/placement.ts";
+import { type ExecuteRequest, Executor } from "./executor.ts";
+import { LiveEvents } from "./live.ts";
+import { type RpcResult, rpc } from "./rpc.ts";
+import { type ThreadRow, ThreadStore } from "./store.ts";
+
+/**
+ * One per (tenant, thread). A thin shell: SQL lives in ThreadStore, the execution state machine in Executor.
+ * Methods are RPC; errors cross as values (RpcResult).
+ */
+export class ThreadDO extends DurableObject<Env> {
+  private readonly store: ThreadStore;
+  private readonly live = new LiveEvents();
+  private readonly runtime: RuntimeClient;
+  private readonly executor: Executor;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const config = workerConfig(env);
+    this.store = new ThreadStore(ctx.storage.sql);
+    this.runtime = new RuntimeClient(config.hmacSecret);
+    this.executor = new Executor(this.store, this.live, this.runtime, config.queueMax, () => {
+      void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
+    });
+    ctx.blockConcurrencyWhile(async () => this.executor.recover());
+  }
+
+  create(tenant: string, id: string): Promise<RpcResult<{ created: boolean; thread: ThreadRow }>> {
+    return rpc(() => {
+      const existing = this.store.thread();
+      if (existing) return { created: false, thread: existing };
+      const now = new Date().toISOString();
+      const runtimeUrl = placeThread(workerConfig(this.env).runtimeUrls, `${tenant}/${id}`);
+      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl };
+      this.store.createThread(thread);
+      return { created: true, thread };
+    });
+  }
+
+  describe(): Promise<RpcResult<{ thread: ThreadRow; counts: ReturnType<ThreadStore["counts"]> }>> {
+    return rpc(() => ({ thread: this.thread(), counts: this.store.counts() }));
+  }
+
+  submit(req: ExecuteRequest): Promise<RpcResult<ReadableStream<Uint8Array>>> {
+    return rpc(() => this.executor.submit(this.thread(), req));
+  }
+
+  events(executionId: string, after: number): Promise<RpcResult<ReadableStream<Uint8Array>>> {
+    return rpc(() => {
+      this.thread();
+      const record = this.record(executionId);
+      const finished = !["queued", "running"].includes(record.status);
+      return this.live.subscribe(executionId, this.store.eventsAfter(executionId, after), finished);
+    });
+  }
+
+  executions(limit: number): Promise<RpcResult<ExecutionRecord[]>> {
+    return rpc(() => (this.thread(), this.store.list(limit)));
+  }
+
+  execution(executionId: string): Promise<RpcResult<ExecutionRecord>> {
+    return rpc(() => (this.thread(), this.record(executionId)));
+  }
+
+  cancel(executionId: string): Promise<RpcResult<{ execution_id: string; cancelled: boolean }>> {
+    return rpc(() => this.executor.cancel(this.thread(), executionId));
+  }
+
+  /** Ends its executions, deletes the workspace on the runtime, then forgets everything. */
+  destroy(): Promise<RpcResult<{ deleted: true }>> {
+    return rpc(async () => {
+      const thread = this.thread();
+      this.executor.abandon("the thread was deleted");
+      await this.runtime.call(thread.runtime_url, { method: "DELETE", path: runtimePaths.thread(thread.tenant, thread.id) });
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      return { deleted: true as const };
+    });
+  }
+
+  /** Idle: tell the runtime to release what it holds for this thread. Never keeps anything busy. */
+  override async alarm(): Promise<void> {
+    const thread = this.store.thread();
+    if (!thread || this.executor.busy) return;
+    await this.runtime
+      .call(thread.runtime_url, { method: "POST", path: `${runtimePaths.thread(thread.tenant, thread.id)}/release` })
+      .catch((err: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "idle release failed", error: String(err) })));
+  }
+
+  private thread(): ThreadRow {
+    const thread = this.store.thread();
+    if (!thread) throw new AppError(ErrorCode.THREAD_NOT_FOUND, "no such thread");
+    return thread;
+  }
+
+  private record(executionId: string): ExecutionRecord {
+    const record = this.store.execution(executionId);
+    if (!record) throw new AppError(ErrorCode.EXECUTION_NOT_FOUND, `no execution ${executionId} in this thread`);
+    return record;
+  }
+}

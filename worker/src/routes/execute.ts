@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import type { Context } from "hono";
+import {
+  AppError,
+  ErrorCode,
+  ExecRequestSchema,
+  RunCodeSchema,
+  RunPythonParamsSchema,
+  RunPythonToolSchema,
+} from "../../../shared/src/index.ts";
+import type { ExecuteRequest } from "../do/executor.ts";
+import { type AppEnv, call, threadFromPath } from "../http/context.ts";
+import { respondWithEvents } from "../http/execution-response.ts";
+import { jsonBody } from "../http/request.ts";
+
+/** Queues an execution in the thread's Durable Object and answers in the client's format as events arrive. */
+async function submit(c: Context<AppEnv>, threadId: string, req: Omit<ExecuteRequest, "executionId">): Promise<Response> {
+  const { stub } = threadFromPath(c, threadId);
+  const executionId = `ex_${crypto.randomUUID().replaceAll("-", "")}`;
+  const stream = await call(stub.submit({ ...req, executionId }));
+  return respondWithEvents(c, stream, executionId);
+}
+
+const firstLine = (text: string) => (text.split("\n").find((l) => l.trim() !== "") ?? "").slice(0, 200);
+
+export function executeRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post("/v1/threads/:thread/exec", async (c) => {
+    const body = await jsonBody(c, ExecRequestSchema);
+    return submit(c, c.req.param("thread"), { kind: "exec", body, summary: firstLine(body.command) });
+  });
+
+  app.post("/v1/threads/:thread/run_python", async (c) => {
+    const body = await jsonBody(c, RunPythonParamsSchema);
+    return submit(c, c.req.param("thread"), { kind: "run_python", body, summary: firstLine(body.code) });
+  });
+
+  /** seed 003's tool call exactly: `sandbox_id` names the thread. */
+  app.post("/v1/tools/run_python", async (c) => {
+    const { sandbox_id, ...body } = await jsonBody(c, RunPythonToolSchema);
+    return submit(c, sandbox_id, { kind: "run_python", body, summary: firstLine(body.code) });
+  });
+
+  app.post("/v1/threads/:thread/run_code", async (c) => {
+    const r = await jsonBody(c, RunCodeSchema);
+    const thread = c.req.param("thread");
+    const summary = `${r.language}: ${firstLine(r.code)}`;
+    if (r.language === "python") {
+      const body = RunPythonParamsSchema.parse({
+        code: r.code,
+        timeout: r.timeout,
+        ...(r.stdin === undefined ? {} : { stdin: r.stdin }),
+        ...(r.env ? { environment: r.env } : {}),
+        ...(r.cwd ? { working_dir: r.cwd } : {}),
+      });
+      return submit(c, thread, { kind: "run_python", body, summary });
+    }
+    if (r.language === "bash") {
+      const body = ExecRequestSchema.parse({ command: r.code, timeout: r.timeout, stdin: r.stdin, env: r.env, cwd: r.cwd });
+      return submit(c, thread, { kind: "exec", body, summary });
+    }
+    throw new AppError(ErrorCode.NOT_IMPLEMENTED, `run_code for ${r.language} is not available yet; python and bash are`);
+  });
+
+  return app;
+}
