@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AppError, ErrorCode } from "./errors.ts";
 
 /**
  * A workspace-relative file path as clients send it: no NUL, no backslash, no empty or `.`/`..` segments,
@@ -48,3 +49,18 @@ export type FileList = z.infer<typeof FileListSchema>;
 
 export const FileWrittenSchema = z.object({ path: z.string(), size: z.number().int().nonnegative() });
 export type FileWritten = z.infer<typeof FileWrittenSchema>;
+
+/** A percent-encoded path from a URL (or query), decoded and checked: INVALID_PATH names what is wrong. */
+export function decodeWorkspacePath(encoded: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(encoded);
+  } catch {
+    throw new AppError(ErrorCode.INVALID_PATH, "the file path is not valid percent-encoding");
+  }
+  const rel = normalizeWorkspacePath(decoded);
+  if (rel === null) {
+    throw new AppError(ErrorCode.INVALID_PATH, `"${decoded}" is not a path inside the workspace (no "..", NUL or backslash)`);
+  }
+  return rel;
+}

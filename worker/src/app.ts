@@ -4,6 +4,7 @@ import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared
 import { authenticate } from "./auth/middleware.ts";
 import { workerConfig } from "./config.ts";
 import type { AppEnv } from "./http/context.ts";
+import { openApiDocument } from "./openapi.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { fileRoutes } from "./routes/files.ts";
@@ -21,6 +22,7 @@ app.use("*", async (c, next) => {
   await next();
 });
 app.route("/", healthRoutes());
+app.get("/openapi.json", (c) => c.json(openApiDocument()));
 app.use("/v1/*", (c, next) =>
   bodyLimit({
     maxSize: workerConfig(c.env).maxBodyBytes,

@@ -1,3 +1,4 @@
 /** The Worker entry: the app and the Durable Object classes, nothing else. */
 export { app as default } from "./app.ts";
 export { ThreadDO } from "./do/thread-do.ts";
+export { RuntimeContainer } from "./runtime/container.ts";

@@ -1,24 +1,13 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { AppError, ErrorCode, normalizeWorkspacePath } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, decodeWorkspacePath } from "../../../shared/src/index.ts";
 import { deleteWorkspacePath, listWorkspaceDir, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
 import type { Services } from "../services.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
 
-/** The workspace-relative path after `/files/`, percent-decoded and checked; "" is the workspace root. */
+/** The workspace-relative path after `/files/` (or in `raw`), decoded and checked; "" is the workspace root. */
 function filePath(c: Context, raw?: string): string {
-  const encoded = raw ?? c.req.path.replace(/^\/threads\/[^/]+\/[^/]+\/files\/?/, "");
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(encoded);
-  } catch {
-    throw new AppError(ErrorCode.INVALID_PATH, "the file path is not valid percent-encoding");
-  }
-  const rel = normalizeWorkspacePath(decoded);
-  if (rel === null) {
-    throw new AppError(ErrorCode.INVALID_PATH, `"${decoded}" is not a path inside the workspace (no "..", NUL or backslash)`);
-  }
-  return rel;
+  return decodeWorkspacePath(raw ?? c.req.path.replace(/^\/threads\/[^/]+\/[^/]+\/files\/?/, ""));
 }
 
 /** Raw file bytes in and out, listing and deletion, all confined to the workspace (no link is ever followed). */

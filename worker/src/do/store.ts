@@ -40,7 +40,12 @@ type ExecutionRow = Omit<ExecutionRecord, "events_truncated" | "kind" | "status"
 /** All SQL of a thread's Durable Object. */
 export class ThreadStore {
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(SCHEMA);
+    this.init();
+  }
+
+  /** Creates the tables; again after `storage.deleteAll()`, which drops them while this object lives on. */
+  init(): void {
+    this.sql.exec(SCHEMA);
   }
 
   thread(): ThreadRow | null {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AppError, ErrorCode, type ExecutionRecord, runtimePaths } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
-import { RuntimeClient } from "../runtime/client.ts";
+import { type RuntimeClient, runtimeClient } from "../runtime/client.ts";
 import { placeThread } from "../runtime/placement.ts";
 import { type ExecuteRequest, Executor } from "./executor.ts";
 import { LiveEvents } from "./live.ts";
@@ -22,7 +22,7 @@ export class ThreadDO extends DurableObject<Env> {
     super(ctx, env);
     const config = workerConfig(env);
     this.store = new ThreadStore(ctx.storage.sql);
-    this.runtime = new RuntimeClient(config.hmacSecret);
+    this.runtime = runtimeClient(env);
     this.executor = new Executor(this.store, this.live, this.runtime, config.queueMax, () => {
       void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
     });
@@ -78,6 +78,8 @@ export class ThreadDO extends DurableObject<Env> {
       await this.runtime.call(thread.runtime_url, { method: "DELETE", path: runtimePaths.thread(thread.tenant, thread.id) });
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
+      // deleteAll drops the SQL tables too; this instance may serve the same id again (a 404, or a new thread).
+      this.store.init();
       return { deleted: true as const };
     });
   }

@@ -1,22 +1,12 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { AppError, ErrorCode, normalizeWorkspacePath, runtimePaths } from "../../../shared/src/index.ts";
-import { workerConfig } from "../config.ts";
+import { AppError, ErrorCode, decodeWorkspacePath, runtimePaths } from "../../../shared/src/index.ts";
 import { type AppEnv, call, threadFromPath } from "../http/context.ts";
-import { RuntimeClient } from "../runtime/client.ts";
+import { runtimeClient } from "../runtime/client.ts";
 
-/** The workspace path after `/files/`, decoded and checked here too, so a bad path never leaves the edge. */
+/** The workspace path after `/files/`, checked here too, so a bad path never leaves the edge. */
 function filePath(c: Context<AppEnv>): string {
-  const encoded = c.req.path.replace(/^\/v1\/threads\/[^/]+\/files\/?/, "");
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(encoded);
-  } catch {
-    throw new AppError(ErrorCode.INVALID_PATH, "the file path is not valid percent-encoding");
-  }
-  const rel = normalizeWorkspacePath(decoded);
-  if (rel === null) throw new AppError(ErrorCode.INVALID_PATH, `"${decoded}" is not a path inside the workspace`);
-  return rel;
+  return decodeWorkspacePath(c.req.path.replace(/^\/v1\/threads\/[^/]+\/files\/?/, ""));
 }
 
 /** Raw file bytes in and out, proxied to the thread's runtime (which confines them to the workspace). */
@@ -26,7 +16,7 @@ export function fileRoutes(): Hono<AppEnv> {
   const forward = async (c: Context<AppEnv>, method: string, runtimePath: (t: string, th: string) => string, body?: Uint8Array) => {
     const { stub } = threadFromPath(c);
     const { thread } = await call(stub.describe());
-    const client = new RuntimeClient(workerConfig(c.env).hmacSecret);
+    const client = runtimeClient(c.env);
     const res = await client.call(thread.runtime_url, { method, path: runtimePath(thread.tenant, thread.id), body });
     return new Response(res.body, {
       status: res.status,
@@ -36,7 +26,7 @@ export function fileRoutes(): Hono<AppEnv> {
 
   app.get("/v1/threads/:thread/files", (c) => {
     const query = new URLSearchParams();
-    query.set("path", normalizeOrThrow(c.req.query("path") ?? ""));
+    query.set("path", decodeWorkspacePath(encodeURIComponent(c.req.query("path") ?? "")));
     if (c.req.query("recursive")) query.set("recursive", c.req.query("recursive") as string);
     return forward(c, "GET", (t, th) => `${runtimePaths.files(t, th)}?${query}`);
   });
@@ -53,10 +43,4 @@ export function fileRoutes(): Hono<AppEnv> {
   });
 
   return app;
-}
-
-function normalizeOrThrow(path: string): string {
-  const rel = normalizeWorkspacePath(path);
-  if (rel === null) throw new AppError(ErrorCode.INVALID_PATH, `"${path}" is not a path inside the workspace`);
-  return rel;
 }

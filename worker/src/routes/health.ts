@@ -2,13 +2,13 @@ import { Hono } from "hono";
 import { runtimePaths } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 import type { AppEnv } from "../http/context.ts";
-import { RuntimeClient } from "../runtime/client.ts";
+import { runtimeClient } from "../runtime/client.ts";
 
 /** Liveness and runtime reachability (no auth; no runtime addresses in the answer). */
 export function healthRoutes(): Hono<AppEnv> {
   return new Hono<AppEnv>().get("/v1/health", async (c) => {
     const config = workerConfig(c.env);
-    const client = new RuntimeClient(config.hmacSecret);
+    const client = runtimeClient(c.env);
     const checks = await Promise.all(
       config.runtimeUrls.map((url) =>
         client

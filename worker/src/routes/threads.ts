@@ -8,15 +8,14 @@ import {
   runtimePaths,
 } from "../../../shared/src/index.ts";
 import { requireKey } from "../auth/middleware.ts";
-import { workerConfig } from "../config.ts";
 import type { ThreadRow } from "../do/store.ts";
 import { type AppEnv, call, threadFromPath } from "../http/context.ts";
 import { jsonBody } from "../http/request.ts";
-import { RuntimeClient } from "../runtime/client.ts";
+import { runtimeClient } from "../runtime/client.ts";
 
 /** The workspace as the runtime reports it; null while the runtime cannot say (it is down, or never set it up). */
 async function workspace(env: Env, method: "GET" | "POST", t: ThreadRow): Promise<WorkspaceInfo | null> {
-  const client = new RuntimeClient(workerConfig(env).hmacSecret);
+  const client = runtimeClient(env);
   return client.json<WorkspaceInfo>(t.runtime_url, { method, path: runtimePaths.thread(t.tenant, t.id) }).catch(() => null);
 }
 

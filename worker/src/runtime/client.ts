@@ -1,4 +1,5 @@
 import { AppError, ErrorBodySchema, ErrorCode, signRequest } from "../../../shared/src/index.ts";
+import { workerConfig } from "../config.ts";
 
 export interface RuntimeCall {
   method: string;
@@ -13,14 +14,27 @@ export interface RuntimeCall {
  * the signature, is RUNTIME_UNAVAILABLE; its own typed errors (validation, missing file, ...) pass through.
  */
 export class RuntimeClient {
-  constructor(private readonly secret: string) {}
+  constructor(
+    private readonly secret: string,
+    /** The RuntimeContainer namespace, for `container://<name>` runtimes (Cloudflare Containers). */
+    private readonly containers?: DurableObjectNamespace,
+  ) {}
+
+  /** `http(s)://host:port` is fetched directly; `container://name` through that container's Durable Object. */
+  private fetcher(base: string): { fetch: typeof fetch; origin: string } {
+    if (!base.startsWith("container://")) return { fetch: (input, init) => fetch(input, init), origin: base };
+    if (!this.containers) throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `${base} needs the RUNTIME_CONTAINER binding`);
+    const stub = this.containers.get(this.containers.idFromName(base.slice("container://".length)));
+    return { fetch: (input, init) => stub.fetch(new Request(input, init)), origin: "http://runtime" };
+  }
 
   async call(base: string, req: RuntimeCall): Promise<Response> {
     const body = typeof req.body === "string" ? new TextEncoder().encode(req.body) : (req.body ?? new Uint8Array());
     const signed = await signRequest(this.secret, { method: req.method, path: req.path, body });
+    const target = this.fetcher(base);
     let res: Response;
     try {
-      res = await fetch(base + req.path, {
+      res = await target.fetch(target.origin + req.path, {
         method: req.method,
         headers: { "content-type": "application/json", ...req.headers, ...signed },
         body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
@@ -49,4 +63,10 @@ async function runtimeError(base: string, res: Response): Promise<AppError> {
   } catch {
     return new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `the runtime at ${base} answered ${res.status}`);
   }
+}
+
+/** The client for this deployment: the shared secret, and the container binding when there is one. */
+export function runtimeClient(env: Env): RuntimeClient {
+  const containers = (env as Env & { RUNTIME_CONTAINER?: DurableObjectNamespace }).RUNTIME_CONTAINER;
+  return new RuntimeClient(workerConfig(env).hmacSecret, containers);
 }

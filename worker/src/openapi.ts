@@ -1,0 +1,85 @@
+import { z } from "zod";
+import {
+  CreateThreadSchema,
+  ErrorBodySchema,
+  ExecRequestSchema,
+  ExecResultSchema,
+  ExecutionEventSchema,
+  ExecutionRecordSchema,
+  FileListSchema,
+  FileWrittenSchema,
+  RunCodeSchema,
+  RunPythonParamsSchema,
+  RunPythonResponseSchema,
+  RunPythonToolSchema,
+  ThreadStateSchema,
+  TokenRequestSchema,
+  TokenResponseSchema,
+} from "../../shared/src/index.ts";
+
+type Op = { summary: string; body?: z.ZodType; ok: z.ZodType | "bytes" | "events"; status?: number; auth?: false };
+
+const json = (schema: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(schema, { io, unrepresentable: "any", target: "openapi-3.0" });
+
+const EXECUTION = "JSON by default; `Accept: text/event-stream` (SSE, `id: seq`) or `application/x-ndjson` streams the events.";
+
+/** Every public route, documented from the same zod schemas that validate it. */
+const ROUTES: Record<string, Record<string, Op>> = {
+  "/v1/health": { get: { summary: "Liveness and runtime reachability", ok: z.object({ ok: z.boolean() }), auth: false } },
+  "/v1/tokens": { post: { summary: "Mint a short-lived token for one thread", body: TokenRequestSchema, ok: TokenResponseSchema, status: 201 } },
+  "/v1/threads": { post: { summary: "Create a thread and set up its workspace", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201 } },
+  "/v1/threads/{thread}": {
+    get: { summary: "Thread state", ok: ThreadStateSchema },
+    delete: { summary: "Delete the thread and its workspace", ok: z.object({ id: z.string(), deleted: z.boolean() }) },
+  },
+  "/v1/threads/{thread}/exec": { post: { summary: `Run a shell command. ${EXECUTION}`, body: ExecRequestSchema, ok: ExecResultSchema } },
+  "/v1/threads/{thread}/run_python": { post: { summary: `The run_python tool. ${EXECUTION}`, body: RunPythonParamsSchema, ok: RunPythonResponseSchema } },
+  "/v1/tools/run_python": { post: { summary: "run_python with the tool's exact body (sandbox_id names the thread)", body: RunPythonToolSchema, ok: RunPythonResponseSchema } },
+  "/v1/threads/{thread}/run_code": { post: { summary: `Run python or bash code. ${EXECUTION}`, body: RunCodeSchema, ok: z.union([ExecResultSchema, RunPythonResponseSchema]) } },
+  "/v1/threads/{thread}/executions": { get: { summary: "Execution history, newest first", ok: z.object({ executions: z.array(ExecutionRecordSchema) }) } },
+  "/v1/threads/{thread}/executions/{id}": { get: { summary: "One execution", ok: ExecutionRecordSchema } },
+  "/v1/threads/{thread}/executions/{id}/events": { get: { summary: "Events after ?after=SEQ, then live until the end", ok: "events" } },
+  "/v1/threads/{thread}/executions/{id}/cancel": { post: { summary: "Cancel a queued or running execution", ok: z.object({ execution_id: z.string(), cancelled: z.boolean() }) } },
+  "/v1/threads/{thread}/files": { get: { summary: "List a directory (?path=, ?recursive=1)", ok: FileListSchema } },
+  "/v1/threads/{thread}/files/{path}": {
+    get: { summary: "Read a file's bytes", ok: "bytes" },
+    put: { summary: "Write a file's bytes (parents created)", ok: FileWrittenSchema, status: 201 },
+    delete: { summary: "Delete a file or (?recursive=1) a directory", ok: z.object({ deleted: z.string() }) },
+  },
+};
+
+function operation(path: string, op: Op) {
+  const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+  const content =
+    op.ok === "bytes"
+      ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
+      : op.ok === "events"
+        ? { "text/event-stream": { schema: json(ExecutionEventSchema, "output") }, "application/x-ndjson": { schema: json(ExecutionEventSchema, "output") } }
+        : { "application/json": { schema: json(op.ok, "output") } };
+  return {
+    summary: op.summary,
+    parameters: params,
+    ...(op.auth === false ? { security: [] } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: json(op.body, "input") } } } } : {}),
+    responses: {
+      [String(op.status ?? 200)]: { description: "OK", content },
+      default: { description: "Error", content: { "application/json": { schema: json(ErrorBodySchema, "output") } } },
+    },
+  };
+}
+
+let cached: object | undefined;
+
+export function openApiDocument(): object {
+  cached ??= {
+    openapi: "3.0.3",
+    info: { title: "threadbox", version: "0.1.0", description: "Per-thread, persistent code sandboxes for AI agent chat apps." },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API key or thread token" } } },
+    security: [{ bearer: [] }],
+    paths: Object.fromEntries(
+      Object.entries(ROUTES).map(([path, ops]) => [path, Object.fromEntries(Object.entries(ops).map(([m, op]) => [m, operation(path, op)]))]),
+    ),
+  };
+  return cached;
+}
