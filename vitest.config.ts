@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { WORKER_TEST_BINDINGS } from "./test/worker/bindings.ts";
+import { fakeRuntime } from "./test/fake-runtime.ts";
+import { WORKER_TEST_BINDINGS, WORKER_TEST_VARS } from "./test/worker/bindings.ts";
 
 // One project per test layer: pure unit tests, the runtime against real proot and python3, and end to end
 // through the worker in workerd (`wrangler dev`).
@@ -17,11 +18,15 @@ export default defineConfig({
         },
       },
       {
-        // Inside workerd with the worker's wrangler.toml; the secrets are fixed test values, never .dev.vars.
+        // Inside workerd with the worker's wrangler.toml; the secrets are fixed test values, never .dev.vars. Every
+        // outbound fetch goes to a scripted stand-in runtime in Node, which checks signatures like the real one.
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: WORKER_TEST_BINDINGS },
+            miniflare: {
+              bindings: { ...WORKER_TEST_BINDINGS, ...WORKER_TEST_VARS },
+              outboundService: fakeRuntime({ url: WORKER_TEST_VARS.RUNTIME_URL, secret: WORKER_TEST_BINDINGS.HMAC_SECRET }),
+            },
           }),
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"] },

@@ -15,3 +15,10 @@ export const WORKER_TEST_BINDINGS = {
   TOKEN_SECRET: "threadbox-worker-tests-token-secret-0123456789",
   HMAC_SECRET: "threadbox-worker-tests-hmac-secret",
 };
+
+/** Vars over wrangler.toml's: the stand-in runtime (test/fake-runtime.ts), and bounds small enough to reach. */
+export const WORKER_TEST_VARS = {
+  RUNTIME_URL: "http://runtime.test",
+  QUEUE_MAX: "1",
+  MAX_BODY_BYTES: "4096",
+};

@@ -11,11 +11,12 @@ export class LiveEvents {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly encoder = new TextEncoder();
 
-  subscribe(executionId: string, stored: ExecutionEvent[], finished: boolean): ReadableStream<Uint8Array> {
+  /** `after`: the reader has every event up to this seq (live ones at or below it are not sent again). */
+  subscribe(executionId: string, stored: ExecutionEvent[], finished: boolean, after = -1): ReadableStream<Uint8Array> {
     let subscriber: Subscriber | undefined;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
-        let lastSeq = -1;
+        let lastSeq = after;
         for (const event of stored) {
           controller.enqueue(this.encoder.encode(encodeNdjson(event)));
           lastSeq = event.seq;

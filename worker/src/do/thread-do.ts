@@ -54,7 +54,7 @@ export class ThreadDO extends DurableObject<Env> {
       this.thread();
       const record = this.record(executionId);
       const finished = !["queued", "running"].includes(record.status);
-      return this.live.subscribe(executionId, this.store.eventsAfter(executionId, after), finished);
+      return this.live.subscribe(executionId, this.store.eventsAfter(executionId, after), finished, after);
     });
   }
 

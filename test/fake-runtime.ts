@@ -1,0 +1,165 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  EXECUTION_ID_HEADER,
+  type EventBody,
+  ExecRequestSchema,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  type WorkspaceInfo,
+  encodeNdjson,
+  verifyRequest,
+} from "../shared/src/index.ts";
+
+/**
+ * A scripted stand-in for the runtime, for the worker tests (test/worker): miniflare runs it in Node as the worker's
+ * `outboundService`, so every fetch the worker and its Durable Objects make lands here. It checks the HMAC signature
+ * as the real runtime does, then runs an `exec` command as a script of steps (separated by `;` or newlines):
+ *
+ *   echo TEXT  → a stdout event "TEXT\n"          sleep N → waits N seconds (at most 5), or until cancelled
+ *   die        → drops the connection mid-stream  anything else → stderr "…: command not found", exit 127
+ *
+ * Test-only control routes under CONTROL (unsigned; the worker never calls them): `GET /_fake/calls` lists the
+ * signed calls received, `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call
+ * for that thread has its connection dropped, as a runtime that is down would.
+ */
+const CONTROL = "/_fake";
+const MAX_SLEEP_MS = 5_000;
+const THREAD_PATH = /^\/threads\/([\w-]+)\/([\w-]+)(?:\/(\w+))?$/;
+const CANCEL_PATH = /^\/executions\/([\w-]+)\/cancel$/;
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function fakeRuntime(opts: { url: string; secret: string }): { node: Handler } {
+  const host = new URL(opts.url).host;
+  const calls: string[] = [];
+  const outages = new Set<string>();
+  const sleeping = new Map<string, () => void>();
+
+  function sleepUnlessCancelled(id: string, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => (sleeping.delete(id), resolve(false)), ms);
+      sleeping.set(id, () => (clearTimeout(timer), sleeping.delete(id), resolve(true)));
+    });
+  }
+
+  async function exec(req: IncomingMessage, res: ServerResponse, thread: string, body: string): Promise<void> {
+    const id = req.headers[EXECUTION_ID_HEADER];
+    const parsed = ExecRequestSchema.safeParse(JSON.parse(body));
+    if (typeof id !== "string" || !parsed.success || !req.headers.accept?.includes("application/x-ndjson")) {
+      return json(res, 400, { error: { code: "VALIDATION_FAILED", message: "the stand-in wants a valid NDJSON exec" } });
+    }
+    const started = Date.now();
+    const out = { stdout: "", stderr: "" };
+    let seq = 0;
+    const emit = (event: EventBody) =>
+      new Promise<void>((resolve) => res.write(encodeNdjson({ ...event, seq: seq++, execution_id: id }), () => resolve()));
+    res.writeHead(200, { "content-type": "application/x-ndjson" });
+    await emit({ type: "start", kind: "exec", thread_id: thread, started_at: new Date().toISOString() });
+    let exitCode = 0;
+    let canceled = false;
+    for (const step of parsed.data.command.split(/[;\n]/).map((s) => s.trim())) {
+      const [word = "", ...args] = step.split(" ");
+      if (word === "echo") {
+        out.stdout += `${args.join(" ")}\n`;
+        await emit({ type: "stdout", data: `${args.join(" ")}\n` });
+        exitCode = 0;
+      } else if (word === "sleep") {
+        canceled = await sleepUnlessCancelled(id, Math.min(Number(args[0]) * 1000, MAX_SLEEP_MS));
+        exitCode = canceled ? 137 : 0;
+        if (canceled) break;
+      } else if (word === "die") {
+        // A crash: the response ends without its terminating chunk, the worker sees a broken connection.
+        return void res.destroy();
+      } else {
+        out.stderr += `fake-runtime: ${word}: command not found\n`;
+        await emit({ type: "stderr", data: `fake-runtime: ${word}: command not found\n` });
+        exitCode = 127;
+      }
+    }
+    const value = {
+      execution_id: id,
+      exit_code: exitCode,
+      signal: canceled ? "SIGKILL" : null,
+      ...out,
+      timed_out: false,
+      canceled,
+      truncated: false,
+      duration_ms: Date.now() - started,
+    };
+    await emit({ type: "result", result: { kind: "exec", value } });
+    res.end();
+  }
+
+  async function runtime(req: IncomingMessage, res: ServerResponse, path: string, body: string): Promise<void> {
+    if (req.method === "GET" && path === "/health") {
+      return json(res, 200, { ok: true, version: "fake", isolation: "none", python: null, uptime_s: 0, running_executions: sleeping.size });
+    }
+    const cancel = CANCEL_PATH.exec(path);
+    if (req.method === "POST" && cancel?.[1]) {
+      const stop = sleeping.get(cancel[1]);
+      stop?.();
+      return json(res, 200, { execution_id: cancel[1], cancelled: stop !== undefined });
+    }
+    const [, , thread, action] = THREAD_PATH.exec(path) ?? [];
+    if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
+    if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });
+    if (thread && req.method === "DELETE" && action === undefined) return json(res, 200, { deleted: true });
+    if (thread && req.method !== "DELETE" && action === undefined) return json(res, 200, WORKSPACE);
+    return json(res, 404, { error: { code: "NOT_FOUND", message: `the stand-in has no route for ${req.method} ${path}` } });
+  }
+
+  function control(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (req.method === "GET" && path === `${CONTROL}/calls`) return json(res, 200, calls);
+    const outage = path.startsWith(`${CONTROL}/outage/`) ? path.slice(`${CONTROL}/outage/`.length) : null;
+    if (outage && req.method === "PUT") return (outages.add(outage), json(res, 204, null));
+    if (outage && req.method === "DELETE") return (outages.delete(outage), json(res, 204, null));
+    json(res, 404, { error: { code: "NOT_FOUND", message: `no control route ${req.method} ${path}` } });
+  }
+
+  return {
+    async node(req, res) {
+      const path = req.url ?? "/";
+      // Everything the worker fetches comes here: a request meant for another host is a bug, not the runtime's.
+      if (req.headers.host !== host) {
+        return json(res, 502, { error: { code: "RUNTIME_UNAVAILABLE", message: `the stand-in serves ${host}, not ${req.headers.host}` } });
+      }
+      if (path.startsWith(`${CONTROL}/`)) return control(req, res, path);
+      const [, tenant, thread] = THREAD_PATH.exec(path) ?? [];
+      // A runtime that is down: no answer at all. (miniflare's glue logs "Uncaught (in promise) … Network connection
+      // lost" for each such call; the worker handles the error.)
+      if (thread && outages.has(`${tenant}/${thread}`)) return void req.socket.destroy();
+
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      const verified = await verifyRequest(opts.secret, {
+        method: req.method ?? "",
+        path,
+        body,
+        timestamp: header(req, TIMESTAMP_HEADER),
+        signature: header(req, SIGNATURE_HEADER),
+      });
+      if (!verified.ok) return json(res, 401, { error: { code: "UNAUTHORIZED", message: `request signature ${verified.reason}` } });
+      calls.push(`${req.method} ${path}`);
+      await runtime(req, res, path, body.toString("utf8"));
+    },
+  };
+}
+
+const WORKSPACE: WorkspaceInfo = {
+  configured: true,
+  python_version: "3.12.0",
+  virtual_env: null,
+  packages: [],
+  configured_at: "2026-01-01T00:00:00.000Z",
+};
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  if (status === 204) return void res.writeHead(204).end();
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
