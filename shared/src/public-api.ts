@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ExecutionKindSchema } from "./events.ts";
-import { EnvSchema, GuestDirSchema, TimeoutSchema } from "./exec.ts";
+import { ExecRequestSchema } from "./exec.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { WorkspaceInfoSchema } from "./threads.ts";
 
@@ -48,13 +48,10 @@ export const ThreadStateSchema = z.object({
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 
-export const RunCodeSchema = z.strictObject({
+/** `run_code`: an exec request whose command is code in a language. */
+export const RunCodeSchema = ExecRequestSchema.omit({ command: true }).extend({
   language: z.enum(["python", "javascript", "typescript", "bash"]),
   code: z.string().min(1).max(1_000_000),
-  cwd: GuestDirSchema.optional(),
-  env: EnvSchema.optional(),
-  timeout: TimeoutSchema.default(30),
-  stdin: z.string().max(10_000_000).optional(),
 });
 export type RunCode = z.infer<typeof RunCodeSchema>;
 
