@@ -6,8 +6,10 @@
  * Runs in front of proot (or bwrap), so the filter covers proot and every process it traces.
  * It does three things, in this order:
  *   1. closes every inherited file descriptor above 3 (fd 3 is the runner's status pipe, see launcher.ts);
- *   2. sets no_new_privs (a setuid binary gains nothing, and seccomp needs it unprivileged);
- *   3. installs a BPF filter that answers:
+ *   2. asks for SIGKILL when the runtime dies (PR_SET_PDEATHSIG, kept across exec): unshare then takes its pid
+ *      namespace down with it, so a killed runtime leaves no sandboxed program running untimed;
+ *   3. sets no_new_privs (a setuid binary gains nothing, and seccomp needs it unprivileged);
+ *   4. installs a BPF filter that answers:
  *      - ENOSYS for syscalls proot 5.1 does not translate but libc has a fallback for
  *        (statx, faccessat2, clone3, openat2, fchmodat2, execveat): the program keeps working
  *        through the older, translated call instead of touching host paths;
@@ -22,6 +24,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -128,6 +131,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   close_inherited_fds();
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent) {
+    fprintf(stderr, "seccomp-exec: the runtime is gone (or PR_SET_PDEATHSIG failed)\n");
+    return 126;
+  }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     fprintf(stderr, "seccomp-exec: no_new_privs: %s\n", strerror(errno));
     return 126;

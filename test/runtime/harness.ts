@@ -37,10 +37,14 @@ export interface RuntimeProcess {
 
 const ACCEPT = { json: "application/json", sse: "text/event-stream", ndjson: "application/x-ndjson" };
 
-/** Starts a real runtime process (real proot, real python3) on a free loopback port with its own data dirs. */
-export async function startRuntime(env: Record<string, string> = {}): Promise<RuntimeProcess> {
-  const root = await mkdtemp(path.join(os.tmpdir(), "threadbox-test-"));
-  await chmod(root, 0o711);
+/**
+ * Starts a real runtime process (real proot, real python3) on a free loopback port with its own data dirs.
+ * `opts.root` reuses another runtime's data dirs (a restart after a crash); stop() then leaves them to their owner.
+ */
+export async function startRuntime(env: Record<string, string> = {}, opts: { root?: string } = {}): Promise<RuntimeProcess> {
+  const ownsRoot = opts.root === undefined;
+  const root = opts.root ?? (await mkdtemp(path.join(os.tmpdir(), "threadbox-test-")));
+  if (ownsRoot) await chmod(root, 0o711);
   const workspaces = path.join(root, "threads");
   const child = spawn(process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], {
     cwd: REPO,
@@ -110,12 +114,13 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
       return JSON.parse(text);
     },
     async stop() {
-      if (child.exitCode === null) {
+      // A child ended by a signal (a test's SIGKILL) has exitCode null but signalCode set: it will not exit again.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         await exited;
       }
-      await rm(root, { recursive: true, force: true });
+      if (ownsRoot) await rm(root, { recursive: true, force: true });
     },
   };
 }

@@ -19,17 +19,18 @@ export interface SpawnSpec {
 
 /**
  * The command line, outermost first: seccomp-exec (run by the server's uid, so the helper need not be reachable by
- * the sandbox uid), then unshare making the pid namespace and dropping to the sandbox uid — or setpriv dropping
- * it where no namespace is made here (bwrap makes its own) — then the backend.
+ * the sandbox uid), then unshare making the pid namespace (not for bwrap, which makes its own), then setpriv
+ * dropping to the sandbox uid, then the backend. Each layer dies with the one before it: seccomp-exec and unshare
+ * --kill-child set a parent-death signal, and setpriv sets it again after the uid change, which clears it.
  */
 export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string): SpawnSpec {
-  const ids = layers.uid === null ? null : { uid: String(layers.uid), gid: String(layers.gid ?? layers.uid) };
   let argv = [cmd.file, ...cmd.args];
+  if (layers.uid !== null) {
+    const ids = [`--reuid=${layers.uid}`, `--regid=${layers.gid ?? layers.uid}`, "--clear-groups"];
+    argv = ["setpriv", ...ids, "--pdeathsig=KILL", "--", ...argv];
+  }
   if (layers.pidNamespace && backend !== "bwrap") {
-    const drop = ids ? ["--setuid", ids.uid, "--setgid", ids.gid] : [];
-    argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", ...drop, "--", ...argv];
-  } else if (ids) {
-    argv = ["setpriv", `--reuid=${ids.uid}`, `--regid=${ids.gid}`, "--clear-groups", "--", ...argv];
+    argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--", ...argv];
   }
   if (layers.seccompHelper) argv = [layers.seccompHelper, ...argv];
   const [file, ...args] = argv as [string, ...string[]];

@@ -1,0 +1,230 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ExecResultSchema } from "../../shared/src/index.ts";
+import { type ErrorJson, createThread, expectJson, uniqueId } from "./helpers.ts";
+import { type Stack, startStack } from "./stack.ts";
+
+// Who may reach what: API keys, tenants (a uniform 404 across tenants), thread tokens, forged tokens.
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const b64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
+
+/** An error body with the request id dropped and the thread id replaced, to compare two 404s. */
+function shape(body: ErrorJson, thread: string) {
+  const { request_id: _ignored, ...rest } = body.error;
+  return JSON.parse(JSON.stringify(rest).replaceAll(thread, "<thread>"));
+}
+
+async function mintToken(thread: string, auth?: string): Promise<string> {
+  const res = await stack.api("POST", "/v1/tokens", { body: { thread }, ...(auth === undefined ? {} : { auth }) });
+  const body = await expectJson<{ token: string; thread: string; expires_at: string }>(res, 201);
+  expect(body.thread).toBe(thread);
+  expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
+  expect(body.token.split(".")).toHaveLength(3);
+  return body.token;
+}
+
+describe("API keys", () => {
+  it("answers a missing or wrong key with 401 and a Bearer challenge", async () => {
+    const thread = await createThread(stack, uniqueId("keys"));
+    for (const auth of [null, "", "tbx_a_wrong", `${stack.tenants.a.key}x`, stack.tenants.a.key.slice(0, -1)]) {
+      const res = await stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "echo hi" }, auth });
+      const body = await expectJson<ErrorJson>(res, 401);
+      expect(body.error.code).toBe("UNAUTHORIZED");
+      expect(res.headers.get("www-authenticate")).toContain("Bearer");
+    }
+    // Not Bearer at all.
+    const basic = await fetch(`${stack.worker.url}/v1/threads/${thread}`, {
+      headers: { authorization: `Basic ${Buffer.from(`x:${stack.tenants.a.key}`).toString("base64")}` },
+    });
+    expect(basic.status).toBe(401);
+  });
+});
+
+describe("tenants", () => {
+  it("answers tenant b's key on tenant a's thread with the same 404 as a thread that does not exist", async () => {
+    const thread = await createThread(stack, uniqueId("owned"));
+    const missing = uniqueId("missing");
+    const ok = await stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "echo mine > mine.txt; echo ok" } });
+    const exec = ExecResultSchema.parse(await expectJson(ok, 200));
+    const b = stack.tenants.b.key;
+    const routes: [string, (t: string) => string, unknown?][] = [
+      ["GET", (t) => `/v1/threads/${t}`],
+      ["POST", (t) => `/v1/threads/${t}/exec`, { command: "cat mine.txt" }],
+      ["POST", (t) => `/v1/threads/${t}/run_python`, { code: "print(open('mine.txt').read())" }],
+      ["GET", (t) => `/v1/threads/${t}/files/mine.txt`],
+      ["GET", (t) => `/v1/threads/${t}/files?path=`],
+      ["PUT", (t) => `/v1/threads/${t}/files/planted.txt`, "x"],
+      ["GET", (t) => `/v1/threads/${t}/executions`],
+      ["GET", (t) => `/v1/threads/${t}/executions/${exec.execution_id}`],
+      ["GET", (t) => `/v1/threads/${t}/executions/${exec.execution_id}/events`],
+      ["POST", (t) => `/v1/threads/${t}/executions/${exec.execution_id}/cancel`],
+      ["DELETE", (t) => `/v1/threads/${t}`],
+    ];
+    for (const [method, route, body] of routes) {
+      const opts = typeof body === "string" ? { raw: body } : body === undefined ? {} : { body };
+      const other = await expectJson<ErrorJson>(stack.api(method, route(thread), { ...opts, auth: b }), 404);
+      const none = await expectJson<ErrorJson>(stack.api(method, route(missing), { ...opts, auth: b }), 404);
+      const noneA = await expectJson<ErrorJson>(stack.api(method, route(missing), opts), 404);
+      expect(other.error.code, `${method} ${route("T")}`).toBe("THREAD_NOT_FOUND");
+      expect(shape(other, thread), `${method} ${route("T")}`).toEqual(shape(none, missing));
+      expect(shape(other, thread), `${method} ${route("T")}`).toEqual(shape(noneA, missing));
+      expect(JSON.stringify(other)).not.toContain(stack.tenants.a.name);
+    }
+    // The seed-003 tool route names the thread in the body: same answer.
+    const sandbox = await createThread(stack, randomUUID());
+    const toolOther = await expectJson<ErrorJson>(stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: sandbox, code: "print(1)" }, auth: b }), 404);
+    const absent = randomUUID();
+    const toolNone = await expectJson<ErrorJson>(stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: absent, code: "print(1)" }, auth: b }), 404);
+    expect(shape(toolOther, sandbox)).toEqual(shape(toolNone, absent));
+
+    // And nothing of b's reached a's thread: it still exists, untouched.
+    const still = await stack.api("GET", `/v1/threads/${thread}/files/mine.txt`);
+    expect(await still.text()).toBe("mine\n");
+    const gone = await stack.api("GET", `/v1/threads/${thread}/files/planted.txt`);
+    expect(gone.status).toBe(404);
+  });
+
+  it("gives each tenant its own workspace for the same thread id", async () => {
+    const thread = uniqueId("shared-id");
+    await createThread(stack, thread, stack.tenants.a.key);
+    await createThread(stack, thread, stack.tenants.b.key);
+    await expectJson(stack.api("PUT", `/v1/threads/${thread}/files/secret.txt`, { raw: "tenant a only\n" }), 201);
+    const a = ExecResultSchema.parse(
+      await expectJson(stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "echo a-was-here > a.txt; cat secret.txt" } }), 200),
+    );
+    expect(a.stdout).toBe("tenant a only\n");
+
+    const b = stack.tenants.b.key;
+    const read = await expectJson<ErrorJson>(stack.api("GET", `/v1/threads/${thread}/files/secret.txt`, { auth: b }), 404);
+    expect(read.error.code).toBe("FILE_NOT_FOUND");
+    const bExec = ExecResultSchema.parse(
+      await expectJson(stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "ls; cat secret.txt a.txt" }, auth: b }), 200),
+    );
+    expect(bExec.exit_code).not.toBe(0);
+    expect(bExec.stdout + bExec.stderr).not.toContain("tenant a only");
+    expect(bExec.stdout).not.toContain("secret.txt");
+    const list = await expectJson<{ entries: { path: string }[] }>(stack.api("GET", `/v1/threads/${thread}/files?path=`, { auth: b }), 200);
+    expect(list.entries.map((e) => e.path)).not.toContain("secret.txt");
+    // b's history does not show a's executions.
+    const history = await expectJson<{ executions: unknown[] }>(stack.api("GET", `/v1/threads/${thread}/executions`, { auth: b }), 200);
+    expect(history.executions).toHaveLength(1);
+
+    // On the host: two directories, the file only in a's.
+    const dirA = path.join(stack.runtime.workspaces, stack.tenants.a.name, thread);
+    const dirB = path.join(stack.runtime.workspaces, stack.tenants.b.name, thread);
+    expect(readFileSync(path.join(dirA, "secret.txt"), "utf8")).toBe("tenant a only\n");
+    expect(existsSync(dirB)).toBe(true);
+    expect(existsSync(path.join(dirB, "secret.txt"))).toBe(false);
+
+    // Deleting b's thread leaves a's.
+    await expectJson(stack.api("DELETE", `/v1/threads/${thread}`, { auth: b }), 200);
+    expect(existsSync(dirB)).toBe(false);
+    expect(existsSync(path.join(dirA, "secret.txt"))).toBe(true);
+  });
+});
+
+describe("thread tokens", () => {
+  it("mints a token with a key; the token reaches its own thread only", async () => {
+    const thread = await createThread(stack, uniqueId("tok"));
+    const other = await createThread(stack, uniqueId("tok-other"));
+    const token = await mintToken(thread);
+
+    const run = ExecResultSchema.parse(
+      await expectJson(stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "echo via-token" }, auth: token }), 200),
+    );
+    expect(run.stdout).toBe("via-token\n");
+    await expectJson(stack.api("GET", `/v1/threads/${thread}`, { auth: token }), 200);
+    await expectJson(stack.api("PUT", `/v1/threads/${thread}/files/t.txt`, { raw: "t", auth: token }), 201);
+    await expectJson(stack.api("GET", `/v1/threads/${thread}/executions/${run.execution_id}`, { auth: token }), 200);
+
+    // Another thread of the same tenant: the same 404 as a thread that does not exist.
+    const missing = uniqueId("tok-missing");
+    for (const [method, route, body] of [
+      ["POST", "exec", { command: "echo nope" }],
+      ["GET", "", undefined],
+      ["GET", "files/t.txt", undefined],
+      ["DELETE", "", undefined],
+    ] as const) {
+      const suffix = route ? `/${route}` : "";
+      const opts = body === undefined ? { auth: token } : { body, auth: token };
+      const res = await expectJson<ErrorJson>(stack.api(method, `/v1/threads/${other}${suffix}`, opts), 404);
+      const none = await expectJson<ErrorJson>(stack.api(method, `/v1/threads/${missing}${suffix}`, opts), 404);
+      expect(res.error.code).toBe("THREAD_NOT_FOUND");
+      expect(shape(res, other)).toEqual(shape(none, missing));
+    }
+    // The other thread is untouched (the DELETE above was refused).
+    await expectJson(stack.api("GET", `/v1/threads/${other}`), 200);
+  });
+
+  it("refuses a token minting tokens or creating threads (403)", async () => {
+    const thread = await createThread(stack, uniqueId("tok-mint"));
+    const token = await mintToken(thread);
+    for (const body of [{ thread }, { thread: uniqueId("x") }, {}]) {
+      const res = await expectJson<ErrorJson>(stack.api("POST", "/v1/tokens", { body, auth: token }), 403);
+      expect(res.error.code).toBe("FORBIDDEN");
+    }
+    const create = await expectJson<ErrorJson>(stack.api("POST", "/v1/threads", { body: { id: uniqueId("by-token") }, auth: token }), 403);
+    expect(create.error.code).toBe("FORBIDDEN");
+  });
+
+  it("scopes a token to its tenant: tenant b's token for tenant a's thread id finds nothing", async () => {
+    const thread = await createThread(stack, uniqueId("tok-tenant"));
+    const tokenB = await mintToken(thread, stack.tenants.b.key);
+    const res = await expectJson<ErrorJson>(
+      stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "echo hi" }, auth: tokenB }),
+      404,
+    );
+    expect(res.error.code).toBe("THREAD_NOT_FOUND");
+  });
+
+  it("refuses forged tokens: a changed signature, a changed payload, alg none (401)", async () => {
+    const thread = await createThread(stack, uniqueId("tok-forge"));
+    const other = await createThread(stack, uniqueId("tok-forge-other"));
+    const token = await mintToken(thread);
+    const [header = "", payload = "", signature = ""] = token.split(".");
+    const flip = (c: string) => (c === "A" ? "B" : "A");
+
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>;
+    expect(claims).toMatchObject({ thread, sub: stack.tenants.a.name });
+
+    const forged = [
+      // One character of the signature changed (first, middle: a real HMAC mismatch, not just bad encoding).
+      `${header}.${payload}.${flip(signature[0] ?? "")}${signature.slice(1)}`,
+      `${header}.${payload}.${signature.slice(0, 20)}${flip(signature[20] ?? "")}${signature.slice(21)}`,
+      // The payload retargeted to another thread, signature kept.
+      `${header}.${b64url(JSON.stringify({ ...claims, thread: other }))}.${signature}`,
+      // alg: none, no signature / the old signature.
+      `${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${b64url(JSON.stringify({ ...claims, thread: other }))}.`,
+      `${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${payload}.`,
+      `${b64url(JSON.stringify({ alg: "none" }))}.${payload}.${signature}`,
+      `${b64url(JSON.stringify({ alg: "HS512", typ: "JWT" }))}.${payload}.${signature}`,
+      // Expired long ago, re-signed by nobody.
+      `${header}.${b64url(JSON.stringify({ ...claims, iat: 1_000_000, exp: 1_000_900 }))}.${signature}`,
+    ];
+    for (const bad of forged) {
+      for (const target of [thread, other]) {
+        const res = await stack.api("POST", `/v1/threads/${target}/exec`, { body: { command: "echo forged" }, auth: bad });
+        const body = await expectJson<ErrorJson>(res, 401);
+        expect(body.error.code, bad).toBe("UNAUTHORIZED");
+        expect(res.headers.get("www-authenticate")).toContain("Bearer");
+      }
+    }
+    // Nothing ran on either thread.
+    for (const t of [thread, other]) {
+      const history = await expectJson<{ executions: unknown[] }>(stack.api("GET", `/v1/threads/${t}/executions`), 200);
+      expect(history.executions).toEqual([]);
+    }
+    // The genuine token still works.
+    await expectJson(stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "true" }, auth: token }), 200);
+  });
+});
