@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { RuntimeConfig } from "./config.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import type { Logger } from "./logger.ts";
@@ -16,6 +17,7 @@ export interface Services {
   workspaces: WorkspaceManager;
   executions: ExecutionRegistry;
   python: RunPythonDeps;
+  installer: "uv" | "pip";
   owner: { uid: number; gid: number } | null;
   startedAt: number;
 }
@@ -24,15 +26,24 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   const run = createGuestRunner(config, sandbox);
   const { uid, gid } = sandbox.layers;
   const owner = uid === null ? null : { uid, gid: gid ?? uid };
+  const installer = pythonInstaller(config);
+  logger.info("python installer", { installer });
   return {
     config,
     logger,
     sandbox,
     run,
-    workspaces: new WorkspaceManager(config, sandbox, run, logger),
+    workspaces: new WorkspaceManager(config, sandbox, run, logger, installer),
     executions: new ExecutionRegistry(logger),
     python: { run, owner, systemPythonVersion: systemPythonProber(run) },
     owner,
+    installer,
     startedAt: Date.now(),
   };
+}
+
+/** uv when the image ships it where sandboxes see it (fast), pip otherwise. */
+function pythonInstaller(config: RuntimeConfig): "uv" | "pip" {
+  if (config.PYTHON_INSTALLER !== "auto") return config.PYTHON_INSTALLER;
+  return ["/usr/local/bin/uv", "/usr/bin/uv"].some((p) => existsSync(p)) ? "uv" : "pip";
 }

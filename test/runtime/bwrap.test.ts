@@ -18,7 +18,7 @@ describe("bwrap backend", () => {
     });
     expect(r).toMatchObject({ exit_code: 0, stdout: "hi\n/.venv/bin/python\n65534\n" });
     const entries = (await readdir(path.join(rt.workspaces, "acme", "bw1"))).sort();
-    expect(entries).toEqual([".bashrc", ".threadbox", ".venv", "a.txt", "package.json", "pyproject.toml"]);
+    expect(entries).toEqual([".bashrc", ".threadbox", "a.txt", "package.json", "pyproject.toml"]);
   });
 
   it("shows system directories read-only", async () => {

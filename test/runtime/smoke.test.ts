@@ -23,7 +23,7 @@ describe("runtime smoke", () => {
   it("leaves only the user's files in the workspace (proot's mount points are removed)", async () => {
     await rt.json("POST", "/threads/acme/stubs/exec", { command: "ls / > /dev/null; echo x > /mine.txt" });
     const entries = (await readdir(path.join(rt.workspaces, "acme", "stubs"))).sort();
-    expect(entries).toEqual([".bashrc", ".threadbox", ".venv", "mine.txt", "package.json", "pyproject.toml"]);
+    expect(entries).toEqual([".bashrc", ".threadbox", "mine.txt", "package.json", "pyproject.toml"]);
   });
 
   it("answers every error with the request id", async () => {

@@ -98,14 +98,16 @@ describe("recovery from a corrupted workspace", () => {
     const thread = newThread("novenv");
     await exec(rt, thread, "true");
     const dir = hostDir(rt, thread);
-    await rm(path.join(dir, ".venv"), { recursive: true, force: true });
+    // The venv lives on local disk (STATE_DIR/venvs/<tenant>/<thread>), bound at /.venv.
+    const venv = path.join(rt.root, "state", "venvs", "acme", thread);
+    await rm(venv, { recursive: true, force: true });
     expect(await exists(path.join(dir, ".threadbox/workspace.json"))).toBe(true);
     expect((await rt.json<WorkspaceInfo>("GET", `/threads/acme/${thread}`)).configured).toBe(false);
 
     const r = await exec(rt, thread, "python --version && which python");
     expect(r.exit_code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Python 3\.\d+\.\d+\n\/\.venv\/bin\/python\n$/);
-    expect(await exists(path.join(dir, ".venv/bin/python"))).toBe(true);
+    expect(await exists(path.join(venv, "bin/python"))).toBe(true);
     expect((await rt.json<WorkspaceInfo>("GET", `/threads/acme/${thread}`)).configured).toBe(true);
   });
 
@@ -115,7 +117,7 @@ describe("recovery from a corrupted workspace", () => {
     await chmod(root, 0o711);
     const env = { WORKSPACES_ROOT: path.join(root, "threads"), STATE_DIR: path.join(root, "state") };
     const thread = newThread("broken");
-    const python = path.join(env.WORKSPACES_ROOT, "acme", thread, ".venv/bin/python");
+    const python = path.join(env.STATE_DIR, "venvs", "acme", thread, "bin/python");
     let second: RuntimeProcess | undefined;
     try {
       const first = await startRuntime(env);

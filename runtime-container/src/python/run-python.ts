@@ -53,7 +53,7 @@ export async function runPython(
 
   const useVenv = params.options.use_venv !== false && !params.options.python_cmd;
   const interpreter = useVenv
-    ? path.posix.join(ws.guestRoot, ".venv/bin/python")
+    ? `${ws.venv}/bin/python`
     : `/usr/bin/${params.options.python_cmd ?? "python3"}`;
   const pythonVersion = useVenv ? ws.marker.python_version : await deps.systemPythonVersion(ws, interpreter);
 

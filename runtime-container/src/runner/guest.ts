@@ -1,6 +1,7 @@
 import type { RuntimeConfig } from "../config.ts";
+import type { Mounts } from "../sandbox/backend.ts";
 import type { Sandbox } from "../sandbox/create.ts";
-import { sandboxEnv } from "../sandbox/environment.ts";
+import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
 import type { StreamName } from "./output.ts";
@@ -17,6 +18,8 @@ export interface GuestRun {
   timeoutMs: number;
   signal?: AbortSignal;
   onOutput?: (stream: StreamName, text: string) => void;
+  /** Other host dirs at the guest mount points (a venv being built aside). */
+  mounts?: Partial<Mounts>;
 }
 
 export type GuestRunner = (loc: WorkspaceLocation, run: GuestRun) => Promise<RunOutcome>;
@@ -24,12 +27,14 @@ export type GuestRunner = (loc: WorkspaceLocation, run: GuestRun) => Promise<Run
 /** Runs a command inside a thread's sandbox with every layer applied (backend, uid, pid namespace, seccomp). */
 export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox): GuestRunner {
   return async (loc, run) => {
-    const guestRoot = sandbox.backend.guestRoot(loc.dir);
-    const cwd = run.cwd ?? guestRoot;
-    const env = sandboxEnv(guestRoot, cwd, run.env);
+    const mounts = { ...loc.mounts, ...run.mounts };
+    const paths = guestPaths(sandbox, loc, mounts);
+    const cwd = run.cwd ?? paths.root;
+    const env = sandboxEnv(paths, cwd, run.env, installerEnv(config));
     const spawn = await sandbox.prepare({
       workspace: loc.dir,
       privateTmp: loc.privateTmp,
+      mounts,
       cwd,
       argv: launcherArgv(run.argv),
     });
@@ -48,4 +53,25 @@ export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox): Gues
       await spawn.cleanup?.();
     }
   };
+}
+
+/** Where the workspace, the venv and the package cache appear inside this thread's sandbox. */
+export function guestPaths(sandbox: Sandbox, loc: WorkspaceLocation, mounts: Mounts = loc.mounts): GuestPaths {
+  return {
+    root: sandbox.backend.guestRoot(loc.dir),
+    venv: sandbox.backend.guestMount({ mounts }, "venv"),
+    pipCache: sandbox.backend.guestMount({ mounts }, "pipCache"),
+  };
+}
+
+/** The package index settings of this runtime, as pip and uv read them. */
+function installerEnv(config: RuntimeConfig): Record<string, string> {
+  // The host's /etc/pip.conf is visible in the sandbox; the runtime's own settings are the only ones that count.
+  const env: Record<string, string> = { PIP_CONFIG_FILE: "/dev/null" };
+  const hosts = [config.PIP_INDEX_URL, config.PIP_EXTRA_INDEX_URL].flatMap((u) => (u?.startsWith("http://") ? [new URL(u).hostname] : []));
+  // pip caches downloads only from https or trusted hosts: a plain-http index (a local mirror) must be trusted.
+  if (hosts.length) env.PIP_TRUSTED_HOST = hosts.join(" ");
+  if (config.PIP_INDEX_URL) env.PIP_INDEX_URL = env.UV_INDEX_URL = config.PIP_INDEX_URL;
+  if (config.PIP_EXTRA_INDEX_URL) env.PIP_EXTRA_INDEX_URL = env.UV_EXTRA_INDEX_URL = config.PIP_EXTRA_INDEX_URL;
+  return env;
 }

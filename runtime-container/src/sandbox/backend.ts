@@ -4,6 +4,8 @@ export interface SandboxSpec {
   workspace: string;
   /** Host directories private to the thread, bound at /tmp, /var/tmp and /dev/shm. */
   privateTmp: { tmp: string; varTmp: string; shm: string };
+  /** Local host directories (never on the bucket) the sandbox sees at fixed guest paths (GUEST_MOUNTS). */
+  mounts: Mounts;
   /** Guest working directory (absolute guest path). */
   cwd: string;
   /** Guest command. */
@@ -23,9 +25,18 @@ export interface SandboxBackend {
   readonly name: "proot" | "bwrap" | "none";
   /** The guest path of the workspace root: "/" when the backend re-roots, the host path otherwise. */
   guestRoot(workspace: string): string;
+  /** Where a mount appears inside the sandbox: GUEST_MOUNTS, or the host path where nothing is re-rooted. */
+  guestMount(spec: Pick<SandboxSpec, "mounts">, which: keyof Mounts): string;
   /** Prepares the host command; may create mount points. */
   command(spec: SandboxSpec): Promise<HostCommand>;
 }
+
+/** The thread's venv (local disk: object-store mounts handle venvs badly) and its tenant's package cache. */
+export interface Mounts {
+  venv: string;
+  pipCache: string;
+}
+export const GUEST_MOUNTS: Record<keyof Mounts, string> = { venv: "/.venv", pipCache: "/.pip-cache" };
 
 /** Host directories every backend shows read-only (bwrap) or as-is (proot) inside the sandbox (seed 002). */
 export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/opt"];

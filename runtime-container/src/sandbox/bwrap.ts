@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
-import { SYSTEM_DIRS } from "./backend.ts";
+import { GUEST_MOUNTS, SYSTEM_DIRS } from "./backend.ts";
 import { stubGuard } from "./stubs.ts";
 
 type Mount = { kind: "ro-bind" | "symlink"; guest: string; source: string };
@@ -20,10 +20,11 @@ function systemMounts(): Mount[] {
  */
 export function createBwrapBackend(bwrapBin: string): SandboxBackend {
   const mounts = systemMounts();
-  const mountPoints = [...mounts.map((m) => m.guest), "/dev", "/proc", "/tmp", "/var", "/workspace"];
+  const mountPoints = [...mounts.map((m) => m.guest), "/dev", "/proc", "/tmp", "/var", "/workspace", ...Object.values(GUEST_MOUNTS)];
   return {
     name: "bwrap",
     guestRoot: () => "/",
+    guestMount: (_spec, which) => GUEST_MOUNTS[which],
     async command(spec: SandboxSpec): Promise<HostCommand> {
       const cleanup = await stubGuard(spec.workspace, mountPoints);
       const args = [
@@ -36,6 +37,8 @@ export function createBwrapBackend(bwrapBin: string): SandboxBackend {
         "--bind", spec.privateTmp.tmp, "/tmp",
         "--bind", spec.privateTmp.varTmp, "/var/tmp",
         "--bind", spec.privateTmp.shm, "/dev/shm",
+        "--bind", spec.mounts.venv, GUEST_MOUNTS.venv,
+        "--bind", spec.mounts.pipCache, GUEST_MOUNTS.pipCache,
         "--unshare-pid", "--unshare-ipc", "--unshare-uts",
         "--die-with-parent", "--new-session",
         "--chdir", spec.cwd,

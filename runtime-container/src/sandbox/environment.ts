@@ -5,7 +5,19 @@ import { AppError, ErrorCode } from "../../../shared/src/index.ts";
  * The sandbox environment is built from scratch (seed 002), never inherited from the server: no HMAC secret,
  * no storage credentials, nothing of the host's.
  */
-export function sandboxEnv(guestRoot: string, cwd: string, user: Record<string, string> = {}): Record<string, string> {
+export interface GuestPaths {
+  root: string;
+  venv: string;
+  pipCache: string;
+}
+
+export function sandboxEnv(
+  paths: GuestPaths,
+  cwd: string,
+  user: Record<string, string> = {},
+  installer: Record<string, string> = {},
+): Record<string, string> {
+  const guestRoot = paths.root;
   const at = (p: string) => path.posix.join(guestRoot, p);
   for (const name of Object.keys(user)) {
     // These reach proot and the loader before the sandbox exists: LD_PRELOAD into proot would run untraced.
@@ -22,14 +34,20 @@ export function sandboxEnv(guestRoot: string, cwd: string, user: Record<string, 
     TERM: "dumb",
     TMPDIR: "/tmp",
     PWD: cwd,
-    PATH: [at(".venv/bin"), at("node_modules/.bin"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
-    VIRTUAL_ENV: at(".venv"),
+    PATH: [`${paths.venv}/bin`, at("node_modules/.bin"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
+    VIRTUAL_ENV: paths.venv,
     BASH_ENV: at(".bashrc"),
     PYTHONUNBUFFERED: "1",
     PYTHONDONTWRITEBYTECODE: "1",
     MPLBACKEND: "Agg",
     MPLCONFIGDIR: "/tmp/matplotlib",
     NODE_ENV: "development",
+    // One download/wheel cache per tenant, for pip and uv; the installer's index settings come from the runtime.
+    PIP_CACHE_DIR: paths.pipCache,
+    UV_CACHE_DIR: paths.pipCache,
+    PIP_DISABLE_PIP_VERSION_CHECK: "1",
+    PIP_NO_INPUT: "1",
+    ...installer,
     ...user,
   };
 }

@@ -6,6 +6,7 @@ export function createNoneBackend(): SandboxBackend {
   return {
     name: "none",
     guestRoot: (workspace) => workspace,
+    guestMount: (spec, which) => spec.mounts[which],
     async command(spec: SandboxSpec): Promise<HostCommand> {
       const [file, ...args] = spec.argv;
       if (!file) throw new Error("empty command");

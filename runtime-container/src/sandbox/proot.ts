@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
-import { SYSTEM_DIRS } from "./backend.ts";
+import { GUEST_MOUNTS, SYSTEM_DIRS } from "./backend.ts";
 import { stubGuard } from "./stubs.ts";
 
 /**
@@ -13,6 +13,7 @@ export function createProotBackend(prootBin: string): SandboxBackend {
   return {
     name: "proot",
     guestRoot: () => "/",
+    guestMount: (_spec, which) => GUEST_MOUNTS[which],
     async command(spec: SandboxSpec): Promise<HostCommand> {
       const binds = [
         ...systemBinds.map((d) => `${d}:${d}`),
@@ -23,6 +24,8 @@ export function createProotBackend(prootBin: string): SandboxBackend {
         `${spec.privateTmp.varTmp}:/var/tmp`,
         `${spec.privateTmp.shm}:/dev/shm`,
         `${spec.workspace}:/workspace`,
+        `${spec.mounts.venv}:${GUEST_MOUNTS.venv}`,
+        `${spec.mounts.pipCache}:${GUEST_MOUNTS.pipCache}`,
       ];
       const cleanup = await stubGuard(spec.workspace, binds.map((b) => b.slice(b.lastIndexOf(":") + 1)));
       return {

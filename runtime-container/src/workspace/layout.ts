@@ -1,8 +1,6 @@
 /** The files a new workspace starts with (seed 002). Existing files are never overwritten. */
 export const MARKER_PATH = ".threadbox/workspace.json";
-export const VENV_DIR = ".venv";
-
-export function bashrc(guestRoot: string): string {
+export function bashrc(guestRoot: string, venv: string): string {
   const root = guestRoot.replace(/\/$/, "");
   return `# threadbox workspace shell set-up; sourced by every \`exec\` (BASH_ENV) and interactive shells.
 export HOME=${guestRoot}
@@ -10,8 +8,8 @@ export PYTHONUNBUFFERED=1
 export PYTHONDONTWRITEBYTECODE=1
 export MPLBACKEND=Agg
 # Activation without bin/activate, which would prepend the venv to PATH once more in every shell.
-export VIRTUAL_ENV=${root}/.venv
-case ":$PATH:" in *":${root}/.venv/bin:"*) ;; *) export PATH="${root}/.venv/bin:${root}/node_modules/.bin:$PATH" ;; esac
+export VIRTUAL_ENV=${venv}
+case ":$PATH:" in *":${venv}/bin:"*) ;; *) export PATH="${venv}/bin:${root}/node_modules/.bin:$PATH" ;; esac
 `;
 }
 

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { TenantIdSchema, ThreadIdSchema } from "../../../shared/src/index.ts";
+import type { Mounts } from "../sandbox/backend.ts";
 
 /** Where one thread lives on this host. */
 export interface WorkspaceLocation {
@@ -10,6 +11,8 @@ export interface WorkspaceLocation {
   dir: string;
   /** Local, never on the bucket: the thread's private /tmp, /var/tmp and /dev/shm. */
   privateTmp: { tmp: string; varTmp: string; shm: string };
+  /** Local, never on the bucket: the thread's venv, and its tenant's package cache (shared by its threads only). */
+  mounts: Mounts;
 }
 
 /**
@@ -26,5 +29,6 @@ export function locateWorkspace(roots: { workspaces: string; state: string }, te
     thread: id,
     dir: path.join(roots.workspaces, t, id),
     privateTmp: { tmp: path.join(tmpBase, "tmp"), varTmp: path.join(tmpBase, "var-tmp"), shm: path.join(tmpBase, "shm") },
+    mounts: { venv: path.join(roots.state, "venvs", t, id), pipCache: path.join(roots.state, "pip-cache", t) },
   };
 }

@@ -1,21 +1,23 @@
-import { chown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { chown, lstat, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { AppError, ErrorCode, type WorkspaceInfo } from "../../../shared/src/index.ts";
+import type { WorkspaceInfo } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
-import type { GuestRunner } from "../runner/guest.ts";
+import { type GuestRunner, guestPaths } from "../runner/guest.ts";
 import type { Sandbox } from "../sandbox/create.ts";
 import { KeyedLock } from "./lock.ts";
-import { MARKER_PATH, VENV_DIR, bashrc, packageJson, pyprojectToml } from "./layout.ts";
+import { MARKER_PATH, bashrc, packageJson, pyprojectToml } from "./layout.ts";
 import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
 import { type Marker, readMarker, verifyPython, writeMarker } from "./verify.ts";
+import { type VenvDeps, buildVenv, venvLooksUsable } from "./venv.ts";
 
-const SETUP_TIMEOUT_MS = 120_000;
 
 /** A configured, verified workspace. */
 export interface ReadyWorkspace {
   loc: WorkspaceLocation;
   guestRoot: string;
+  /** Guest path of the thread's venv. */
+  venv: string;
   marker: Marker;
 }
 
@@ -34,6 +36,7 @@ export class WorkspaceManager {
     private readonly sandbox: Sandbox,
     private readonly run: GuestRunner,
     private readonly logger: Logger,
+    private readonly installer: "uv" | "pip",
   ) {}
 
   locate(tenant: string, thread: string): WorkspaceLocation {
@@ -55,17 +58,16 @@ export class WorkspaceManager {
 
   async ensure(loc: WorkspaceLocation): Promise<ReadyWorkspace> {
     return this.lock.run(loc.key, async () => {
-      const guestRoot = this.guestRoot(loc);
+      const { root: guestRoot, venv } = guestPaths(this.sandbox, loc);
       await this.createDirs(loc);
-      const marker = await this.currentMarker(loc, guestRoot);
-      if (marker) return { loc, guestRoot, marker };
-      return { loc, guestRoot, marker: await this.configure(loc, guestRoot) };
+      const marker = (await this.currentMarker(loc, venv)) ?? (await this.configure(loc, venv));
+      return { loc, guestRoot, venv, marker };
     });
   }
 
   async info(loc: WorkspaceLocation): Promise<WorkspaceInfo> {
     const marker = await readMarker(loc.dir);
-    const venvOk = await this.venvPresent(loc);
+    const venvOk = await venvLooksUsable(loc);
     return {
       configured: marker !== null && venvOk,
       python_version: marker?.python_version ?? null,
@@ -80,22 +82,23 @@ export class WorkspaceManager {
       this.verified.delete(loc.key);
       await rm(loc.dir, { recursive: true, force: true });
       await rm(path.dirname(loc.privateTmp.tmp), { recursive: true, force: true });
+      await rm(loc.mounts.venv, { recursive: true, force: true });
     });
   }
 
   /** The marker, if it can be trusted: present, venv interpreter present, and verified in this process. */
-  private async currentMarker(loc: WorkspaceLocation, guestRoot: string): Promise<Marker | null> {
+  private async currentMarker(loc: WorkspaceLocation, venv: string): Promise<Marker | null> {
     const st = await lstat(path.join(loc.dir, MARKER_PATH)).catch(() => null);
     if (!st) return null;
-    if (!(await this.venvPresent(loc))) {
-      this.logger.warn("marker exists but venv missing: reconfiguring", { thread_id: loc.thread, tenant: loc.tenant });
+    if (!(await venvLooksUsable(loc))) {
+      this.logger.warn("marker exists but the venv is missing or was interrupted: rebuilding", { thread_id: loc.thread, tenant: loc.tenant });
       return null;
     }
     const cached = this.verified.get(loc.key);
     if (cached && cached.markerMtimeMs === st.mtimeMs) return cached.marker;
     const marker = await readMarker(loc.dir);
     if (!marker) return null;
-    const check = await verifyPython(this.run, loc, guestRoot);
+    const check = await verifyPython(this.run, loc, venv);
     if (!check.ok) {
       this.logger.warn("workspace failed verification: reconfiguring", { thread_id: loc.thread, detail: check.error });
       return null;
@@ -104,39 +107,18 @@ export class WorkspaceManager {
     return marker;
   }
 
-  private async venvPresent(loc: WorkspaceLocation): Promise<boolean> {
-    return (await lstat(path.join(loc.dir, VENV_DIR, "bin/python")).catch(() => null)) !== null;
-  }
-
-  private async configure(loc: WorkspaceLocation, guestRoot: string): Promise<ReadyWorkspace["marker"]> {
+  private async configure(loc: WorkspaceLocation, venv: string): Promise<ReadyWorkspace["marker"]> {
     const log = this.logger.child({ thread_id: loc.thread, tenant: loc.tenant });
     log.info("configuring workspace");
     await rm(path.join(loc.dir, MARKER_PATH), { force: true });
-    await this.writeIfMissing(loc, ".bashrc", bashrc(guestRoot));
+    await this.writeIfMissing(loc, ".bashrc", bashrc(this.guestRoot(loc), venv));
     await this.writeIfMissing(loc, "pyproject.toml", pyprojectToml());
     await this.writeIfMissing(loc, "package.json", packageJson());
-
-    // A venv without a verified marker is untrusted: move it aside, then build a fresh one.
-    const venv = path.join(loc.dir, VENV_DIR);
-    if (await lstat(venv).catch(() => null)) {
-      const aside = path.join(loc.dir, ".threadbox", `venv-broken-${Date.now()}`);
-      await rename(venv, aside);
-      await rm(aside, { recursive: true, force: true });
+    // Workspaces from before the venv moved to local disk: the mount hides that copy, so it only costs space.
+    if ((await lstat(path.join(loc.dir, ".venv")).catch(() => null))?.isDirectory()) {
+      await rm(path.join(loc.dir, ".venv"), { recursive: true, force: true });
     }
-    const guestVenv = path.posix.join(guestRoot, VENV_DIR);
-    const created = await this.run(loc, {
-      argv: [this.config.PYTHON_BIN, "-m", "venv", "--system-site-packages", "--without-pip", guestVenv],
-      timeoutMs: SETUP_TIMEOUT_MS,
-    });
-    if (created.exitCode !== 0) {
-      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, `creating the Python venv failed (exit ${created.exitCode})`, {
-        stderr: created.stderr.slice(-4000),
-      });
-    }
-    const check = await verifyPython(this.run, loc, guestRoot);
-    if (!check.ok) {
-      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the new venv's interpreter does not run", { stderr: check.error });
-    }
+    const check = await buildVenv(this.venvDeps(log), loc);
     const marker: Marker = {
       python_version: check.version,
       virtual_env: check.prefix,
@@ -147,6 +129,17 @@ export class WorkspaceManager {
     this.verified.set(loc.key, { markerMtimeMs: mtimeMs, marker });
     log.info("workspace configured", { python_version: marker.python_version });
     return marker;
+  }
+
+  private venvDeps(log: Logger): VenvDeps {
+    return {
+      run: this.run,
+      sandbox: this.sandbox,
+      pythonBin: this.config.PYTHON_BIN,
+      installer: this.installer,
+      owner: this.owner(),
+      log: (msg, fields) => log.info(msg, fields),
+    };
   }
 
   private owner(): { uid: number; gid: number } | null {
@@ -161,7 +154,9 @@ export class WorkspaceManager {
       await mkdir(parent, { recursive: true, mode: 0o711 });
     }
     const privateBase = path.dirname(loc.privateTmp.tmp);
-    for (const dir of [loc.dir, path.join(loc.dir, ".threadbox"), privateBase, ...Object.values(loc.privateTmp)]) {
+    await mkdir(path.dirname(loc.mounts.pipCache), { recursive: true, mode: 0o711 });
+    const dirs = [loc.dir, path.join(loc.dir, ".threadbox"), privateBase, ...Object.values(loc.privateTmp), loc.mounts.pipCache];
+    for (const dir of dirs) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       if (owner) await chown(dir, owner.uid, owner.gid);
     }

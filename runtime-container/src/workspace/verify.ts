@@ -2,7 +2,8 @@ import { chown, readFile, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import type { GuestRunner } from "../runner/guest.ts";
-import { MARKER_PATH, VENV_DIR } from "./layout.ts";
+import type { Mounts } from "../sandbox/backend.ts";
+import { MARKER_PATH } from "./layout.ts";
 import type { WorkspaceLocation } from "./location.ts";
 
 const MarkerSchema = z.object({
@@ -37,9 +38,13 @@ const PROBE = "import json, sys; print(json.dumps({'version': sys.version.split(
 export type PythonCheck = { ok: true; version: string; prefix: string } | { ok: false; error: string };
 
 /** Runs the venv's interpreter inside the sandbox: it must start, report its version, and live in the venv. */
-export async function verifyPython(run: GuestRunner, loc: WorkspaceLocation, guestRoot: string): Promise<PythonCheck> {
-  const venv = path.posix.join(guestRoot, VENV_DIR);
-  const r = await run(loc, { argv: [`${venv}/bin/python`, "-c", PROBE], timeoutMs: 30_000 });
+export async function verifyPython(
+  run: GuestRunner,
+  loc: WorkspaceLocation,
+  venv: string,
+  mounts?: Partial<Mounts>,
+): Promise<PythonCheck> {
+  const r = await run(loc, { argv: [`${venv}/bin/python`, "-c", PROBE], timeoutMs: 30_000, mounts });
   if (r.exitCode !== 0) return { ok: false, error: r.stderr.slice(-4000) || `exit ${r.exitCode}` };
   try {
     const out = z.object({ version: z.string(), prefix: z.string() }).parse(JSON.parse(r.stdout.trim()));

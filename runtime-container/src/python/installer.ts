@@ -1,0 +1,74 @@
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
+import type { GuestRunner } from "../runner/guest.ts";
+import type { StreamName } from "../runner/output.ts";
+import type { Mounts } from "../sandbox/backend.ts";
+import type { WorkspaceLocation } from "../workspace/location.ts";
+import { requirementName } from "./manifest.ts";
+
+export interface InstallRequest {
+  specs: string[];
+  /** Guest path of the venv's interpreter. */
+  python: string;
+  /** seed 003 `pip_args`, split like a shell would (no expansion). */
+  pipArgs?: string;
+  /** Guest path of a requirements file. */
+  requirementsFile?: string;
+  /** `uv` when the image has it, `pip` otherwise. */
+  installer: "uv" | "pip";
+  timeoutMs: number;
+  mounts?: Partial<Mounts>;
+  signal?: AbortSignal;
+  onOutput?: (stream: StreamName, text: string) => void;
+}
+
+export interface InstallOutcome {
+  ok: boolean;
+  /** `name==version` of every requested package (and of each URL install, from the installer's report). */
+  installed: string[];
+  /** The installer's last words: its error on failure. */
+  message: string;
+}
+
+export function splitArgs(text: string): string[] {
+  const args = [...text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
+  if (args.some((a) => a.includes("\0"))) throw new AppError(ErrorCode.VALIDATION_FAILED, "pip_args cannot contain NUL");
+  return args;
+}
+
+const VERSIONS = `import importlib.metadata as m, json, sys
+out = {}
+for name in sys.argv[1:]:
+    try: out[name] = m.version(name)
+    except m.PackageNotFoundError: pass
+print(json.dumps(out))`;
+
+/** Installs into the thread's venv inside its sandbox; a failure is an outcome with the installer's message. */
+export async function installPackages(run: GuestRunner, loc: WorkspaceLocation, req: InstallRequest): Promise<InstallOutcome> {
+  const targets = [...req.specs, ...(req.requirementsFile ? ["-r", req.requirementsFile] : [])];
+  const extra = req.pipArgs ? splitArgs(req.pipArgs) : [];
+  const argv =
+    req.installer === "uv"
+      ? ["uv", "pip", "install", "--python", req.python, ...extra, ...targets]
+      : [req.python, "-m", "pip", "install", "--progress-bar", "off", ...extra, ...targets];
+  const common = { mounts: req.mounts, signal: req.signal };
+  const out = await run(loc, { argv, timeoutMs: req.timeoutMs, onOutput: req.onOutput, ...common });
+  if (out.exitCode !== 0) {
+    const lines = `${out.stderr}\n${out.stdout}`.split("\n").map((l) => l.trim()).filter(Boolean);
+    const reason = lines.filter((l) => /^(ERROR|error)\b/.test(l)).join("\n") || lines.slice(-5).join("\n");
+    const why = out.timedOut ? `the install timed out after ${req.timeoutMs / 1000} s` : reason || `exit ${out.exitCode}`;
+    return { ok: false, installed: [], message: why };
+  }
+  const names = req.specs.map(requirementName).filter((n): n is string => n !== null);
+  const probe = await run(loc, { argv: [req.python, "-c", VERSIONS, ...names], timeoutMs: 30_000, ...common });
+  const versions = probe.exitCode === 0 ? (JSON.parse(probe.stdout) as Record<string, string>) : {};
+  const installed = Object.entries(versions).map(([n, v]) => `${n}==${v}`);
+  // URL requirements have no name to look up: take them from the installer's own report.
+  if (req.specs.some((s) => requirementName(s) === null)) {
+    const report = /Successfully installed (.+)/.exec(out.stdout)?.[1]?.trim().split(/\s+/) ?? [];
+    for (const item of report) {
+      const m = /^(.+)-([^-]+)$/.exec(item);
+      if (m && !installed.some((i) => i.startsWith(`${requirementName(m[1] ?? "")}==`))) installed.push(`${m[1]}==${m[2]}`);
+    }
+  }
+  return { ok: true, installed, message: "" };
+}

@@ -1,0 +1,66 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { writeWorkspaceFile } from "../files/file-ops.ts";
+import type { Owner } from "../files/safe-open.ts";
+
+/**
+ * The thread's Python manifest lives in the workspace (so it travels with it): `pyproject.toml`'s
+ * `[project] dependencies` holds what was asked for, `[tool.threadbox] resolved` the exact versions installed.
+ * A venv rebuilt on another runtime installs `resolved`.
+ */
+export interface Manifest {
+  requested: string[];
+  resolved: string[];
+}
+
+const STRING = /"((?:[^"\\]|\\.)*)"/g;
+
+function readArray(toml: string, section: string, key: string): string[] {
+  const body = sectionBody(toml, section);
+  const m = new RegExp(`^${key}\\s*=\\s*\\[([\\s\\S]*?)\\]`, "m").exec(body ?? "");
+  return m ? [...(m[1] ?? "").matchAll(STRING)].map((s) => JSON.parse(`"${s[1]}"`) as string) : [];
+}
+
+function sectionBody(toml: string, section: string): string | null {
+  const start = toml.indexOf(`[${section}]`);
+  if (start < 0) return null;
+  const rest = toml.slice(start + section.length + 2);
+  const next = rest.search(/^\[/m);
+  return next < 0 ? rest : rest.slice(0, next);
+}
+
+function writeArray(toml: string, section: string, key: string, values: string[]): string {
+  const array = `${key} = [${values.map((v) => `\n    ${JSON.stringify(v)},`).join("")}${values.length ? "\n" : ""}]`;
+  const body = sectionBody(toml, section);
+  if (body === null) return `${toml.replace(/\n*$/, "\n")}\n[${section}]\n${array}\n`;
+  const start = toml.indexOf(`[${section}]`) + section.length + 2;
+  const existing = new RegExp(`^${key}\\s*=\\s*\\[[\\s\\S]*?\\]`, "m");
+  const updated = existing.test(body) ? body.replace(existing, array) : `\n${array}${body}`;
+  return toml.slice(0, start) + updated + toml.slice(start + body.length);
+}
+
+/** PEP 503 normalized project name of a requirement (`Foo_Bar[extra]>=1` → `foo-bar`), or null (URLs). */
+export function requirementName(spec: string): string | null {
+  const m = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[|[<>=!~;@ ]|$)/.exec(spec);
+  if (!m?.[1] || spec.includes("://")) return null;
+  return m[1].toLowerCase().replace(/[-_.]+/g, "-");
+}
+
+export async function readManifest(workspace: string): Promise<Manifest> {
+  const toml = await readFile(path.join(workspace, "pyproject.toml"), "utf8").catch(() => "");
+  return { requested: readArray(toml, "project", "dependencies"), resolved: readArray(toml, "tool.threadbox", "resolved") };
+}
+
+/** Merges an install into the manifest: a name asked for again replaces its old entry. */
+export async function recordInstall(workspace: string, install: Manifest, owner: Owner): Promise<void> {
+  const current = await readManifest(workspace);
+  const merge = (old: string[], added: string[]) => {
+    const names = new Set(added.map((s) => requirementName(s) ?? s));
+    return [...old.filter((s) => !names.has(requirementName(s) ?? s)), ...added];
+  };
+  let toml = await readFile(path.join(workspace, "pyproject.toml"), "utf8").catch(() => "");
+  if (!toml.includes("[project]")) toml = `[project]\nname = "workspace"\nversion = "0.1.0"\n${toml}`;
+  toml = writeArray(toml, "project", "dependencies", merge(current.requested, install.requested));
+  toml = writeArray(toml, "tool.threadbox", "resolved", merge(current.resolved, install.resolved));
+  await writeWorkspaceFile(workspace, "pyproject.toml", new TextEncoder().encode(toml), { owner });
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import { chown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
+import type { Owner } from "../files/safe-open.ts";
+import { installPackages } from "../python/installer.ts";
+import { readManifest } from "../python/manifest.ts";
+import type { GuestRunner } from "../runner/guest.ts";
+import type { Sandbox } from "../sandbox/create.ts";
+import type { WorkspaceLocation } from "./location.ts";
+import { verifyPython } from "./verify.ts";
+
+const SETUP_TIMEOUT_MS = 300_000;
+/** Present while an install runs in the venv: a venv that still has it was interrupted and is rebuilt. */
+export const INSTALLING_MARK = ".threadbox-installing";
+
+export interface VenvDeps {
+  run: GuestRunner;
+  sandbox: Sandbox;
+  pythonBin: string;
+  installer: "uv" | "pip";
+  owner: Owner;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A venv is usable when its interpreter exists and no install was interrupted in it. */
+export async function venvLooksUsable(loc: WorkspaceLocation): Promise<boolean> {
+  const python = await lstat(path.join(loc.mounts.venv, "bin/python")).catch(() => null);
+  const interrupted = await lstat(path.join(loc.mounts.venv, INSTALLING_MARK)).catch(() => null);
+  return python !== null && interrupted === null;
+}
+
+/**
+ * Builds the thread's venv aside (on local disk, seen as /.venv while it is built), layered on the base interpreter
+ * with its system packages, reinstalls the manifest's resolved packages, then switches it in with a rename: a
+ * half-built venv is never in use. Returns the interpreter's version.
+ */
+export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise<{ version: string; prefix: string }> {
+  const final = loc.mounts.venv;
+  // Where the guest path is the host path (ISOLATION=none), a venv cannot move after it is built: build in place.
+  const inPlace = deps.sandbox.backend.guestMount({ mounts: loc.mounts }, "venv") === final;
+  const aside = inPlace ? final : `${final}.build-${randomBytes(4).toString("hex")}`;
+  await mkdir(path.dirname(final), { recursive: true, mode: 0o711 });
+  if (inPlace) await rm(final, { recursive: true, force: true });
+  await mkdir(aside, { mode: 0o755 });
+  if (deps.owner) await chown(aside, deps.owner.uid, deps.owner.gid);
+  const mounts = { venv: aside };
+  const guestVenv = deps.sandbox.backend.guestMount({ mounts: { ...loc.mounts, ...mounts } }, "venv");
+  try {
+    const created = await deps.run(loc, {
+      argv: [deps.pythonBin, "-m", "venv", "--system-site-packages", "--without-pip", guestVenv],
+      timeoutMs: SETUP_TIMEOUT_MS,
+      mounts,
+    });
+    if (created.exitCode !== 0) {
+      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, `creating the Python venv failed (exit ${created.exitCode})`, {
+        stderr: created.stderr.slice(-4000),
+      });
+    }
+    const check = await verifyPython(deps.run, loc, guestVenv, mounts);
+    if (!check.ok) {
+      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the new venv's interpreter does not run", { stderr: check.error });
+    }
+    await reinstallManifest(deps, loc, guestVenv, mounts);
+    await writeFile(path.join(aside, "threadbox-venv.json"), `${JSON.stringify({ python: check.version, built_at: new Date().toISOString() })}\n`);
+    if (!inPlace) await switchIn(aside, final);
+    return check;
+  } catch (err) {
+    if (!inPlace) await rm(aside, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A thread moved to a fresh runtime gets its packages back: the exact versions first, else what was asked. */
+async function reinstallManifest(deps: VenvDeps, loc: WorkspaceLocation, venv: string, mounts: { venv: string }): Promise<void> {
+  const manifest = await readManifest(loc.dir);
+  for (const specs of [manifest.resolved, manifest.requested]) {
+    if (specs.length === 0) continue;
+    const base = { python: `${venv}/bin/python`, installer: deps.installer, timeoutMs: SETUP_TIMEOUT_MS, mounts };
+    const outcome = await installPackages(deps.run, loc, { ...base, specs });
+    if (outcome.ok) return deps.log("venv packages restored from the manifest", { packages: specs });
+    deps.log("restoring the manifest's packages failed", { packages: specs, error: outcome.message });
+  }
+}
+
+async function switchIn(aside: string, final: string): Promise<void> {
+  const old = `${final}.old-${randomBytes(4).toString("hex")}`;
+  const hadOld = await rename(final, old).then(
+    () => true,
+    () => false,
+  );
+  await rename(aside, final);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
