@@ -3,7 +3,7 @@ import type { RuntimeConfig } from "./config.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./python/run-python.ts";
-import { systemPythonProber } from "./python/system-python.ts";
+import { stdlibProber, systemPythonProber } from "./python/system-python.ts";
 import { type GuestRunner, createGuestRunner } from "./runner/guest.ts";
 import type { Sandbox } from "./sandbox/create.ts";
 import { WorkspaceManager } from "./workspace/manager.ts";
@@ -35,7 +35,13 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     run,
     workspaces: new WorkspaceManager(config, sandbox, run, logger, installer),
     executions: new ExecutionRegistry(logger),
-    python: { run, owner, systemPythonVersion: systemPythonProber(run) },
+    python: {
+      run,
+      owner,
+      installer,
+      systemPythonVersion: systemPythonProber(run),
+      stdlibModules: stdlibProber(run, config.PYTHON_BIN),
+    },
     owner,
     installer,
     startedAt: Date.now(),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ErrorCodeSchema } from "./errors.ts";
-import { ExecResultSchema } from "./exec.ts";
+import { ExecResultSchema, InstallResultSchema } from "./exec.ts";
 import { RunPythonResponseSchema } from "./run-python.ts";
 
 /**
@@ -50,6 +50,7 @@ export const ResultEventSchema = z.object({
   result: z.union([
     z.object({ kind: z.literal("exec"), value: ExecResultSchema }),
     z.object({ kind: z.literal("run_python"), value: RunPythonResponseSchema }),
+    z.object({ kind: z.literal("install"), value: InstallResultSchema }),
   ]),
 });
 

@@ -39,3 +39,23 @@ export const ExecResultSchema = z.object({
   duration_ms: z.number().nonnegative(),
 });
 export type ExecResult = z.infer<typeof ExecResultSchema>;
+
+/** `POST …/packages`: install into the thread's Python venv, or its Node project (`javascript`). */
+export const PackagesRequestSchema = z.strictObject({
+  packages: z.array(z.string().min(1).max(500)).min(1).max(100),
+  language: z.enum(["python", "javascript"]).default("python"),
+  pip_args: z.string().max(1000).optional(),
+});
+export type PackagesRequest = z.infer<typeof PackagesRequestSchema>;
+
+export const InstallResultSchema = z.object({
+  execution_id: z.string(),
+  language: z.enum(["python", "javascript"]),
+  ok: z.boolean(),
+  /** `name==version` (Python) or `name@version` (npm) of what was asked for. */
+  installed: z.array(z.string()),
+  /** The installer's error when `ok` is false. */
+  message: z.string(),
+  duration_ms: z.number().nonnegative(),
+});
+export type InstallResult = z.infer<typeof InstallResultSchema>;

@@ -209,8 +209,4 @@ describe("request validation", () => {
   it("refuses a body that is not JSON", async () => {
     expect(await failure(newThread("json"), undefined, 400, "{")).toBe("INVALID_JSON");
   });
-
-  it("answers 501 for package installs", async () => {
-    expect(await failure(newThread("packages"), { code: "pass", packages: ["x"] }, 501)).toBe("NOT_IMPLEMENTED");
-  });
 });

@@ -3,11 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  analyzePythonFailure,
-  moduleNotFoundHint,
-  type FinishedPythonRun,
-} from "../../runtime-container/src/python/traceback.ts";
+import { fixForImport, moduleNotFoundHint } from "../../runtime-container/src/python/import-names.ts";
+import { analyzePythonFailure, type FinishedPythonRun } from "../../runtime-container/src/python/traceback.ts";
 
 // Real tracebacks from a real interpreter: the parser must match what Python prints, not what we
 // remember it printing.
@@ -201,5 +198,24 @@ describe("moduleNotFoundHint", () => {
     expect(moduleNotFoundHint("requests")).toContain('"packages": ["requests"]');
     expect(moduleNotFoundHint("cv2")).toContain('"packages": ["opencv-python"]');
     expect(moduleNotFoundHint("constructor")).toContain('["constructor"]');
+  });
+
+  it("points a standard-library typo at the real module instead of an install", () => {
+    expect(moduleNotFoundHint("dataclass")).toContain("'dataclasses'");
+    expect(moduleNotFoundHint("dataclass")).not.toContain("packages");
+  });
+});
+
+describe("fixForImport (seed 004's dynamic imports)", () => {
+  const stdlib = new Set(["json", "dataclasses", "os"]);
+  it("maps import names to distributions", () => {
+    expect(fixForImport("PIL", stdlib)).toEqual({ install: "Pillow" });
+    expect(fixForImport("sklearn.ensemble", stdlib)).toEqual({ install: "scikit-learn" });
+    expect(fixForImport("docx", stdlib)).toEqual({ install: "python-docx" });
+    expect(fixForImport("requests", stdlib)).toEqual({ install: "requests" });
+  });
+  it("never installs standard-library names, and corrects typos of them", () => {
+    expect(fixForImport("json", stdlib)).toEqual({ none: true });
+    expect(fixForImport("dataclass", stdlib)).toEqual({ stdlib: "dataclasses" });
   });
 });

@@ -79,6 +79,7 @@ export class ExecutionRegistry {
 }
 
 function summary(result: ResultPayload): Record<string, unknown> {
+  if (result.kind === "install") return { ok: result.value.ok, installed: result.value.installed };
   const v = result.kind === "exec" ? result.value : result.value.metadata;
   return { exit_code: v.exit_code, timed_out: v.timed_out, truncated: v.truncated };
 }

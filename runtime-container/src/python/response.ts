@@ -1,7 +1,8 @@
 import { constants } from "node:os";
 import type { RunPythonResponse } from "../../../shared/src/index.ts";
 import type { RunOutcome } from "../runner/run.ts";
-import { analyzePythonFailure, moduleNotFoundHint } from "./traceback.ts";
+import { moduleNotFoundHint } from "./import-names.ts";
+import { analyzePythonFailure } from "./traceback.ts";
 
 export interface ResponseContext {
   executionId: string;
@@ -9,6 +10,7 @@ export interface ResponseContext {
   pythonVersion: string;
   virtualEnv: string | null;
   filesCreated: string[];
+  packagesInstalled: string[];
   timeoutS: number;
 }
 
@@ -46,7 +48,7 @@ export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): Ru
       stderr: out.stderr,
       duration: Math.round(out.durationMs) / 1000,
       timed_out: out.timedOut,
-      packages_installed: [],
+      packages_installed: rc.packagesInstalled,
       python_version: rc.pythonVersion,
       virtual_env: rc.virtualEnv,
       files_created: rc.filesCreated,
@@ -54,6 +56,30 @@ export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): Ru
       ...(failure?.error_line ? { error_line: failure.error_line } : {}),
       ...(failure?.error_code ? { error_code: failure.error_code } : {}),
       truncated: out.truncated,
+      execution_id: rc.executionId,
+    },
+  };
+}
+
+/** `packages` could not be installed: the code did not run (seed 003's PACKAGE_INSTALL_FAILED). */
+export function installFailedResponse(message: string, rc: ResponseContext): RunPythonResponse {
+  return {
+    text: `Package installation failed; the code was not run.\n${message}`,
+    is_error: true,
+    metadata: {
+      language: "python",
+      exit_code: 1,
+      stdout: "",
+      stderr: message,
+      duration: 0,
+      timed_out: false,
+      packages_installed: [],
+      python_version: rc.pythonVersion,
+      virtual_env: rc.virtualEnv,
+      files_created: rc.filesCreated,
+      error_type: "PackageInstallError",
+      error_code: "PACKAGE_INSTALL_FAILED",
+      truncated: false,
       execution_id: rc.executionId,
     },
   };

@@ -4,32 +4,26 @@ import { AppError, ErrorCode, type ResultPayload, type RunPythonParams } from ".
 import type { ExecutionContext } from "../executions/registry.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { RunOutcome } from "../runner/run.ts";
-import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
+import { type GuestDir, requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
-import { buildRunPythonResponse } from "./response.ts";
+import { fixForImport } from "./import-names.ts";
+import { type InstallDeps, installIntoThread, requirementsFrom } from "./install-step.ts";
+import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./response.ts";
 import { changedFiles, snapshotWorkspace } from "./snapshot.ts";
+import { analyzePythonFailure } from "./traceback.ts";
 import { writeRequestFiles } from "./write-files.ts";
 
-/** Package installation is not built yet: say so before any work is done (checked again inside the run). */
-export function assertSupported(params: RunPythonParams): void {
-  if (params.packages.length > 0 || params.options.requirements_file || params.options.install_jupyter) {
-    throw new AppError(
-      ErrorCode.NOT_IMPLEMENTED,
-      "package installation (packages, requirements_file, install_jupyter) is not available on this runtime yet",
-    );
-  }
-}
-
-export interface RunPythonDeps {
-  run: GuestRunner;
+export interface RunPythonDeps extends InstallDeps {
   /** Version of a non-venv interpreter (`use_venv: false`, `python_cmd`), probed once per command. */
   systemPythonVersion(ws: ReadyWorkspace, command: string): Promise<string>;
-  owner: { uid: number; gid: number } | null;
+  /** The base interpreter's sys.stdlib_module_names, so auto-install never tries to install the standard library. */
+  stdlibModules(ws: ReadyWorkspace): Promise<ReadonlySet<string>>;
 }
 
 /**
- * seed 003's run_python: files written first (relative to working_dir), the code run from a script file under
- * /.threadbox, its error fields read from the traceback, and every file the call created or changed reported.
+ * seed 003's run_python: files written first (relative to working_dir), `packages` installed into the thread's venv
+ * (failure: PACKAGE_INSTALL_FAILED, the code not run), the code run from a script under /.threadbox, its error fields
+ * read from the traceback; with `auto_install`, a missing module is installed and the code re-run once (seed 004).
  */
 export async function runPython(
   deps: RunPythonDeps,
@@ -38,54 +32,89 @@ export async function runPython(
   timeoutS: number,
   ctx: ExecutionContext,
 ): Promise<ResultPayload> {
-  assertSupported(params);
   const dir = resolveGuestDir(ws.guestRoot, params.working_dir);
   if (dir.workspaceRel === null) {
     throw new AppError(ErrorCode.INVALID_PATH, `working_dir ${params.working_dir} must be inside the workspace`);
   }
+  const useVenv = params.options.use_venv !== false && !params.options.python_cmd;
   const before = await snapshotWorkspace(ws.loc.dir);
   await writeRequestFiles(ws.loc.dir, dir.workspaceRel, params.files, deps.owner);
   await requireWorkspaceDir(ws.loc.dir, dir, params.working_dir);
 
+  const interpreter = useVenv ? `${ws.venv}/bin/python` : `/usr/bin/${params.options.python_cmd ?? "python3"}`;
+  const rc: ResponseContext = {
+    executionId: ctx.executionId,
+    scriptPath: path.posix.join(ws.guestRoot, ".threadbox", "runs", ctx.executionId, "main.py"),
+    pythonVersion: useVenv ? ws.marker.python_version : await deps.systemPythonVersion(ws, interpreter),
+    virtualEnv: useVenv ? ws.marker.virtual_env : null,
+    filesCreated: [],
+    packagesInstalled: [],
+    timeoutS,
+  };
+  const install = async (specs: string[]) => {
+    const outcome = await installIntoThread(deps, ws, { specs, pipArgs: params.options.pip_args, timeoutMs: timeoutS * 1000, signal: ctx.signal, emit: ctx.emit });
+    if (outcome.ok) rc.packagesInstalled.push(...outcome.installed);
+    return outcome;
+  };
+
+  const specs = [
+    ...params.packages,
+    ...(params.options.requirements_file ? await requirementsFrom(ws.loc.dir, dir.workspaceRel, params.options.requirements_file) : []),
+    ...(params.options.install_jupyter ? ["ipykernel"] : []),
+  ];
+  if (specs.length > 0) {
+    if (!useVenv) throw new AppError(ErrorCode.VALIDATION_FAILED, "packages are installed into the thread's venv: drop use_venv: false / python_cmd");
+    const outcome = await install(specs);
+    if (!outcome.ok) return { kind: "run_python", value: installFailedResponse(outcome.message, rc) };
+  }
+
+  let out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx);
+  let note = "";
+  const failure = analyzePythonFailure({ ...out, scriptPath: rc.scriptPath });
+  if (params.options.auto_install && useVenv && failure?.missing_module) {
+    const fix = fixForImport(failure.missing_module, await deps.stdlibModules(ws));
+    if ("install" in fix) {
+      const outcome = await install([fix.install]);
+      note = outcome.ok
+        ? `[auto_install: '${failure.missing_module}' was missing; installed ${outcome.installed.join(" ")} and ran the code again]\n`
+        : `[auto_install: installing ${fix.install} for '${failure.missing_module}' failed: ${outcome.message}]\n`;
+      if (outcome.ok) out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx);
+    }
+  }
+  // The manifest update is bookkeeping, not a file the code created.
+  const after = await snapshotWorkspace(ws.loc.dir);
+  if (rc.packagesInstalled.length > 0) before.set("pyproject.toml", after.get("pyproject.toml") ?? "");
+  rc.filesCreated = changedFiles(before, after);
+  const response = buildRunPythonResponse(out, rc);
+  return { kind: "run_python", value: { ...response, text: note + response.text } };
+}
+
+/** One run of the code: written to a script under /.threadbox, with the working directory importable. */
+async function runScript(
+  run: GuestRunner,
+  ws: ReadyWorkspace,
+  params: RunPythonParams,
+  dir: GuestDir,
+  interpreter: string,
+  rc: ResponseContext,
+  ctx: ExecutionContext,
+): Promise<RunOutcome> {
   const runDir = path.join(".threadbox", "runs", ctx.executionId);
-  await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, deps.owner);
-  const scriptPath = path.posix.join(ws.guestRoot, runDir, "main.py");
-
-  const useVenv = params.options.use_venv !== false && !params.options.python_cmd;
-  const interpreter = useVenv
-    ? `${ws.venv}/bin/python`
-    : `/usr/bin/${params.options.python_cmd ?? "python3"}`;
-  const pythonVersion = useVenv ? ws.marker.python_version : await deps.systemPythonVersion(ws, interpreter);
-
+  await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, null);
   // Python puts the script's directory on sys.path, not the working directory: add it so `files` import.
   const userPath = params.environment.PYTHONPATH;
   const env = { ...params.environment, PYTHONPATH: userPath ? `${dir.guest}:${userPath}` : dir.guest };
-
-  let out: RunOutcome;
   try {
-    out = await deps.run(ws.loc, {
-      argv: [interpreter, scriptPath],
+    return await run(ws.loc, {
+      argv: [interpreter, rc.scriptPath],
       cwd: dir.guest,
       env,
       stdin: params.stdin,
-      timeoutMs: timeoutS * 1000,
+      timeoutMs: rc.timeoutS * 1000,
       signal: ctx.signal,
       onOutput: (stream, data) => ctx.emit({ type: stream, data }),
     });
   } finally {
     await rm(path.join(ws.loc.dir, runDir), { recursive: true, force: true });
   }
-  const created = changedFiles(before, await snapshotWorkspace(ws.loc.dir));
-  return {
-    kind: "run_python",
-    value: buildRunPythonResponse(out, {
-      executionId: ctx.executionId,
-      scriptPath,
-      pythonVersion,
-      virtualEnv: useVenv ? ws.marker.virtual_env : null,
-      filesCreated: created,
-      timeoutS,
-    }),
-  };
 }
-

@@ -20,3 +20,15 @@ export function systemPythonProber(run: GuestRunner): (ws: ReadyWorkspace, comma
     return version;
   };
 }
+
+/** The base interpreter's standard-library module names, read once. */
+export function stdlibProber(run: GuestRunner, pythonBin: string): (ws: ReadyWorkspace) => Promise<ReadonlySet<string>> {
+  let names: Promise<ReadonlySet<string>> | undefined;
+  return (ws) => {
+    names ??= run(ws.loc, {
+      argv: [pythonBin, "-c", "import sys; print('\\n'.join(sorted(sys.stdlib_module_names)))"],
+      timeoutMs: 30_000,
+    }).then((r) => new Set(r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : []));
+    return names;
+  };
+}

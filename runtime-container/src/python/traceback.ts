@@ -47,27 +47,6 @@ const EXCEPTION_TYPE = /^[A-Za-z_][\w.<>]*$/;
 const ANSI = /\x1b\[[0-9;]*m/g;
 const SYNTAX_ERRORS = new Set(["SyntaxError", "IndentationError", "TabError"]);
 
-// Import names whose pip distribution is named differently, the usual reason "just install it" fails.
-const PIP_NAMES: Readonly<Record<string, string>> = {
-  cv2: "opencv-python",
-  PIL: "Pillow",
-  sklearn: "scikit-learn",
-  skimage: "scikit-image",
-  yaml: "PyYAML",
-  bs4: "beautifulsoup4",
-  dateutil: "python-dateutil",
-  dotenv: "python-dotenv",
-};
-
-/** What to tell the caller after a MODULE_NOT_FOUND: installing is a separate, explicit step. */
-export function moduleNotFoundHint(module: string): string {
-  const pkg = Object.hasOwn(PIP_NAMES, module) ? PIP_NAMES[module]! : module;
-  return (
-    `Module '${module}' is not installed in this thread's environment. Install it first: pass ` +
-    `"packages": ["${pkg}"] to run_python or POST /v1/threads/:thread/packages.`
-  );
-}
-
 export function analyzePythonFailure(run: FinishedPythonRun): PythonFailure | null {
   const { exitCode, signal, timedOut } = run;
   if (exitCode === 0 && signal === null && !timedOut) return null;

@@ -3,11 +3,13 @@ import {
   EXECUTION_ID_HEADER,
   ExecRequestSchema,
   ExecutionIdSchema,
+  PackagesRequestSchema,
   RunPythonParamsSchema,
   validationError,
 } from "../../../shared/src/index.ts";
 import { runExec } from "../executions/exec.ts";
-import { assertSupported, runPython } from "../python/run-python.ts";
+import { runPackages } from "../executions/packages.ts";
+import { runPython } from "../python/run-python.ts";
 import { jsonBody } from "../server/request.ts";
 import { respondWithExecution } from "../server/respond.ts";
 import type { Services } from "../services.ts";
@@ -35,10 +37,18 @@ export function executeRoutes(s: Services): Hono {
 
   app.post("/threads/:tenant/:thread/run_python", async (c) => {
     const params = await jsonBody(c, RunPythonParamsSchema);
-    assertSupported(params);
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     const stream = s.executions.start("run_python", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runPython(s.python, await s.workspaces.ensure(loc), params, cap(params.timeout), ctx),
+    );
+    return respondWithExecution(c, stream);
+  });
+
+  app.post("/threads/:tenant/:thread/packages", async (c) => {
+    const req = await jsonBody(c, PackagesRequestSchema);
+    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const stream = s.executions.start("install", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+      runPackages(s.python, await s.workspaces.ensure(loc), req, ctx),
     );
     return respondWithExecution(c, stream);
   });

@@ -42,9 +42,10 @@ export function sandboxEnv(
     MPLBACKEND: "Agg",
     MPLCONFIGDIR: "/tmp/matplotlib",
     NODE_ENV: "development",
-    // One download/wheel cache per tenant, for pip and uv; the installer's index settings come from the runtime.
+    // One download/wheel cache per tenant, for pip, uv and npm; the index settings come from the runtime.
     PIP_CACHE_DIR: paths.pipCache,
     UV_CACHE_DIR: paths.pipCache,
+    npm_config_cache: `${paths.pipCache}/npm`,
     PIP_DISABLE_PIP_VERSION_CHECK: "1",
     PIP_NO_INPUT: "1",
     ...installer,

@@ -14,7 +14,12 @@ import type { LiveEvents } from "./live.ts";
 import { outcomeOf } from "./outcome.ts";
 import type { ThreadRow, ThreadStore } from "./store.ts";
 
-export type ExecuteKind = "exec" | "run_python";
+export type ExecuteKind = "exec" | "run_python" | "install";
+const RUNTIME_PATH: Record<ExecuteKind, (tenant: string, thread: string) => string> = {
+  exec: runtimePaths.exec,
+  run_python: runtimePaths.runPython,
+  install: runtimePaths.packages,
+};
 export interface ExecuteRequest {
   kind: ExecuteKind;
   body: unknown;
@@ -115,7 +120,7 @@ export class Executor {
       ended = this.record(event);
     };
     try {
-      const path = req.kind === "exec" ? runtimePaths.exec(thread.tenant, thread.id) : runtimePaths.runPython(thread.tenant, thread.id);
+      const path = RUNTIME_PATH[req.kind](thread.tenant, thread.id);
       const res = await this.runtime.call(thread.runtime_url, {
         method: "POST",
         path,

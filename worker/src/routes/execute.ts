@@ -4,6 +4,7 @@ import {
   AppError,
   ErrorCode,
   ExecRequestSchema,
+  PackagesRequestSchema,
   RunCodeSchema,
   RunPythonParamsSchema,
   RunPythonToolSchema,
@@ -40,6 +41,12 @@ export function executeRoutes(): Hono<AppEnv> {
   app.post("/v1/tools/run_python", async (c) => {
     const { sandbox_id, ...body } = await jsonBody(c, RunPythonToolSchema);
     return submit(c, sandbox_id, { kind: "run_python", body, summary: firstLine(body.code) });
+  });
+
+  /** Installs Python packages into the thread's venv (recorded in its manifest), or npm packages (`javascript`). */
+  app.post("/v1/threads/:thread/packages", async (c) => {
+    const body = await jsonBody(c, PackagesRequestSchema);
+    return submit(c, c.req.param("thread"), { kind: "install", body, summary: `${body.language}: ${body.packages.join(" ")}`.slice(0, 200) });
   });
 
   app.post("/v1/threads/:thread/run_code", async (c) => {

@@ -1,0 +1,70 @@
+import { rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { AppError, ErrorCode, type EventBody, normalizeWorkspacePath } from "../../../shared/src/index.ts";
+import { readWorkspaceFile } from "../files/file-ops.ts";
+import type { Owner } from "../files/safe-open.ts";
+import type { GuestRunner } from "../runner/guest.ts";
+import { INSTALLING_MARK } from "../workspace/venv.ts";
+import type { ReadyWorkspace } from "../workspace/manager.ts";
+import { type InstallOutcome, installPackages } from "./installer.ts";
+import { recordInstall } from "./manifest.ts";
+
+export interface InstallDeps {
+  run: GuestRunner;
+  installer: "uv" | "pip";
+  owner: Owner;
+}
+
+export interface InstallStep {
+  specs: string[];
+  pipArgs?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  emit: (body: EventBody) => void;
+}
+
+/**
+ * Installs into the thread's venv with progress as `install` events, and records the result in the manifest.
+ * While it runs, a mark in the venv says so: if the runtime dies mid-install, the next call rebuilds the venv from
+ * the manifest instead of trusting a half-installed one.
+ */
+export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, step: InstallStep): Promise<InstallOutcome> {
+  const { specs, emit } = step;
+  emit({ type: "install", phase: "start", packages: specs, message: `installing ${specs.join(" ")} with ${deps.installer}` });
+  const mark = path.join(ws.loc.mounts.venv, INSTALLING_MARK);
+  await writeFile(mark, `${new Date().toISOString()}\n`);
+  let outcome: InstallOutcome;
+  try {
+    outcome = await installPackages(deps.run, ws.loc, {
+      specs,
+      python: `${ws.venv}/bin/python`,
+      pipArgs: step.pipArgs,
+      installer: deps.installer,
+      timeoutMs: step.timeoutMs,
+      signal: step.signal,
+      onOutput: (_stream, text) => emit({ type: "install", phase: "progress", packages: specs, message: text }),
+    });
+  } finally {
+    await rm(mark, { force: true });
+  }
+  if (!outcome.ok) {
+    emit({ type: "install", phase: "error", packages: specs, message: outcome.message });
+    return outcome;
+  }
+  await recordInstall(ws.loc.dir, { requested: specs, resolved: outcome.installed }, deps.owner);
+  emit({ type: "install", phase: "done", packages: outcome.installed, message: `installed ${outcome.installed.join(" ")}` });
+  return outcome;
+}
+
+/** seed 003 `requirements_file`: its requirement lines become specs (so they reach the manifest by name). */
+export async function requirementsFrom(workspace: string, baseRel: string, file: string): Promise<string[]> {
+  const rel = normalizeWorkspacePath(baseRel ? `${baseRel}/${file}` : file);
+  if (rel === null) throw new AppError(ErrorCode.INVALID_PATH, `requirements_file ${file} is not a workspace path`);
+  // Read like the file API does: a planted link never makes the runtime read a host file.
+  const { data } = await readWorkspaceFile(workspace, rel, 1_000_000);
+  return new TextDecoder()
+    .decode(data)
+    .split("\n")
+    .map((l) => l.replace(/\s+#.*$/, "").trim())
+    .filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("-"));
+}
