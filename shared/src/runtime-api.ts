@@ -27,6 +27,7 @@ export const runtimePaths = {
   exec: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/exec`,
   runPython: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/run_python`,
   packages: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/packages`,
+  runCode: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/run_code`,
   files: (tenant: string, thread: string, path = "") =>
     `/threads/${tenant}/${thread}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
   cancel: (executionId: string) => `/executions/${executionId}/cancel`,

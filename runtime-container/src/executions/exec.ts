@@ -5,17 +5,24 @@ import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts
 import type { ExecutionContext } from "./registry.ts";
 
 /** A shell command in the thread's sandbox: `bash -c`, no `set -e`, status and both streams always reported. */
-export async function runExec(
+export function runExec(run: GuestRunner, ws: ReadyWorkspace, req: ExecRequest, timeoutS: number, ctx: ExecutionContext) {
+  return runArgv(run, ws, { ...req, argv: ["/bin/bash", "-c", req.command] }, timeoutS, ctx);
+}
+
+export type ArgvRequest = Omit<ExecRequest, "command" | "timeout"> & { argv: string[] };
+
+/** Any program in the thread's sandbox, answered as an exec result. */
+export async function runArgv(
   run: GuestRunner,
   ws: ReadyWorkspace,
-  req: ExecRequest,
+  req: ArgvRequest,
   timeoutS: number,
   ctx: ExecutionContext,
 ): Promise<ResultPayload> {
   const cwd = resolveGuestDir(ws.guestRoot, req.cwd);
   await requireWorkspaceDir(ws.loc.dir, cwd, req.cwd);
   const out = await run(ws.loc, {
-    argv: ["/bin/bash", "-c", req.command],
+    argv: req.argv,
     cwd: cwd.guest,
     env: req.env,
     stdin: req.stdin,

@@ -4,11 +4,13 @@ import {
   ExecRequestSchema,
   ExecutionIdSchema,
   PackagesRequestSchema,
+  RunCodeSchema,
   RunPythonParamsSchema,
   validationError,
 } from "../../../shared/src/index.ts";
 import { runExec } from "../executions/exec.ts";
 import { runPackages } from "../executions/packages.ts";
+import { runCode } from "../executions/run-code.ts";
 import { runPython } from "../python/run-python.ts";
 import { jsonBody } from "../server/request.ts";
 import { respondWithExecution } from "../server/respond.ts";
@@ -40,6 +42,15 @@ export function executeRoutes(s: Services): Hono {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     const stream = s.executions.start("run_python", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runPython(s.python, await s.workspaces.ensure(loc), params, cap(params.timeout), ctx),
+    );
+    return respondWithExecution(c, stream);
+  });
+
+  app.post("/threads/:tenant/:thread/run_code", async (c) => {
+    const req = await jsonBody(c, RunCodeSchema);
+    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const stream = s.executions.start("run_code", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+      runCode(s.run, await s.workspaces.ensure(loc), req, cap(req.timeout), ctx),
     );
     return respondWithExecution(c, stream);
   });

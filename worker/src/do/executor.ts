@@ -14,10 +14,11 @@ import type { LiveEvents } from "./live.ts";
 import { outcomeOf } from "./outcome.ts";
 import type { ThreadRow, ThreadStore } from "./store.ts";
 
-export type ExecuteKind = "exec" | "run_python" | "install";
+export type ExecuteKind = "exec" | "run_python" | "run_code" | "install";
 const RUNTIME_PATH: Record<ExecuteKind, (tenant: string, thread: string) => string> = {
   exec: runtimePaths.exec,
   run_python: runtimePaths.runPython,
+  run_code: runtimePaths.runCode,
   install: runtimePaths.packages,
 };
 export interface ExecuteRequest {

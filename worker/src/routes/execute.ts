@@ -1,8 +1,6 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import {
-  AppError,
-  ErrorCode,
   ExecRequestSchema,
   PackagesRequestSchema,
   RunCodeSchema,
@@ -67,7 +65,7 @@ export function executeRoutes(): Hono<AppEnv> {
       const body = ExecRequestSchema.parse({ command: r.code, timeout: r.timeout, stdin: r.stdin, env: r.env, cwd: r.cwd });
       return submit(c, thread, { kind: "exec", body, summary });
     }
-    throw new AppError(ErrorCode.NOT_IMPLEMENTED, `run_code for ${r.language} is not available yet; python and bash are`);
+    return submit(c, thread, { kind: "run_code", body: r, summary });
   });
 
   return app;
