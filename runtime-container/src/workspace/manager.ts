@@ -10,6 +10,7 @@ import { MARKER_PATH, bashrc, packageJson, pyprojectToml } from "./layout.ts";
 import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
 import { type Marker, readMarker, verifyPython, writeMarker } from "./verify.ts";
 import { type VenvDeps, buildVenv, venvLooksUsable } from "./venv.ts";
+import { readManifest } from "../python/manifest.ts";
 
 
 /** A configured, verified workspace. */
@@ -72,7 +73,7 @@ export class WorkspaceManager {
       configured: marker !== null && venvOk,
       python_version: marker?.python_version ?? null,
       virtual_env: marker?.virtual_env ?? null,
-      packages: [],
+      packages: (await readManifest(loc.dir)).resolved,
       configured_at: marker?.configured_at ?? null,
     };
   }
