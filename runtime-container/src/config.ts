@@ -28,6 +28,7 @@ const ConfigSchema = z
     SANDBOX_GID: int(1, 2 ** 31).default(65534),
     PID_NAMESPACE: z.enum(["auto", "on", "off"]).default("auto"),
     PYTHON_BIN: z.string().default("/usr/bin/python3"),
+    PYTHON_MODE: z.enum(["venv", "system"]).default("venv"),
     PYTHON_INSTALLER: z.enum(["auto", "uv", "pip"]).default("auto"),
     PIP_INDEX_URL: z.url().optional(),
     PIP_EXTRA_INDEX_URL: z.url().optional(),

@@ -39,6 +39,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       run,
       owner,
       installer,
+      defaultUseVenv: config.PYTHON_MODE === "venv",
       systemPythonVersion: systemPythonProber(run),
       stdlibModules: stdlibProber(run, config.PYTHON_BIN),
     },

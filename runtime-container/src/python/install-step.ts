@@ -17,6 +17,8 @@ export interface InstallDeps {
 
 export interface InstallStep {
   specs: string[];
+  /** System mode: the image's interpreter, installing into the thread's own directory (SYSTEM_SITE). */
+  system?: { python: string };
   pipArgs?: string;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -37,7 +39,8 @@ export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, s
   try {
     outcome = await installPackages(deps.run, ws.loc, {
       specs,
-      python: `${ws.venv}/bin/python`,
+      python: step.system?.python ?? `${ws.venv}/bin/python`,
+      target: step.system ? systemSite(ws) : undefined,
       pipArgs: step.pipArgs,
       installer: deps.installer,
       timeoutMs: step.timeoutMs,
@@ -67,4 +70,12 @@ export async function requirementsFrom(workspace: string, baseRel: string, file:
     .split("\n")
     .map((l) => l.replace(/\s+#.*$/, "").trim())
     .filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("-"));
+}
+
+/**
+ * System mode's per-thread package directory (seed 001): beside the venv on local disk, never the image's
+ * site-packages; on PYTHONPATH for system-mode runs.
+ */
+export function systemSite(ws: ReadyWorkspace): string {
+  return `${ws.venv}/system-site`;
 }

@@ -13,6 +13,8 @@ export interface InstallRequest {
   pipArgs?: string;
   /** Guest path of a requirements file. */
   requirementsFile?: string;
+  /** System mode: install into this directory (a per-thread location) instead of the interpreter's prefix. */
+  target?: string;
   /** `uv` when the image has it, `pip` otherwise. */
   installer: "uv" | "pip";
   timeoutMs: number;
@@ -45,12 +47,12 @@ print(json.dumps(out))`;
 /** Installs into the thread's venv inside its sandbox; a failure is an outcome with the installer's message. */
 export async function installPackages(run: GuestRunner, loc: WorkspaceLocation, req: InstallRequest): Promise<InstallOutcome> {
   const targets = [...req.specs, ...(req.requirementsFile ? ["-r", req.requirementsFile] : [])];
-  const extra = req.pipArgs ? splitArgs(req.pipArgs) : [];
+  const extra = [...(req.target ? ["--target", req.target] : []), ...(req.pipArgs ? splitArgs(req.pipArgs) : [])];
   const argv =
     req.installer === "uv"
       ? ["uv", "pip", "install", "--python", req.python, ...extra, ...targets]
       : [req.python, "-m", "pip", "install", "--progress-bar", "off", ...extra, ...targets];
-  const common = { mounts: req.mounts, signal: req.signal };
+  const common = { mounts: req.mounts, signal: req.signal, env: req.target ? { PYTHONPATH: req.target } : undefined };
   const out = await run(loc, { argv, timeoutMs: req.timeoutMs, onOutput: req.onOutput, ...common });
   if (out.exitCode !== 0) {
     const lines = `${out.stderr}\n${out.stdout}`.split("\n").map((l) => l.trim()).filter(Boolean);

@@ -7,7 +7,7 @@ import type { RunOutcome } from "../runner/run.ts";
 import { type GuestDir, requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { fixForImport } from "./import-names.ts";
-import { type InstallDeps, installIntoThread, requirementsFrom } from "./install-step.ts";
+import { type InstallDeps, installIntoThread, requirementsFrom, systemSite } from "./install-step.ts";
 import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./response.ts";
 import { changedFiles, snapshotWorkspace } from "./snapshot.ts";
 import { analyzePythonFailure } from "./traceback.ts";
@@ -16,6 +16,8 @@ import { writeRequestFiles } from "./write-files.ts";
 export interface RunPythonDeps extends InstallDeps {
   /** Version of a non-venv interpreter (`use_venv: false`, `python_cmd`), probed once per command. */
   systemPythonVersion(ws: ReadyWorkspace, command: string): Promise<string>;
+  /** The runtime's PYTHON_MODE: a venv per thread, or the image's own interpreter (seed 001). */
+  defaultUseVenv: boolean;
   /** The base interpreter's sys.stdlib_module_names, so auto-install never tries to install the standard library. */
   stdlibModules(ws: ReadyWorkspace): Promise<ReadonlySet<string>>;
 }
@@ -36,7 +38,7 @@ export async function runPython(
   if (dir.workspaceRel === null) {
     throw new AppError(ErrorCode.INVALID_PATH, `working_dir ${params.working_dir} must be inside the workspace`);
   }
-  const useVenv = params.options.use_venv !== false && !params.options.python_cmd;
+  const useVenv = (params.options.use_venv ?? deps.defaultUseVenv) && !params.options.python_cmd;
   const before = await snapshotWorkspace(ws.loc.dir);
   await writeRequestFiles(ws.loc.dir, dir.workspaceRel, params.files, deps.owner);
   await requireWorkspaceDir(ws.loc.dir, dir, params.working_dir);
@@ -52,7 +54,14 @@ export async function runPython(
     timeoutS,
   };
   const install = async (specs: string[]) => {
-    const outcome = await installIntoThread(deps, ws, { specs, pipArgs: params.options.pip_args, timeoutMs: timeoutS * 1000, signal: ctx.signal, emit: ctx.emit });
+    const outcome = await installIntoThread(deps, ws, {
+      specs,
+      pipArgs: params.options.pip_args,
+      timeoutMs: timeoutS * 1000,
+      signal: ctx.signal,
+      emit: ctx.emit,
+      system: useVenv ? undefined : { python: interpreter },
+    });
     if (outcome.ok) rc.packagesInstalled.push(...outcome.installed);
     return outcome;
   };
@@ -63,7 +72,6 @@ export async function runPython(
     ...(params.options.install_jupyter ? ["ipykernel"] : []),
   ];
   if (specs.length > 0) {
-    if (!useVenv) throw new AppError(ErrorCode.VALIDATION_FAILED, "packages are installed into the thread's venv: drop use_venv: false / python_cmd");
     const outcome = await install(specs);
     if (!outcome.ok) return { kind: "run_python", value: installFailedResponse(outcome.message, rc) };
   }
@@ -71,7 +79,7 @@ export async function runPython(
   let out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx);
   let note = "";
   const failure = analyzePythonFailure({ ...out, scriptPath: rc.scriptPath });
-  if (params.options.auto_install && useVenv && failure?.missing_module) {
+  if (params.options.auto_install && failure?.missing_module) {
     const fix = fixForImport(failure.missing_module, await deps.stdlibModules(ws));
     if ("install" in fix) {
       const outcome = await install([fix.install]);
@@ -102,8 +110,9 @@ async function runScript(
   const runDir = path.join(".threadbox", "runs", ctx.executionId);
   await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, null);
   // Python puts the script's directory on sys.path, not the working directory: add it so `files` import.
-  const userPath = params.environment.PYTHONPATH;
-  const env = { ...params.environment, PYTHONPATH: userPath ? `${dir.guest}:${userPath}` : dir.guest };
+  // System mode finds the thread's own packages in its per-thread directory.
+  const paths = [dir.guest, ...(interpreter.startsWith(ws.venv) ? [] : [systemSite(ws)]), params.environment.PYTHONPATH];
+  const env = { ...params.environment, PYTHONPATH: paths.filter(Boolean).join(":") };
   try {
     return await run(ws.loc, {
       argv: [interpreter, rc.scriptPath],
