@@ -49,7 +49,7 @@ async function installNode(deps: InstallDeps, ws: ReadyWorkspace, specs: string[
   if (out.exitCode !== 0) {
     const message = out.stderr.trim().split("\n").slice(-8).join("\n") || `exit ${out.exitCode}`;
     ctx.emit({ type: "install", phase: "error", packages: specs, message });
-    return { ok: false, installed: [], message };
+    return { ok: false, installed: [], message, environment: [] };
   }
   const installed: string[] = [];
   for (const spec of specs) {
@@ -60,5 +60,5 @@ async function installNode(deps: InstallDeps, ws: ReadyWorkspace, specs: string[
     if (version) installed.push(`${name}@${version}`);
   }
   ctx.emit({ type: "install", phase: "done", packages: installed, message: `installed ${installed.join(" ")}` });
-  return { ok: true, installed, message: "" };
+  return { ok: true, installed, message: "", environment: installed };
 }

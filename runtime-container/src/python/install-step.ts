@@ -4,7 +4,7 @@ import { AppError, ErrorCode, type EventBody, normalizeWorkspacePath } from "../
 import { readWorkspaceFile } from "../files/file-ops.ts";
 import type { Owner } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
-import { INSTALLING_MARK } from "../workspace/venv.ts";
+import { INSTALLING_MARK, SYSTEM_SITE } from "../workspace/venv.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { type InstallOutcome, installPackages } from "./installer.ts";
 import { recordInstall } from "./manifest.ts";
@@ -54,7 +54,7 @@ export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, s
     emit({ type: "install", phase: "error", packages: specs, message: outcome.message });
     return outcome;
   }
-  await recordInstall(ws.loc.dir, { requested: specs, resolved: outcome.installed }, deps.owner);
+  await recordInstall(ws.loc.dir, { requested: specs, environment: outcome.environment, system: step.system !== undefined }, deps.owner);
   emit({ type: "install", phase: "done", packages: outcome.installed, message: `installed ${outcome.installed.join(" ")}` });
   return outcome;
 }
@@ -77,5 +77,5 @@ export async function requirementsFrom(workspace: string, baseRel: string, file:
  * site-packages; on PYTHONPATH for system-mode runs.
  */
 export function systemSite(ws: ReadyWorkspace): string {
-  return `${ws.venv}/system-site`;
+  return `${ws.venv}/${SYSTEM_SITE}`;
 }

@@ -29,6 +29,8 @@ export interface InstallOutcome {
   installed: string[];
   /** The installer's last words: its error on failure. */
   message: string;
+  /** Every distribution now in the target (the venv's own site-packages, or the system-mode directory). */
+  environment: string[];
 }
 
 export function splitArgs(text: string): string[] {
@@ -37,12 +39,15 @@ export function splitArgs(text: string): string[] {
   return args;
 }
 
-const VERSIONS = `import importlib.metadata as m, json, sys
+// The requested names' versions, and everything installed in the target itself (not the base's packages).
+const VERSIONS = `import importlib.metadata as m, json, sys, sysconfig
+target = sys.argv[1] or sysconfig.get_paths()["purelib"]
 out = {}
-for name in sys.argv[1:]:
+for name in sys.argv[2:]:
     try: out[name] = m.version(name)
     except m.PackageNotFoundError: pass
-print(json.dumps(out))`;
+env = sorted({f"{d.metadata['Name']}=={d.version}" for d in m.distributions(path=[target])})
+print(json.dumps({"requested": out, "environment": env}))`;
 
 /** Installs into the thread's venv inside its sandbox; a failure is an outcome with the installer's message. */
 export async function installPackages(run: GuestRunner, loc: WorkspaceLocation, req: InstallRequest): Promise<InstallOutcome> {
@@ -58,12 +63,12 @@ export async function installPackages(run: GuestRunner, loc: WorkspaceLocation, 
     const lines = `${out.stderr}\n${out.stdout}`.split("\n").map((l) => l.trim()).filter(Boolean);
     const reason = lines.filter((l) => /^(ERROR|error)\b/.test(l)).join("\n") || lines.slice(-5).join("\n");
     const why = out.timedOut ? `the install timed out after ${req.timeoutMs / 1000} s` : reason || `exit ${out.exitCode}`;
-    return { ok: false, installed: [], message: why };
+    return { ok: false, installed: [], message: why, environment: [] };
   }
   const names = req.specs.map(requirementName).filter((n): n is string => n !== null);
-  const probe = await run(loc, { argv: [req.python, "-c", VERSIONS, ...names], timeoutMs: 30_000, ...common });
-  const versions = probe.exitCode === 0 ? (JSON.parse(probe.stdout) as Record<string, string>) : {};
-  const installed = Object.entries(versions).map(([n, v]) => `${n}==${v}`);
+  const probe = await run(loc, { argv: [req.python, "-c", VERSIONS, req.target ?? "", ...names], timeoutMs: 30_000, ...common });
+  const found = probe.exitCode === 0 ? (JSON.parse(probe.stdout) as { requested: Record<string, string>; environment: string[] }) : null;
+  const installed = Object.entries(found?.requested ?? {}).map(([n, v]) => `${n}==${v}`);
   // URL requirements have no name to look up: take them from the installer's own report.
   if (req.specs.some((s) => requirementName(s) === null)) {
     const report = /Successfully installed (.+)/.exec(out.stdout)?.[1]?.trim().split(/\s+/) ?? [];
@@ -72,5 +77,5 @@ export async function installPackages(run: GuestRunner, loc: WorkspaceLocation, 
       if (m && !installed.some((i) => i.startsWith(`${requirementName(m[1] ?? "")}==`))) installed.push(`${m[1]}==${m[2]}`);
     }
   }
-  return { ok: true, installed, message: "" };
+  return { ok: true, installed, message: "", environment: found?.environment ?? installed };
 }

@@ -10,7 +10,10 @@ import type { Owner } from "../files/safe-open.ts";
  */
 export interface Manifest {
   requested: string[];
+  /** Everything installed in the venv, exactly (a later install may have changed an earlier one's version). */
   resolved: string[];
+  /** The same for system mode's per-thread directory. */
+  system: string[];
 }
 
 const STRING = /"((?:[^"\\]|\\.)*)"/g;
@@ -48,11 +51,22 @@ export function requirementName(spec: string): string | null {
 
 export async function readManifest(workspace: string): Promise<Manifest> {
   const toml = await readFile(path.join(workspace, "pyproject.toml"), "utf8").catch(() => "");
-  return { requested: readArray(toml, "project", "dependencies"), resolved: readArray(toml, "tool.threadbox", "resolved") };
+  return {
+    requested: readArray(toml, "project", "dependencies"),
+    resolved: readArray(toml, "tool.threadbox", "resolved"),
+    system: readArray(toml, "tool.threadbox", "system"),
+  };
 }
 
-/** Merges an install into the manifest: a name asked for again replaces its old entry. */
-export async function recordInstall(workspace: string, install: Manifest, owner: Owner): Promise<void> {
+/**
+ * Records an install: a name asked for again replaces its old entry in `dependencies`; the installed set of the
+ * venv (or of the system-mode directory) replaces the old one, so a rebuild reproduces it exactly.
+ */
+export async function recordInstall(
+  workspace: string,
+  install: { requested: string[]; environment: string[]; system: boolean },
+  owner: Owner,
+): Promise<void> {
   const current = await readManifest(workspace);
   const merge = (old: string[], added: string[]) => {
     const names = new Set(added.map((s) => requirementName(s) ?? s));
@@ -61,6 +75,6 @@ export async function recordInstall(workspace: string, install: Manifest, owner:
   let toml = await readFile(path.join(workspace, "pyproject.toml"), "utf8").catch(() => "");
   if (!toml.includes("[project]")) toml = `[project]\nname = "workspace"\nversion = "0.1.0"\n${toml}`;
   toml = writeArray(toml, "project", "dependencies", merge(current.requested, install.requested));
-  toml = writeArray(toml, "tool.threadbox", "resolved", merge(current.resolved, install.resolved));
+  toml = writeArray(toml, "tool.threadbox", install.system ? "system" : "resolved", install.environment);
   await writeWorkspaceFile(workspace, "pyproject.toml", new TextEncoder().encode(toml), { owner });
 }

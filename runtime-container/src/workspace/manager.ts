@@ -139,7 +139,7 @@ export class WorkspaceManager {
       pythonBin: this.config.PYTHON_BIN,
       installer: this.installer,
       owner: this.owner(),
-      log: (msg, fields) => log.info(msg, fields),
+      log: (level, msg, fields) => log[level](msg, fields),
     };
   }
 

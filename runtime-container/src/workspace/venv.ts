@@ -11,6 +11,8 @@ import type { WorkspaceLocation } from "./location.ts";
 import { verifyPython } from "./verify.ts";
 
 const SETUP_TIMEOUT_MS = 300_000;
+/** System mode's per-thread package directory, inside the venv directory (local disk, per thread). */
+export const SYSTEM_SITE = "system-site";
 /** Present while an install runs in the venv: a venv that still has it was interrupted and is rebuilt. */
 export const INSTALLING_MARK = ".threadbox-installing";
 
@@ -20,7 +22,7 @@ export interface VenvDeps {
   pythonBin: string;
   installer: "uv" | "pip";
   owner: Owner;
-  log: (msg: string, fields?: Record<string, unknown>) => void;
+  log: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
 }
 
 /** A venv is usable when its interpreter exists and no install was interrupted in it. */
@@ -71,16 +73,27 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   }
 }
 
-/** A thread moved to a fresh runtime gets its packages back: the exact versions first, else what was asked. */
+/**
+ * A thread moved to a fresh runtime gets its packages back: the venv's exact set (else what was asked for), and
+ * system mode's directory. A failure is logged, not fatal: the thread still works and a run reports the missing
+ * module with the way to install it.
+ */
 async function reinstallManifest(deps: VenvDeps, loc: WorkspaceLocation, venv: string, mounts: { venv: string }): Promise<void> {
   const manifest = await readManifest(loc.dir);
+  const base = { installer: deps.installer, timeoutMs: SETUP_TIMEOUT_MS, mounts };
   for (const specs of [manifest.resolved, manifest.requested]) {
     if (specs.length === 0) continue;
-    const base = { python: `${venv}/bin/python`, installer: deps.installer, timeoutMs: SETUP_TIMEOUT_MS, mounts };
-    const outcome = await installPackages(deps.run, loc, { ...base, specs });
-    if (outcome.ok) return deps.log("venv packages restored from the manifest", { packages: specs });
-    deps.log("restoring the manifest's packages failed", { packages: specs, error: outcome.message });
+    const outcome = await installPackages(deps.run, loc, { ...base, python: `${venv}/bin/python`, specs });
+    if (outcome.ok) {
+      deps.log("info", "venv packages restored from the manifest", { packages: specs });
+      break;
+    }
+    deps.log("warn", "restoring the manifest's packages failed", { packages: specs, error: outcome.message });
   }
+  if (manifest.system.length === 0) return;
+  const target = `${venv}/${SYSTEM_SITE}`;
+  const outcome = await installPackages(deps.run, loc, { ...base, python: deps.pythonBin, target, specs: manifest.system });
+  if (!outcome.ok) deps.log("warn", "restoring system-mode packages failed", { packages: manifest.system, error: outcome.message });
 }
 
 async function switchIn(aside: string, final: string): Promise<void> {
