@@ -151,6 +151,7 @@ const WORKSPACE: WorkspaceInfo = {
   python_version: "3.12.0",
   virtual_env: null,
   packages: [],
+  interpreters: ["python3"],
   configured_at: "2026-01-01T00:00:00.000Z",
 };
 

@@ -3,7 +3,7 @@ import type { RuntimeConfig } from "./config.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./python/run-python.ts";
-import { stdlibProber, systemPythonProber } from "./python/system-python.ts";
+import { stdlibProber, systemInterpreters, systemPythonProber } from "./python/system-python.ts";
 import { type GuestRunner, createGuestRunner } from "./runner/guest.ts";
 import type { Sandbox } from "./sandbox/create.ts";
 import { WorkspaceManager } from "./workspace/manager.ts";
@@ -18,6 +18,7 @@ export interface Services {
   executions: ExecutionRegistry;
   python: RunPythonDeps;
   installer: "uv" | "pip";
+  interpreters: string[];
   owner: { uid: number; gid: number } | null;
   startedAt: number;
 }
@@ -27,13 +28,14 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   const { uid, gid } = sandbox.layers;
   const owner = uid === null ? null : { uid, gid: gid ?? uid };
   const installer = pythonInstaller(config);
+  const interpreters = systemInterpreters();
   logger.info("python installer", { installer });
   return {
     config,
     logger,
     sandbox,
     run,
-    workspaces: new WorkspaceManager(config, sandbox, run, logger, installer),
+    workspaces: new WorkspaceManager(config, sandbox, run, logger, installer, interpreters),
     executions: new ExecutionRegistry(logger),
     python: {
       run,
@@ -45,6 +47,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     },
     owner,
     installer,
+    interpreters,
     startedAt: Date.now(),
   };
 }

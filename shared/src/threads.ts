@@ -5,6 +5,8 @@ export const WorkspaceInfoSchema = z.object({
   python_version: z.string().nullable(),
   virtual_env: z.string().nullable(),
   packages: z.array(z.string()),
+  /** What `options.python_cmd` may name: the runtime's system interpreters. */
+  interpreters: z.array(z.string()),
   configured_at: z.string().nullable(),
 });
 export type WorkspaceInfo = z.infer<typeof WorkspaceInfoSchema>;

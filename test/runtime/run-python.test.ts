@@ -210,3 +210,18 @@ describe("request validation", () => {
     expect(await failure(newThread("json"), undefined, 400, "{")).toBe("INVALID_JSON");
   });
 });
+
+describe("python_cmd", () => {
+  it("lists the offered interpreters in the thread state and refuses any other with a clear 400", async () => {
+    const thread = newThread("pycmd");
+    const ok = await runPython(thread, { code: "import sys; print(sys.prefix)", options: { python_cmd: "python3" } });
+    expect(ok).toMatchObject({ is_error: false, metadata: { stdout: "/usr\n", virtual_env: null } });
+    const info = await rt.json<{ interpreters: string[] }>("GET", `/threads/acme/${thread}`);
+    expect(info.interpreters).toContain("python3");
+    const res = await rt.call("POST", `/threads/acme/${thread}/run_python`, { body: { code: "pass", options: { python_cmd: "python3.99" } } });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("VALIDATION_FAILED");
+    expect(body.error.message).toContain("python3");
+  });
+});

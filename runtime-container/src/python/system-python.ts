@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
@@ -31,4 +32,9 @@ export function stdlibProber(run: GuestRunner, pythonBin: string): (ws: ReadyWor
     }).then((r) => new Set(r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : []));
     return names;
   };
+}
+
+/** The system interpreters a call may choose with `python_cmd` (guest and host share /usr/bin). */
+export function systemInterpreters(): string[] {
+  return readdirSync("/usr/bin").filter((f) => /^python3(\.\d{1,2})?$/.test(f)).sort();
 }

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import {
+  AppError,
   EXECUTION_ID_HEADER,
+  ErrorCode,
   ExecRequestSchema,
   ExecutionIdSchema,
   PackagesRequestSchema,
@@ -39,6 +41,10 @@ export function executeRoutes(s: Services): Hono {
 
   app.post("/threads/:tenant/:thread/run_python", async (c) => {
     const params = await jsonBody(c, RunPythonParamsSchema);
+    const cmd = params.options.python_cmd;
+    if (cmd && !s.interpreters.includes(cmd)) {
+      throw new AppError(ErrorCode.VALIDATION_FAILED, `python_cmd ${cmd} is not offered here; choose one of: ${s.interpreters.join(", ")}`);
+    }
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     const stream = s.executions.start("run_python", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runPython(s.python, await s.workspaces.ensure(loc), params, cap(params.timeout), ctx),

@@ -38,6 +38,7 @@ export class WorkspaceManager {
     private readonly run: GuestRunner,
     private readonly logger: Logger,
     private readonly installer: "uv" | "pip",
+    private readonly interpreters: string[],
   ) {}
 
   locate(tenant: string, thread: string): WorkspaceLocation {
@@ -74,6 +75,7 @@ export class WorkspaceManager {
       python_version: marker?.python_version ?? null,
       virtual_env: marker?.virtual_env ?? null,
       packages: (await readManifest(loc.dir)).resolved,
+      interpreters: this.interpreters,
       configured_at: marker?.configured_at ?? null,
     };
   }
