@@ -12,10 +12,6 @@ export class ExecutionStream {
 
   constructor(readonly executionId: string) {}
 
-  get finished(): boolean {
-    return this.ended;
-  }
-
   emit(body: EventBody): void {
     if (this.ended) return;
     const event = { ...body, seq: this.seq++, execution_id: this.executionId } as ExecutionEvent;

@@ -21,7 +21,7 @@ export async function removeStubs(workspace: string, names: Iterable<string>): P
 }
 
 /** Names at the top of the workspace now, to tell our stubs from the user's own entries afterwards. */
-export async function topLevelNames(workspace: string): Promise<Set<string>> {
+async function topLevelNames(workspace: string): Promise<Set<string>> {
   return new Set(await readdir(workspace).catch(() => []));
 }
 
