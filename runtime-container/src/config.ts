@@ -37,6 +37,7 @@ const ConfigSchema = z
     KILL_GRACE_MS: int(0, 60_000).default(2000),
     MAX_BODY_BYTES: int(1024, 2 ** 30).default(32 * 2 ** 20),
     MAX_FILE_READ_BYTES: int(1024, 2 ** 31).default(64 * 2 ** 20),
+    CONTEXT_IDLE_S: int(10, 86_400).default(900),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .superRefine((c, ctx) => {

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import type { RuntimeConfig } from "./config.ts";
+import { ContextManager } from "./contexts/manager.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./python/run-python.ts";
@@ -16,6 +17,7 @@ export interface Services {
   run: GuestRunner;
   workspaces: WorkspaceManager;
   executions: ExecutionRegistry;
+  contexts: ContextManager;
   python: RunPythonDeps;
   installer: "uv" | "pip";
   interpreters: string[];
@@ -30,12 +32,14 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   const installer = pythonInstaller(config);
   const interpreters = systemInterpreters();
   logger.info("python installer", { installer });
+  const workspaces = new WorkspaceManager(config, sandbox, run, logger, installer, interpreters);
   return {
     config,
     logger,
     sandbox,
     run,
-    workspaces: new WorkspaceManager(config, sandbox, run, logger, installer, interpreters),
+    workspaces,
+    contexts: new ContextManager(config, sandbox, workspaces, logger),
     executions: new ExecutionRegistry(logger),
     python: {
       run,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ErrorCodeSchema } from "./errors.ts";
+import { CellResultSchema } from "./contexts.ts";
 import { ExecResultSchema, InstallResultSchema } from "./exec.ts";
 import { RunPythonResponseSchema } from "./run-python.ts";
 
@@ -51,6 +52,7 @@ export const ResultEventSchema = z.object({
     z.object({ kind: z.literal("exec"), value: ExecResultSchema }),
     z.object({ kind: z.literal("run_python"), value: RunPythonResponseSchema }),
     z.object({ kind: z.literal("install"), value: InstallResultSchema }),
+    z.object({ kind: z.literal("cell"), value: CellResultSchema }),
   ]),
 });
 

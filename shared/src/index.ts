@@ -13,3 +13,4 @@ export * from "./hmac.ts";
 export * from "./public-api.ts";
 export * from "./respond.ts";
 export * from "./json-body.ts";
+export * from "./contexts.ts";

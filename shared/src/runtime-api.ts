@@ -28,6 +28,8 @@ export const runtimePaths = {
   runPython: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/run_python`,
   packages: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/packages`,
   runCode: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/run_code`,
+  contexts: (tenant: string, thread: string, id = "") => `/threads/${tenant}/${thread}/contexts${id ? `/${id}` : ""}`,
+  runCell: (tenant: string, thread: string, id: string) => `/threads/${tenant}/${thread}/contexts/${id}/run`,
   files: (tenant: string, thread: string, path = "") =>
     `/threads/${tenant}/${thread}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
   cancel: (executionId: string) => `/executions/${executionId}/cancel`,

@@ -80,6 +80,7 @@ export class ExecutionRegistry {
 
 function summary(result: ResultPayload): Record<string, unknown> {
   if (result.kind === "install") return { ok: result.value.ok, installed: result.value.installed };
+  if (result.kind === "cell") return { ok: result.value.ok, state: result.value.state, timed_out: result.value.timed_out };
   const v = result.kind === "exec" ? result.value : result.value.metadata;
   return { exit_code: v.exit_code, timed_out: v.timed_out, truncated: v.truncated };
 }

@@ -14,16 +14,9 @@ import { runExec } from "../executions/exec.ts";
 import { runPackages } from "../executions/packages.ts";
 import { runCode } from "../executions/run-code.ts";
 import { runPython } from "../python/run-python.ts";
-import { jsonBody } from "../server/request.ts";
+import { executionIdHeader, jsonBody } from "../server/request.ts";
 import { respondWithExecution } from "../server/respond.ts";
 import type { Services } from "../services.ts";
-
-function executionId(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const parsed = ExecutionIdSchema.safeParse(header);
-  if (!parsed.success) throw validationError(EXECUTION_ID_HEADER, parsed.error);
-  return parsed.data;
-}
 
 /** exec and run_python: parse, then run as an execution answered as JSON, SSE or NDJSON. */
 export function executeRoutes(s: Services): Hono {
@@ -33,7 +26,7 @@ export function executeRoutes(s: Services): Hono {
   app.post("/threads/:tenant/:thread/exec", async (c) => {
     const req = await jsonBody(c, ExecRequestSchema);
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
-    const stream = s.executions.start("exec", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+    const stream = s.executions.start("exec", loc, executionIdHeader(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runExec(s.run, await s.workspaces.ensure(loc), req, cap(req.timeout), ctx),
     );
     return respondWithExecution(c, stream);
@@ -46,7 +39,7 @@ export function executeRoutes(s: Services): Hono {
       throw new AppError(ErrorCode.VALIDATION_FAILED, `python_cmd ${cmd} is not offered here; choose one of: ${s.interpreters.join(", ")}`);
     }
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
-    const stream = s.executions.start("run_python", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+    const stream = s.executions.start("run_python", loc, executionIdHeader(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runPython(s.python, await s.workspaces.ensure(loc), params, cap(params.timeout), ctx),
     );
     return respondWithExecution(c, stream);
@@ -55,7 +48,7 @@ export function executeRoutes(s: Services): Hono {
   app.post("/threads/:tenant/:thread/run_code", async (c) => {
     const req = await jsonBody(c, RunCodeSchema);
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
-    const stream = s.executions.start("run_code", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+    const stream = s.executions.start("run_code", loc, executionIdHeader(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runCode(s.run, await s.workspaces.ensure(loc), req, cap(req.timeout), ctx),
     );
     return respondWithExecution(c, stream);
@@ -64,14 +57,14 @@ export function executeRoutes(s: Services): Hono {
   app.post("/threads/:tenant/:thread/packages", async (c) => {
     const req = await jsonBody(c, PackagesRequestSchema);
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
-    const stream = s.executions.start("install", loc, executionId(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
+    const stream = s.executions.start("install", loc, executionIdHeader(c.req.header(EXECUTION_ID_HEADER)), async (ctx) =>
       runPackages(s.python, await s.workspaces.ensure(loc), req, ctx),
     );
     return respondWithExecution(c, stream);
   });
 
   app.post("/executions/:id/cancel", (c) => {
-    const id = executionId(c.req.param("id")) as string;
+    const id = executionIdHeader(c.req.param("id")) as string;
     return c.json({ execution_id: id, cancelled: s.executions.cancel(id) });
   });
 

@@ -34,13 +34,15 @@ export function threadRoutes(s: Services): Hono {
   /** Idle thread: release what the runtime holds for it. Runs hold nothing between calls yet (no contexts). */
   app.post("/threads/:tenant/:thread/release", (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
-    s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread });
-    return c.json({ released: true });
+    const contexts = s.contexts.release(loc);
+    s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread, contexts });
+    return c.json({ released: true, contexts });
   });
 
   app.delete("/threads/:tenant/:thread", async (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     s.executions.cancelThread(loc.key);
+    s.contexts.release(loc);
     const existed = await s.workspaces.exists(loc);
     await s.workspaces.remove(loc);
     return c.json({ deleted: existed });

@@ -65,7 +65,7 @@ export function guestPaths(sandbox: Sandbox, loc: WorkspaceLocation, mounts: Mou
 }
 
 /** The package index settings of this runtime, as pip and uv read them. */
-function installerEnv(config: RuntimeConfig): Record<string, string> {
+export function installerEnv(config: RuntimeConfig): Record<string, string> {
   // The host's /etc/pip.conf is visible in the sandbox; the runtime's own settings are the only ones that count.
   const env: Record<string, string> = { PIP_CONFIG_FILE: "/dev/null" };
   const hosts = [config.PIP_INDEX_URL, config.PIP_EXTRA_INDEX_URL].flatMap((u) => (u?.startsWith("http://") ? [new URL(u).hostname] : []));

@@ -11,6 +11,10 @@ export function outcomeOf(event: ExecutionEvent): { status: ExecutionStatus; exi
     const status = v.canceled ? "cancelled" : v.exit_code === 0 && !v.timed_out && !v.truncated ? "succeeded" : "failed";
     return { status, exit_code: v.exit_code, error_code: v.timed_out ? "EXECUTION_TIMEOUT" : null };
   }
+  if (event.result.kind === "cell") {
+    const v = event.result.value;
+    return { status: v.ok ? "succeeded" : "failed", exit_code: null, error_code: v.timed_out ? "EXECUTION_TIMEOUT" : (v.error?.type ?? null) };
+  }
   if (event.result.kind === "install") {
     const v = event.result.value;
     return { status: v.ok ? "succeeded" : "failed", exit_code: null, error_code: v.ok ? null : "PACKAGE_INSTALL_FAILED" };

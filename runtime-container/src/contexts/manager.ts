@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { AppError, type ContextInfo, type CreateContext, ErrorCode } from "../../../shared/src/index.ts";
+import type { RuntimeConfig } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import { guestPaths, installerEnv } from "../runner/guest.ts";
+import type { Sandbox } from "../sandbox/create.ts";
+import { sandboxEnv } from "../sandbox/environment.ts";
+import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
+import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceManager } from "../workspace/manager.ts";
+import { PYTHON_KERNEL } from "./kernel-source.ts";
+import { type Launch, PythonContext } from "./python-context.ts";
+
+const REAP_EVERY_MS = 30_000;
+
+/**
+ * The stateful contexts of every thread on this runtime. Idle ones are reclaimed after CONTEXT_IDLE_S; a thread's
+ * `release` (its Durable Object's idle alarm) or deletion stops all of its contexts.
+ */
+export class ContextManager {
+  private readonly byThread = new Map<string, Map<string, PythonContext>>();
+
+  constructor(
+    private readonly config: RuntimeConfig,
+    private readonly sandbox: Sandbox,
+    private readonly workspaces: WorkspaceManager,
+    private readonly logger: Logger,
+  ) {
+    setInterval(() => this.reap(), REAP_EVERY_MS).unref();
+  }
+
+  async create(loc: WorkspaceLocation, req: CreateContext): Promise<ContextInfo> {
+    if (req.language !== "python") {
+      throw new AppError(ErrorCode.NOT_IMPLEMENTED, `${req.language} contexts are not available yet; python contexts are`);
+    }
+    const ws = await this.workspaces.ensure(loc);
+    const cwd = resolveGuestDir(ws.guestRoot, req.cwd);
+    await requireWorkspaceDir(loc.dir, cwd, req.cwd);
+    const launch: Launch = async () => {
+      const ready = await this.workspaces.ensure(loc);
+      const spawn = await this.sandbox.prepare({
+        workspace: loc.dir,
+        privateTmp: loc.privateTmp,
+        mounts: loc.mounts,
+        cwd: cwd.guest,
+        argv: [`${ready.venv}/bin/python`, "-u", "-c", PYTHON_KERNEL],
+      });
+      const env = sandboxEnv(guestPaths(this.sandbox, loc), cwd.guest, req.env, installerEnv(this.config));
+      return { ...spawn, env };
+    };
+    const context = new PythonContext(`ctx_${randomUUID().replaceAll("-", "").slice(0, 20)}`, launch, this.config.KILL_GRACE_MS);
+    await context.start();
+    const contexts = this.byThread.get(loc.key) ?? new Map<string, PythonContext>();
+    contexts.set(context.id, context);
+    this.byThread.set(loc.key, contexts);
+    this.logger.info("context started", { thread_id: loc.thread, tenant: loc.tenant, context_id: context.id });
+    return context.info();
+  }
+
+  get(loc: WorkspaceLocation, id: string): PythonContext {
+    const context = this.byThread.get(loc.key)?.get(id);
+    if (!context) throw new AppError(ErrorCode.CONTEXT_NOT_FOUND, `no context ${id} in thread ${loc.thread} on this runtime`);
+    return context;
+  }
+
+  list(loc: WorkspaceLocation): Promise<ContextInfo[]> {
+    return Promise.all([...(this.byThread.get(loc.key)?.values() ?? [])].map((c) => c.info()));
+  }
+
+  delete(loc: WorkspaceLocation, id: string): void {
+    this.get(loc, id).kill();
+    this.byThread.get(loc.key)?.delete(id);
+  }
+
+  /** Stops every context of the thread; returns how many there were. */
+  release(loc: WorkspaceLocation): number {
+    const contexts = this.byThread.get(loc.key);
+    for (const context of contexts?.values() ?? []) context.kill();
+    this.byThread.delete(loc.key);
+    return contexts?.size ?? 0;
+  }
+
+  private reap(): void {
+    const cutoff = Date.now() - this.config.CONTEXT_IDLE_S * 1000;
+    for (const [key, contexts] of this.byThread) {
+      for (const [id, context] of contexts) {
+        if (context.isBusy || Date.parse(context.lastUsedAt) >= cutoff) continue;
+        context.kill();
+        contexts.delete(id);
+        this.logger.info("idle context reclaimed", { thread: key, context_id: id });
+      }
+    }
+  }
+}

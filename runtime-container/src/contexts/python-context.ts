@@ -1,0 +1,187 @@
+import type { Readable, Writable } from "node:stream";
+import { execa } from "execa";
+import { AppError, type CellResult, type ContextInfo, ErrorCode, type EventBody, NdjsonParser } from "../../../shared/src/index.ts";
+import { signalTree } from "../runner/kill-tree.ts";
+import { CellStream } from "./cell-output.ts";
+import { PYTHON_KERNEL } from "./kernel-source.ts";
+import { treeRss } from "./process-tree.ts";
+
+/** What it takes to start the interpreter inside the thread's sandbox (the command line with every layer). */
+export type Launch = () => Promise<{ file: string; args: string[]; cwd: string; env: Record<string, string>; cleanup?: () => Promise<void> }>;
+
+type Frame =
+  | { type: "ready"; pid: number; python: string }
+  | { type: "display"; id: string; mime: string; data: string; source: "figure" | "display" | "value" }
+  | { type: "done"; id: string; ok: boolean; result?: Record<string, string> | null; error?: CellResult["error"] };
+type Done = Extract<Frame, { type: "done" }>;
+
+const START_TIMEOUT_MS = 30_000;
+const OUTPUT_SETTLE_MS = 1_000;
+
+/**
+ * A persistent Python interpreter in the thread's sandbox. Cells run one at a time; their output streams live;
+ * a timeout interrupts the cell (state kept) or, when the interpreter does not come back within the grace, kills
+ * it and starts a fresh one (state lost) — the result says which.
+ */
+export class PythonContext {
+  readonly language = "python" as const;
+  readonly createdAt = new Date().toISOString();
+  lastUsedAt = this.createdAt;
+  cells = 0;
+  private child: { readonly pid?: number } | null = null;
+  private control: Writable | null = null;
+  private busy = false;
+  private lostState = false;
+  private readonly out = { stdout: new CellStream("stdout"), stderr: new CellStream("stderr") };
+  private waiting: ((frame: Frame | { type: "exit" }) => void) | null = null;
+  private display: ((body: EventBody) => void) | null = null;
+
+  constructor(
+    readonly id: string,
+    private readonly launch: Launch,
+    private readonly graceMs: number,
+  ) {}
+
+  get isBusy(): boolean {
+    return this.busy;
+  }
+
+  get alive(): boolean {
+    return this.child !== null;
+  }
+
+  async start(): Promise<void> {
+    const cmd = await this.launch();
+    const child = execa(cmd.file, cmd.args, {
+      cwd: cmd.cwd,
+      env: cmd.env,
+      extendEnv: false,
+      detached: true,
+      buffer: false,
+      reject: false,
+      cleanup: true,
+      encoding: "buffer",
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
+    });
+    this.child = child;
+    const parser = new NdjsonParser();
+    const control = child.stdio[3] as unknown as Readable & Writable;
+    this.control = control;
+    control.on("data", (chunk: Buffer) => {
+      for (const frame of parser.push(chunk.toString("utf8")) as Frame[]) this.onFrame(frame);
+    });
+    child.stdout?.on("data", (chunk: Buffer) => this.out.stdout.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => this.out.stderr.push(chunk));
+    child.once("exit", () => {
+      if (this.child !== child) return;
+      this.child = null;
+      this.control = null;
+      this.lostState = true;
+      void cmd.cleanup?.();
+      this.waiting?.({ type: "exit" });
+    });
+    void child.catch(() => undefined);
+    const ready = await this.next(START_TIMEOUT_MS);
+    if (ready?.type !== "ready") {
+      this.kill();
+      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the Python interpreter of the context did not start");
+    }
+  }
+
+  kill(): void {
+    const pid = this.child?.pid;
+    if (pid !== undefined) signalTree(pid, "SIGKILL");
+  }
+
+  async info(): Promise<ContextInfo> {
+    const pid = this.child?.pid;
+    return {
+      id: this.id,
+      language: this.language,
+      status: !this.alive ? "dead" : this.busy ? "busy" : "idle",
+      created_at: this.createdAt,
+      last_used_at: this.lastUsedAt,
+      rss_bytes: pid === undefined ? null : await treeRss(pid),
+      cells: this.cells,
+    };
+  }
+
+  async run(cellId: string, code: string, timeoutMs: number, emit: (body: EventBody) => void): Promise<CellResult> {
+    if (this.busy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is running a cell; one cell runs at a time`);
+    this.busy = true;
+    const started = performance.now();
+    try {
+      if (!this.alive) await this.start();
+      const restarted = this.lostState;
+      this.lostState = false;
+      this.display = emit;
+      const ends = [this.out.stdout, this.out.stderr].map((s) => s.begin(cellId, (data) => emit({ type: s.name, data })));
+      this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code })}\n`);
+      let frame = await this.next(timeoutMs);
+      let timedOut = false;
+      if (frame === null) {
+        timedOut = true;
+        this.control?.write(`${JSON.stringify({ op: "interrupt" })}\n`);
+        frame = await this.next(this.graceMs);
+      }
+      if (frame?.type === "done") await Promise.race([Promise.all(ends), sleep(OUTPUT_SETTLE_MS)]);
+      const result = this.finish(cellId, frame, timedOut, restarted, started);
+      if (frame?.type !== "done" && this.alive) this.kill(); // would not stop: its state goes with it
+      return result;
+    } finally {
+      for (const s of Object.values(this.out)) s.stop();
+      this.display = null;
+      this.busy = false;
+      this.cells += 1;
+      this.lastUsedAt = new Date().toISOString();
+    }
+  }
+
+  private finish(cellId: string, frame: Frame | { type: "exit" } | null, timedOut: boolean, restarted: boolean, started: number): CellResult {
+    const base = {
+      execution_id: cellId,
+      context_id: this.id,
+      stdout: this.out.stdout.text,
+      stderr: this.out.stderr.text,
+      timed_out: timedOut,
+      duration_ms: Math.round(performance.now() - started),
+    };
+    if (frame?.type === "done") {
+      const done = frame as Done;
+      return { ...base, ok: done.ok, result: done.result ?? null, error: done.error ?? null, state: restarted ? "restarted" : "preserved" };
+    }
+    this.lostState = true;
+    const error = timedOut
+      ? { type: "TimeoutError", value: "the cell timed out and the interpreter did not stop: it was restarted, its state is lost", traceback: "", line: null }
+      : { type: "InterpreterDied", value: "the interpreter exited during the cell (crash, os._exit or out of memory): its state is lost and a fresh one starts on the next call", traceback: "", line: null };
+    return { ...base, ok: false, result: null, error, state: "restarted" };
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.type === "display") {
+      this.display?.({ type: "display", mime: frame.mime, data: frame.data, source: frame.source });
+      return;
+    }
+    this.waiting?.(frame);
+  }
+
+  /** The next ready/done frame or the process's exit; null after `timeoutMs`. */
+  private next(timeoutMs: number): Promise<Frame | { type: "exit" } | null> {
+    if (!this.child) return Promise.resolve({ type: "exit" });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        resolve(null);
+      }, timeoutMs);
+      this.waiting = (frame) => {
+        clearTimeout(timer);
+        this.waiting = null;
+        resolve(frame);
+      };
+    });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export { PYTHON_KERNEL };

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { EnvSchema, GuestDirSchema, TimeoutSchema } from "./exec.ts";
+
+/** Stateful interpreter contexts: a persistent interpreter per context, cells run one at a time. */
+export const ContextLanguageSchema = z.enum(["python", "javascript", "typescript"]);
+
+export const CreateContextSchema = z.strictObject({
+  language: ContextLanguageSchema.default("python"),
+  cwd: GuestDirSchema.optional(),
+  env: EnvSchema.optional(),
+});
+export type CreateContext = z.infer<typeof CreateContextSchema>;
+
+export const ContextIdSchema = z.string().regex(/^ctx_[A-Za-z0-9]{1,40}$/, "a context id looks like ctx_…");
+
+export const ContextInfoSchema = z.object({
+  id: z.string(),
+  language: ContextLanguageSchema,
+  status: z.enum(["idle", "busy", "starting", "dead"]),
+  created_at: z.string(),
+  last_used_at: z.string(),
+  /** Resident memory of the interpreter's process tree, bytes (null while it is not running). */
+  rss_bytes: z.number().int().nullable(),
+  cells: z.number().int(),
+});
+export type ContextInfo = z.infer<typeof ContextInfoSchema>;
+
+export const RunCellSchema = z.strictObject({
+  code: z.string().min(1).max(1_000_000),
+  timeout: TimeoutSchema.default(30),
+  capture_screenshot: z.boolean().default(false),
+});
+export type RunCell = z.infer<typeof RunCellSchema>;
+
+export const CellErrorSchema = z.object({
+  type: z.string(),
+  value: z.string(),
+  traceback: z.string(),
+  /** The line in the cell, when the error happened in it. */
+  line: z.number().int().nullable(),
+});
+
+export const CellResultSchema = z.object({
+  execution_id: z.string(),
+  context_id: z.string(),
+  ok: z.boolean(),
+  /** The final expression's value: `text/plain`, plus `text/html` / `image/png` when it has them. */
+  result: z.record(z.string(), z.string()).nullable(),
+  error: CellErrorSchema.nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  timed_out: z.boolean(),
+  /**
+   * What happened to the context's variables: `preserved` (the cell ran, or a timeout interrupted it and the
+   * interpreter recovered), `restarted` (the interpreter died or would not stop: a fresh one has empty state).
+   */
+  state: z.enum(["preserved", "restarted"]),
+  duration_ms: z.number().nonnegative(),
+});
+export type CellResult = z.infer<typeof CellResultSchema>;
