@@ -5,6 +5,7 @@ import { authenticate } from "./auth/middleware.ts";
 import { workerConfig } from "./config.ts";
 import type { AppEnv } from "./http/context.ts";
 import { openApiDocument } from "./openapi.ts";
+import { contextRoutes } from "./routes/contexts.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { fileRoutes } from "./routes/files.ts";
@@ -37,6 +38,7 @@ app.route("/", threadRoutes());
 app.route("/", executeRoutes());
 app.route("/", executionRoutes());
 app.route("/", fileRoutes());
+app.route("/", contextRoutes());
 
 app.notFound((c) => {
   const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);

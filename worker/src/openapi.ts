@@ -1,5 +1,8 @@
 import { z } from "zod";
 import {
+  CellResultSchema,
+  ContextInfoSchema,
+  CreateContextSchema,
   CreateThreadSchema,
   ErrorBodySchema,
   ExecRequestSchema,
@@ -10,6 +13,7 @@ import {
   FileWrittenSchema,
   InstallResultSchema,
   PackagesRequestSchema,
+  RunCellSchema,
   RunCodeSchema,
   RunPythonParamsSchema,
   RunPythonResponseSchema,
@@ -40,6 +44,15 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/v1/tools/run_python": { post: { summary: "run_python with the tool's exact body (sandbox_id names the thread)", body: RunPythonToolSchema, ok: RunPythonResponseSchema } },
   "/v1/threads/{thread}/packages": { post: { summary: `Install Python (or npm) packages into the thread. ${EXECUTION}`, body: PackagesRequestSchema, ok: InstallResultSchema } },
   "/v1/threads/{thread}/run_code": { post: { summary: `Run python or bash code. ${EXECUTION}`, body: RunCodeSchema, ok: z.union([ExecResultSchema, RunPythonResponseSchema]) } },
+  "/v1/threads/{thread}/contexts": {
+    post: { summary: "Start a stateful interpreter context", body: CreateContextSchema, ok: ContextInfoSchema, status: 201 },
+    get: { summary: "The thread's contexts on its runtime", ok: z.object({ contexts: z.array(ContextInfoSchema) }) },
+  },
+  "/v1/threads/{thread}/contexts/{ctx}": {
+    get: { summary: "One context (status, memory)", ok: ContextInfoSchema },
+    delete: { summary: "Stop a context", ok: z.object({ id: z.string(), deleted: z.boolean() }) },
+  },
+  "/v1/threads/{thread}/contexts/{ctx}/run": { post: { summary: `Run a cell in the context. ${EXECUTION}`, body: RunCellSchema, ok: CellResultSchema } },
   "/v1/threads/{thread}/executions": { get: { summary: "Execution history, newest first", ok: z.object({ executions: z.array(ExecutionRecordSchema) }) } },
   "/v1/threads/{thread}/executions/{id}": { get: { summary: "One execution", ok: ExecutionRecordSchema } },
   "/v1/threads/{thread}/executions/{id}/events": { get: { summary: "Events after ?after=SEQ, then live until the end", ok: "events" } },

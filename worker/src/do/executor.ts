@@ -14,18 +14,21 @@ import type { LiveEvents } from "./live.ts";
 import { outcomeOf } from "./outcome.ts";
 import type { ThreadRow, ThreadStore } from "./store.ts";
 
-export type ExecuteKind = "exec" | "run_python" | "run_code" | "install";
-const RUNTIME_PATH: Record<ExecuteKind, (tenant: string, thread: string) => string> = {
+export type ExecuteKind = "exec" | "run_python" | "run_code" | "install" | "cell";
+const RUNTIME_PATH: Record<ExecuteKind, (tenant: string, thread: string, req: ExecuteRequest) => string> = {
   exec: runtimePaths.exec,
   run_python: runtimePaths.runPython,
   run_code: runtimePaths.runCode,
   install: runtimePaths.packages,
+  cell: (tenant, thread, req) => runtimePaths.runCell(tenant, thread, req.contextId ?? ""),
 };
 export interface ExecuteRequest {
   kind: ExecuteKind;
   body: unknown;
   summary: string;
   executionId?: string;
+  /** For a cell: the context it runs in. */
+  contextId?: string;
 }
 
 /**
@@ -121,7 +124,7 @@ export class Executor {
       ended = this.record(event);
     };
     try {
-      const path = RUNTIME_PATH[req.kind](thread.tenant, thread.id);
+      const path = RUNTIME_PATH[req.kind](thread.tenant, thread.id, req);
       const res = await this.runtime.call(thread.runtime_url, {
         method: "POST",
         path,

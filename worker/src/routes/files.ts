@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { AppError, ErrorCode, decodeWorkspacePath, runtimePaths } from "../../../shared/src/index.ts";
-import { type AppEnv, call, threadFromPath } from "../http/context.ts";
-import { runtimeClient } from "../runtime/client.ts";
+import type { AppEnv } from "../http/context.ts";
+import { forwardToRuntime } from "../http/forward.ts";
 
 /** The workspace path after `/files/`, checked here too, so a bad path never leaves the edge. */
 function filePath(c: Context<AppEnv>): string {
@@ -13,16 +13,8 @@ function filePath(c: Context<AppEnv>): string {
 export function fileRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  const forward = async (c: Context<AppEnv>, method: string, runtimePath: (t: string, th: string) => string, body?: Uint8Array) => {
-    const { stub } = threadFromPath(c);
-    const { thread } = await call(stub.describe());
-    const client = runtimeClient(c.env);
-    const res = await client.call(thread.runtime_url, { method, path: runtimePath(thread.tenant, thread.id), body });
-    return new Response(res.body, {
-      status: res.status,
-      headers: Object.fromEntries([...res.headers].filter(([k]) => ["content-type", "content-length", "last-modified"].includes(k))),
-    });
-  };
+  const forward = (c: Context<AppEnv>, method: string, path: (t: string, th: string) => string, body?: Uint8Array) =>
+    forwardToRuntime(c, method, path, body);
 
   app.get("/v1/threads/:thread/files", (c) => {
     const query = new URLSearchParams();
