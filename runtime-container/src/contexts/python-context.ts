@@ -73,12 +73,8 @@ export class PythonContext {
     child.stdout?.on("data", (chunk: Buffer) => this.out.stdout.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => this.out.stderr.push(chunk));
     child.once("exit", () => {
-      if (this.child !== child) return;
-      this.child = null;
-      this.control = null;
-      this.lostState = true;
       void cmd.cleanup?.();
-      this.waiting?.({ type: "exit" });
+      if (this.child === child) this.forget();
     });
     void child.catch(() => undefined);
     const ready = await this.next(START_TIMEOUT_MS);
@@ -88,9 +84,19 @@ export class PythonContext {
     }
   }
 
+  /** Kills the interpreter's whole tree; from now on the context is dead (the next cell starts a fresh one). */
   kill(): void {
     const pid = this.child?.pid;
     if (pid !== undefined) signalTree(pid, "SIGKILL");
+    this.forget();
+  }
+
+  private forget(): void {
+    if (!this.child) return;
+    this.child = null;
+    this.control = null;
+    this.lostState = true;
+    this.waiting?.({ type: "exit" });
   }
 
   async info(): Promise<ContextInfo> {

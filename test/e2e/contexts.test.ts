@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CellResult,
+  CellResultSchema,
+  type ContextInfo,
+  ContextInfoSchema,
+  type ExecutionEvent,
+  type ExecutionRecord,
+  ExecutionRecordSchema,
+} from "../../shared/src/index.ts";
+import { type ErrorJson, SSE, checkTerminal, createThread, dataOf, expectJson, liveEvents, uniqueId } from "./helpers.ts";
+import { type Stack, startStack } from "./stack.ts";
+
+// Stateful contexts through the public API: the worker forwards management to the thread's runtime, and a cell is
+// an execution of the thread (recorded, streamed) like any other.
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function createContext(thread: string): Promise<ContextInfo> {
+  return ContextInfoSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts`, { body: { language: "python" } }), 201));
+}
+
+async function run(thread: string, ctx: string, code: string): Promise<CellResult> {
+  return CellResultSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts/${ctx}/run`, { body: { code } }), 200));
+}
+
+describe("contexts through the worker", () => {
+  it("creates a context, keeps state across cells, streams a cell, and records cells in the history", async () => {
+    const thread = await createThread(stack, uniqueId("ctx"));
+    const ctx = await createContext(thread);
+    expect(ctx).toMatchObject({ language: "python", status: "idle", cells: 0 });
+
+    const first = await run(thread, ctx.id, "import math\nr = 3\ndef area(x):\n    return round(math.pi * x * x, 2)");
+    expect(first).toMatchObject({ ok: true, result: null, state: "preserved", context_id: ctx.id });
+    const second = await run(thread, ctx.id, "area(r)");
+    expect(second).toMatchObject({ ok: true, result: { "text/plain": "28.27" } });
+
+    const res = await stack.api("POST", `/v1/threads/${thread}/contexts/${ctx.id}/run`, {
+      body: { code: "import time\nprint('first', flush=True)\ntime.sleep(1)\nprint('second')\nr * 2" },
+      accept: SSE,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain(SSE);
+    const seen: { event: ExecutionEvent; at: number }[] = [];
+    for await (const item of liveEvents(res)) seen.push(item);
+    const events = seen.map((s) => s.event);
+    expect(events[0]).toMatchObject({ type: "start", kind: "cell" });
+    const terminal = checkTerminal(events);
+    if (terminal.type !== "result" || terminal.result.kind !== "cell") throw new Error(`unexpected ending: ${JSON.stringify(terminal)}`);
+    expect(terminal.result.value).toMatchObject({ ok: true, result: { "text/plain": "6" }, stdout: "first\nsecond\n" });
+    expect(dataOf(events, "stdout")).toBe("first\nsecond\n");
+    const firstAt = seen.find((s) => s.event.type === "stdout" && s.event.data.includes("first"))?.at ?? Number.NaN;
+    expect((seen.at(-1)?.at ?? 0) - firstAt).toBeGreaterThan(500); // live, not delivered with the result
+
+    const list = await expectJson<{ executions: ExecutionRecord[] }>(stack.api("GET", `/v1/threads/${thread}/executions`), 200);
+    const records = list.executions.map((e) => ExecutionRecordSchema.parse(e));
+    expect(records).toHaveLength(3);
+    for (const record of records) expect(record).toMatchObject({ kind: "cell", status: "succeeded" });
+    const streamed = records.find((r) => r.id === terminal.execution_id);
+    expect(streamed?.summary).toContain("import time");
+    expect(streamed?.stdout_tail).toContain("second");
+
+    const info = ContextInfoSchema.parse(await expectJson(stack.api("GET", `/v1/threads/${thread}/contexts/${ctx.id}`), 200));
+    expect(info.cells).toBe(3);
+    expect(info.rss_bytes).toBeGreaterThan(0);
+    const listed = await expectJson<{ contexts: ContextInfo[] }>(stack.api("GET", `/v1/threads/${thread}/contexts`), 200);
+    expect(listed.contexts.map((c) => c.id)).toEqual([ctx.id]);
+
+    await expectJson(stack.api("DELETE", `/v1/threads/${thread}/contexts/${ctx.id}`), 200);
+    const gone = await expectJson<ErrorJson>(stack.api("GET", `/v1/threads/${thread}/contexts/${ctx.id}`), 404);
+    expect(gone.error.code).toBe("CONTEXT_NOT_FOUND");
+  });
+
+  it("answers another tenant's key with 404 on every context route", async () => {
+    const thread = await createThread(stack, uniqueId("ctx-tenant"));
+    const ctx = await createContext(thread);
+    const b = stack.tenants.b.key;
+    const routes: [string, string, unknown?][] = [
+      ["POST", `/v1/threads/${thread}/contexts`, { language: "python" }],
+      ["GET", `/v1/threads/${thread}/contexts`],
+      ["GET", `/v1/threads/${thread}/contexts/${ctx.id}`],
+      ["POST", `/v1/threads/${thread}/contexts/${ctx.id}/run`, { code: "1" }],
+      ["DELETE", `/v1/threads/${thread}/contexts/${ctx.id}`],
+    ];
+    for (const [method, path, body] of routes) {
+      const res = await expectJson<ErrorJson>(stack.api(method, path, { body, auth: b }), 404);
+      expect(res.error.code, `${method} ${path}`).toBe("THREAD_NOT_FOUND");
+    }
+    // Nothing of tenant a's context changed.
+    expect(await run(thread, ctx.id, "1 + 1")).toMatchObject({ ok: true, result: { "text/plain": "2" } });
+    const listed = await expectJson<{ contexts: ContextInfo[] }>(stack.api("GET", `/v1/threads/${thread}/contexts`), 200);
+    expect(listed.contexts).toHaveLength(1);
+  });
+});
