@@ -152,6 +152,7 @@ const WORKSPACE: WorkspaceInfo = {
   virtual_env: null,
   packages: [],
   interpreters: ["python3"],
+  contexts: [],
   configured_at: "2026-01-01T00:00:00.000Z",
 };
 

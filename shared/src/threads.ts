@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ContextInfoSchema } from "./contexts.ts";
 
 export const WorkspaceInfoSchema = z.object({
   configured: z.boolean(),
@@ -8,6 +9,8 @@ export const WorkspaceInfoSchema = z.object({
   /** What `options.python_cmd` may name: the runtime's system interpreters. */
   interpreters: z.array(z.string()),
   configured_at: z.string().nullable(),
+  /** The thread's stateful contexts on its runtime, each with its memory (`rss_bytes`). */
+  contexts: z.array(ContextInfoSchema).default([]),
 });
 export type WorkspaceInfo = z.infer<typeof WorkspaceInfoSchema>;
 

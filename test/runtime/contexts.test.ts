@@ -363,3 +363,12 @@ describe("management", () => {
     expect(gone, (await processesMatching(marker)).join("\n")).toBe(true);
   });
 });
+
+describe("thread state", () => {
+  it("reports the thread's contexts with their memory", async () => {
+    const created = await rt.json<{ id: string }>("POST", "/threads/acme/ctx-state/contexts", { language: "python" }, 201);
+    const state = await rt.json<{ contexts: { id: string; rss_bytes: number | null }[] }>("GET", "/threads/acme/ctx-state");
+    expect(state.contexts.map((c) => c.id)).toEqual([created.id]);
+    expect(state.contexts[0]?.rss_bytes ?? 0).toBeGreaterThan(0);
+  });
+});

@@ -22,13 +22,13 @@ export function threadRoutes(s: Services): Hono {
   app.post("/threads/:tenant/:thread", async (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     await s.workspaces.ensure(loc);
-    return c.json(await s.workspaces.info(loc));
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc) });
   });
 
   app.get("/threads/:tenant/:thread", async (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     if (!(await s.workspaces.exists(loc))) throw new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${loc.thread} has no workspace`);
-    return c.json(await s.workspaces.info(loc));
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc) });
   });
 
   /** Idle thread: release what the runtime holds for it. Runs hold nothing between calls yet (no contexts). */

@@ -67,7 +67,7 @@ export class WorkspaceManager {
     });
   }
 
-  async info(loc: WorkspaceLocation): Promise<WorkspaceInfo> {
+  async info(loc: WorkspaceLocation): Promise<Omit<WorkspaceInfo, "contexts">> {
     const marker = await readMarker(loc.dir);
     const venvOk = await venvLooksUsable(loc);
     return {
