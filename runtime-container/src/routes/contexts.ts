@@ -29,6 +29,9 @@ export function contextRoutes(s: Services): Hono {
 
   app.post("/threads/:tenant/:thread/contexts/:ctx/run", async (c) => {
     const req = await jsonBody(c, RunCellSchema);
+    if (req.capture_screenshot) {
+      throw new AppError(ErrorCode.NOT_IMPLEMENTED, "capture_screenshot needs the GUI displays (Xvfb), which this runtime does not have yet");
+    }
     const loc = locate(c.req.param("tenant"), c.req.param("thread"));
     const context = s.contexts.get(loc, c.req.param("ctx"));
     if (context.isBusy) {
