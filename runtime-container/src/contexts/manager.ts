@@ -2,9 +2,8 @@ import { randomUUID } from "node:crypto";
 import { AppError, type ContextInfo, type CreateContext, ErrorCode } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
-import { guestPaths, installerEnv } from "../runner/guest.ts";
+import { prepareGuest } from "../runner/guest.ts";
 import type { Sandbox } from "../sandbox/create.ts";
-import { sandboxEnv } from "../sandbox/environment.ts";
 import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
 import type { WorkspaceManager } from "../workspace/manager.ts";
@@ -38,15 +37,8 @@ export class ContextManager {
     await requireWorkspaceDir(loc.dir, cwd, req.cwd);
     const launch: Launch = async () => {
       const ready = await this.workspaces.ensure(loc);
-      const spawn = await this.sandbox.prepare({
-        workspace: loc.dir,
-        privateTmp: loc.privateTmp,
-        mounts: loc.mounts,
-        cwd: cwd.guest,
-        argv: [`${ready.venv}/bin/python`, "-u", "-c", PYTHON_KERNEL],
-      });
-      const env = sandboxEnv(guestPaths(this.sandbox, loc), cwd.guest, req.env, installerEnv(this.config));
-      return { ...spawn, env };
+      const argv = [`${ready.venv}/bin/python`, "-u", "-c", PYTHON_KERNEL];
+      return prepareGuest(this.config, this.sandbox, loc, { argv, cwd: cwd.guest, env: req.env });
     };
     const context = new PythonContext(`ctx_${randomUUID().replaceAll("-", "").slice(0, 20)}`, launch, this.config.KILL_GRACE_MS);
     await context.start();

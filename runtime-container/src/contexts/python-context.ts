@@ -1,13 +1,14 @@
 import type { Readable, Writable } from "node:stream";
-import { execa } from "execa";
 import { AppError, type CellResult, type ContextInfo, ErrorCode, type EventBody, NdjsonParser } from "../../../shared/src/index.ts";
+import type { GuestCommand } from "../runner/guest.ts";
 import { signalTree } from "../runner/kill-tree.ts";
+import { spawnTree } from "../runner/spawn.ts";
 import { CellStream } from "./cell-output.ts";
 import { PYTHON_KERNEL } from "./kernel-source.ts";
 import { treeRss } from "./process-tree.ts";
 
 /** What it takes to start the interpreter inside the thread's sandbox (the command line with every layer). */
-export type Launch = () => Promise<{ file: string; args: string[]; cwd: string; env: Record<string, string>; cleanup?: () => Promise<void> }>;
+export type Launch = () => Promise<GuestCommand>;
 
 type Frame =
   | { type: "ready"; pid: number; python: string }
@@ -52,17 +53,7 @@ export class PythonContext {
 
   async start(): Promise<void> {
     const cmd = await this.launch();
-    const child = execa(cmd.file, cmd.args, {
-      cwd: cmd.cwd,
-      env: cmd.env,
-      extendEnv: false,
-      detached: true,
-      buffer: false,
-      reject: false,
-      cleanup: true,
-      encoding: "buffer",
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
-    });
+    const child = spawnTree(cmd);
     this.child = child;
     const parser = new NdjsonParser();
     const control = child.stdio[3] as unknown as Readable & Writable;

@@ -1,6 +1,7 @@
 import type { RuntimeConfig } from "../config.ts";
 import type { Mounts } from "../sandbox/backend.ts";
 import type { Sandbox } from "../sandbox/create.ts";
+import type { SpawnSpec } from "../sandbox/wrap.ts";
 import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
@@ -24,24 +25,29 @@ export interface GuestRun {
 
 export type GuestRunner = (loc: WorkspaceLocation, run: GuestRun) => Promise<RunOutcome>;
 
+export type GuestCommand = SpawnSpec & { env: Record<string, string>; cleanup?: () => Promise<void> };
+
+/** The host command line and environment for a guest command: every layer applied, the environment allowlisted. */
+export async function prepareGuest(
+  config: RuntimeConfig,
+  sandbox: Sandbox,
+  loc: WorkspaceLocation,
+  run: Pick<GuestRun, "argv" | "cwd" | "env" | "mounts">,
+): Promise<GuestCommand> {
+  const mounts = { ...loc.mounts, ...run.mounts };
+  const paths = guestPaths(sandbox, loc, mounts);
+  const cwd = run.cwd ?? paths.root;
+  const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv });
+  return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
+}
+
 /** Runs a command inside a thread's sandbox with every layer applied (backend, uid, pid namespace, seccomp). */
 export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox): GuestRunner {
   return async (loc, run) => {
-    const mounts = { ...loc.mounts, ...run.mounts };
-    const paths = guestPaths(sandbox, loc, mounts);
-    const cwd = run.cwd ?? paths.root;
-    const env = sandboxEnv(paths, cwd, run.env, installerEnv(config));
-    const spawn = await sandbox.prepare({
-      workspace: loc.dir,
-      privateTmp: loc.privateTmp,
-      mounts,
-      cwd,
-      argv: launcherArgv(run.argv),
-    });
+    const spawn = await prepareGuest(config, sandbox, loc, { ...run, argv: launcherArgv(run.argv) });
     try {
       return await runProcess({
         ...spawn,
-        env,
         stdin: run.stdin,
         timeoutMs: run.timeoutMs,
         killGraceMs: config.KILL_GRACE_MS,
@@ -65,7 +71,7 @@ export function guestPaths(sandbox: Sandbox, loc: WorkspaceLocation, mounts: Mou
 }
 
 /** The package index settings of this runtime, as pip and uv read them. */
-export function installerEnv(config: RuntimeConfig): Record<string, string> {
+function installerEnv(config: RuntimeConfig): Record<string, string> {
   // The host's /etc/pip.conf is visible in the sandbox; the runtime's own settings are the only ones that count.
   const env: Record<string, string> = { PIP_CONFIG_FILE: "/dev/null" };
   const hosts = [config.PIP_INDEX_URL, config.PIP_EXTRA_INDEX_URL].flatMap((u) => (u?.startsWith("http://") ? [new URL(u).hostname] : []));

@@ -1,8 +1,8 @@
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
-import { execa } from "execa";
 import { parseLauncherStatus } from "../sandbox/launcher.ts";
 import { signalTree } from "./kill-tree.ts";
+import { spawnTree } from "./spawn.ts";
 import { OutputCollector, type StreamName } from "./output.ts";
 
 export interface RunRequest {
@@ -41,18 +41,7 @@ const DRAIN_MS = 250;
 export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   const started = performance.now();
   const output = new OutputCollector(req.maxOutputBytes, (stream, text) => req.onOutput?.(stream, text));
-  const child = execa(req.file, req.args, {
-    cwd: req.cwd,
-    env: req.env,
-    extendEnv: false,
-    detached: true,
-    buffer: false,
-    reject: false,
-    cleanup: true,
-    encoding: "buffer",
-    stdio: [req.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", "pipe"],
-    ...(req.stdin === undefined ? {} : { input: req.stdin }),
-  });
+  const child = spawnTree(req, req.stdin);
   const pid = child.pid;
 
   let timedOut = false;
