@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
-import { type ExecutionEvent, parseEvent, parseNdjsonStream, parseSseStream } from "../../shared/src/index.ts";
+import type { ExecutionEvent } from "../../shared/src/index.ts";
 import type { Stack } from "./stack.ts";
 
 /** Small helpers shared by the end-to-end tests (one stack per file; each test makes its own threads). */
@@ -30,20 +30,7 @@ export async function expectJson<T = Record<string, unknown>>(res: Response | Pr
 /** The error body every failure answers with. */
 export type ErrorJson = { error: { code: string; message: string; details?: unknown; request_id?: string } };
 
-/** Events as they arrive, each with the time it was read; SSE framing (id = seq, event = type) is checked on the way. */
-export async function* liveEvents(res: Response): AsyncGenerator<{ event: ExecutionEvent; at: number }> {
-  if (!res.body) throw new Error("no body");
-  if ((res.headers.get("content-type") ?? "").startsWith(SSE)) {
-    for await (const msg of parseSseStream(res.body)) {
-      const event = parseEvent(JSON.parse(msg.data));
-      expect(msg.id).toBe(String(event.seq));
-      expect(msg.event).toBe(event.type);
-      yield { event, at: performance.now() };
-    }
-  } else {
-    for await (const value of parseNdjsonStream(res.body)) yield { event: parseEvent(value), at: performance.now() };
-  }
-}
+export { liveEvents } from "../runtime/harness.ts";
 
 /** Exactly one terminal event, and it is the last; seqs strictly increasing; one execution id. */
 export function checkTerminal(events: ExecutionEvent[]): ExecutionEvent {

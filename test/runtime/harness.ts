@@ -3,6 +3,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 import {
   type ExecutionEvent,
   parseEvent,
@@ -125,15 +126,25 @@ export async function startRuntime(env: Record<string, string> = {}, opts: { roo
   };
 }
 
-/** Reads a whole SSE or NDJSON execution stream and validates every event against the shared union. */
-export async function readEvents(res: Response): Promise<ExecutionEvent[]> {
+/** Events as they arrive, each with the time it was read; SSE framing (id = seq, event = type) is checked on the way. */
+export async function* liveEvents(res: Response): AsyncGenerator<{ event: ExecutionEvent; at: number }> {
   if (!res.body) throw new Error("no body");
-  const events: ExecutionEvent[] = [];
   if ((res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
-    for await (const msg of parseSseStream(res.body)) events.push(parseEvent(JSON.parse(msg.data)));
+    for await (const msg of parseSseStream(res.body)) {
+      const event = parseEvent(JSON.parse(msg.data));
+      expect(msg.id).toBe(String(event.seq));
+      expect(msg.event).toBe(event.type);
+      yield { event, at: performance.now() };
+    }
   } else {
-    for await (const value of parseNdjsonStream(res.body)) events.push(parseEvent(value));
+    for await (const value of parseNdjsonStream(res.body)) yield { event: parseEvent(value), at: performance.now() };
   }
+}
+
+/** Reads a whole SSE or NDJSON execution stream, every event validated against the shared union. */
+export async function readEvents(res: Response): Promise<ExecutionEvent[]> {
+  const events: ExecutionEvent[] = [];
+  for await (const { event } of liveEvents(res)) events.push(event);
   return events;
 }
 

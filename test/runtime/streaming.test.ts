@@ -4,11 +4,8 @@ import {
   EXECUTION_ID_HEADER,
   type ExecResult,
   type ExecutionEvent,
-  parseEvent,
-  parseNdjsonStream,
-  parseSseStream,
 } from "../../shared/src/index.ts";
-import { type RuntimeProcess, processesMatching, readEvents, startRuntime } from "./harness.ts";
+import { type RuntimeProcess, liveEvents, processesMatching, readEvents, startRuntime } from "./harness.ts";
 
 // The execution event stream over SSE and NDJSON: order, seq, one terminal event, live delivery, cancel.
 
@@ -31,21 +28,6 @@ async function readyThread(label: string): Promise<string> {
 
 function execStream(thread: string, command: string, accept: "sse" | "ndjson", headers: Record<string, string> = {}) {
   return rt.call("POST", `/threads/acme/${thread}/exec`, { body: { command }, accept, headers });
-}
-
-/** Events as they arrive, each with the time it was read; SSE framing (id = seq, event = type) is checked too. */
-async function* liveEvents(res: Response): AsyncGenerator<{ event: ExecutionEvent; at: number }> {
-  if (!res.body) throw new Error("no body");
-  if ((res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
-    for await (const msg of parseSseStream(res.body)) {
-      const event = parseEvent(JSON.parse(msg.data));
-      expect(msg.id).toBe(String(event.seq));
-      expect(msg.event).toBe(event.type);
-      yield { event, at: performance.now() };
-    }
-  } else {
-    for await (const value of parseNdjsonStream(res.body)) yield { event: parseEvent(value), at: performance.now() };
-  }
 }
 
 /** The invariants every stream keeps; returns the exec result. */
