@@ -2,11 +2,11 @@ import { z } from "zod";
 import { ExecutionKindSchema } from "./events.ts";
 import { ExecRequestSchema } from "./exec.ts";
 import { ThreadIdSchema } from "./ids.ts";
-import { WorkspaceInfoSchema } from "./threads.ts";
+import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
 
-export const CreateThreadSchema = z.strictObject({ id: ThreadIdSchema.optional() });
+export const CreateThreadSchema = z.strictObject({ id: ThreadIdSchema.optional(), network: NetworkModeSchema.default("default") });
 
 export const TokenRequestSchema = z.strictObject({
   thread: ThreadIdSchema,
@@ -43,6 +43,8 @@ export const ThreadStateSchema = z.object({
   id: z.string(),
   created_at: z.string(),
   last_active_at: z.string(),
+  /** The runtime serving the thread, by its position in RUNTIME_URL (null: no longer configured; it moves on its next call). */
+  runtime: z.object({ index: z.number().int().nullable(), placed_at: z.string() }),
   workspace: WorkspaceInfoSchema.nullable(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
 });

@@ -85,7 +85,7 @@ describe("runtime down", () => {
 
     const health = await fetch(`${stack.worker.url}/v1/health`);
     expect(health.status).toBe(503);
-    expect(await health.json()).toEqual({ ok: false, runtimes: { total: 1, healthy: 0 } });
+    expect(await health.json()).toEqual({ ok: false, runtimes: { total: 1, healthy: 0, instances: [{ index: 0, reachable: false }] } });
 
     // The thread itself is still known; its workspace cannot be described right now.
     const state = await expectJson<{ workspace: unknown }>(stack.api("GET", `/v1/threads/${thread}`), 200);

@@ -9,7 +9,10 @@ export interface Tenant {
 }
 
 export interface Stack {
+  /** The first runtime (the only one unless `runtimes` was asked for). */
   runtime: RuntimeProcess;
+  /** Every runtime, in RUNTIME_URL order. */
+  runtimes: RuntimeProcess[];
   worker: WorkerProcess;
   tenants: { a: Tenant; b: Tenant };
   /** A request to the public API; `auth` is an API key or token (default: tenant a's key), null for none. */
@@ -17,8 +20,14 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** The whole stack for real: a runtime process on loopback and the worker in workerd (`wrangler dev`). */
-export async function startStack(opts: { worker?: Record<string, string>; runtime?: Record<string, string> } = {}): Promise<Stack> {
+/**
+ * The whole stack for real: runtime processes on loopback and the worker in workerd (`wrangler dev`). With
+ * `runtimes: N` (default 1) the worker's RUNTIME_URL lists N runtimes that share one WORKSPACES_ROOT (the first
+ * one's; locally it stands in for the shared bucket) and the HMAC secret, each with its own STATE_DIR (venvs, tmp).
+ */
+export async function startStack(
+  opts: { worker?: Record<string, string>; runtime?: Record<string, string>; runtimes?: number } = {},
+): Promise<Stack> {
   const tenants = {
     a: { name: "tenant-a", key: `tbx_a_${randomBytes(16).toString("hex")}` },
     b: { name: "tenant-b", key: `tbx_b_${randomBytes(16).toString("hex")}` },
@@ -28,9 +37,20 @@ export async function startStack(opts: { worker?: Record<string, string>; runtim
     [await sha256Hex(tenants.b.key)]: tenants.b.name,
   });
   const runtime = await startRuntime(opts.runtime);
-  const worker = await startWorker({ RUNTIME_URL: runtime.url, HMAC_SECRET: TEST_SECRET, API_KEYS: apiKeys, ...opts.worker });
+  const runtimes = [runtime];
+  while (runtimes.length < (opts.runtimes ?? 1)) {
+    const more = await startRuntime({ ...opts.runtime, WORKSPACES_ROOT: runtime.workspaces });
+    runtimes.push({ ...more, workspaces: runtime.workspaces });
+  }
+  const worker = await startWorker({
+    RUNTIME_URL: runtimes.map((r) => r.url).join(","),
+    HMAC_SECRET: TEST_SECRET,
+    API_KEYS: apiKeys,
+    ...opts.worker,
+  });
   return {
     runtime,
+    runtimes,
     worker,
     tenants,
     api(method, path, o = {}) {
@@ -43,7 +63,8 @@ export async function startStack(opts: { worker?: Record<string, string>; runtim
     },
     async stop() {
       await worker.stop();
-      await runtime.stop();
+      // The first runtime last: it owns the shared workspaces directory.
+      for (const rt of [...runtimes].reverse()) await rt.stop();
     },
   };
 }

@@ -20,13 +20,13 @@ describe("worker in workerd → runtime", () => {
   it("reaches the runtime with a signature the runtime accepts", async () => {
     const res = await fetch(`${stack.worker.url}/v1/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, runtimes: { total: 1, healthy: 1 } });
+    expect(await res.json()).toEqual({ ok: true, runtimes: { total: 1, healthy: 1, instances: [{ index: 0, reachable: true }] } });
   });
 
   it("reports the runtime unreachable when its signature is refused", async () => {
     const res = await fetch(`${badWorker.url}/v1/health`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ ok: false, runtimes: { total: 1, healthy: 0 } });
+    expect(await res.json()).toEqual({ ok: false, runtimes: { total: 1, healthy: 0, instances: [{ index: 0, reachable: false }] } });
     expect(TEST_SECRET).not.toBe("a-different-secret-entirely");
   });
 

@@ -12,6 +12,7 @@ import {
 import type { RuntimeClient } from "../runtime/client.ts";
 import type { LiveEvents } from "./live.ts";
 import { outcomeOf } from "./outcome.ts";
+import type { ThreadPlacement } from "./placement.ts";
 import type { ThreadRow, ThreadStore } from "./store.ts";
 
 export type ExecuteKind = "exec" | "run_python" | "run_code" | "install" | "cell";
@@ -39,10 +40,13 @@ export interface ExecuteRequest {
 export class Executor {
   private readonly queue: string[] = [];
   private running: string | null = null;
+  /** The runtime the running execution was sent to (its cancel goes there, wherever the thread is by then). */
+  private runningOn: string | null = null;
 
   constructor(
     private readonly store: ThreadStore,
     private readonly live: LiveEvents,
+    private readonly placement: ThreadPlacement,
     private readonly runtime: RuntimeClient,
     private readonly queueMax: number,
     private readonly onIdle: () => void,
@@ -89,7 +93,8 @@ export class Executor {
       return { execution_id: id, cancelled: true };
     }
     if (this.running !== id) return { execution_id: id, cancelled: false };
-    const res = await this.runtime.json<{ cancelled: boolean }>(thread.runtime_url, { method: "POST", path: runtimePaths.cancel(id) });
+    const url = this.runningOn ?? thread.runtime_url;
+    const res = await this.runtime.json<{ cancelled: boolean }>(url, { method: "POST", path: runtimePaths.cancel(id) });
     return { execution_id: id, cancelled: res.cancelled };
   }
 
@@ -107,6 +112,7 @@ export class Executor {
         await this.run(thread, id);
       } finally {
         this.running = null;
+        this.runningOn = null;
       }
     }
     this.onIdle();
@@ -124,26 +130,43 @@ export class Executor {
       ended = this.record(event);
     };
     try {
-      const path = RUNTIME_PATH[req.kind](thread.tenant, thread.id, req);
-      const res = await this.runtime.call(thread.runtime_url, {
-        method: "POST",
-        path,
-        body: JSON.stringify(req.body),
-        headers: { accept: "application/x-ndjson", [EXECUTION_ID_HEADER]: id },
-      });
-      if (!res.body) throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime answered without a body");
-      for await (const value of parseNdjsonStream(res.body)) {
-        record(parseEvent(value));
-        if (ended) break;
+      // Never replayed: once sent, an execution may have run (see RuntimeHealth.verdict).
+      const { url, res } = await this.placement.call(
+        {
+          method: "POST",
+          path: RUNTIME_PATH[req.kind](thread.tenant, thread.id, req),
+          body: JSON.stringify(req.body),
+          headers: { accept: "application/x-ndjson", [EXECUTION_ID_HEADER]: id },
+        },
+        false,
+      );
+      this.runningOn = url;
+      try {
+        await this.follow(res, record, () => ended);
+      } catch (err) {
+        this.placement.failed(url);
+        throw err;
       }
-      if (!ended) throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime stopped before the execution finished");
     } catch (err) {
       if (ended) return;
-      const e = err instanceof AppError ? err : new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `lost the runtime mid-execution: ${String(err)}`);
+      const e =
+        err instanceof AppError
+          ? err
+          : new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `lost the runtime mid-execution (${String(err)}); it is not run again`);
       record(this.stamp(id, lastSeq + 1, { type: "error", code: e.code, message: e.message, details: e.details }));
     } finally {
       this.store.touch(new Date().toISOString());
     }
+  }
+
+  /** Records the runtime's events until the terminal one; a stream that stops short is the runtime lost mid-way. */
+  private async follow(res: Response, record: (event: ExecutionEvent) => void, ended: () => boolean): Promise<void> {
+    if (!res.body) throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime answered without a body");
+    for await (const value of parseNdjsonStream(res.body)) {
+      record(parseEvent(value));
+      if (ended()) return;
+    }
+    throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime stopped before the execution finished; it is not run again");
   }
 
   /** Stores and publishes one event; returns whether it ended the execution. */

@@ -8,7 +8,8 @@ const TAIL_CHARS = 4_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS thread (
-  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL,
+  placed_at TEXT
 );
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL, request TEXT NOT NULL,
@@ -25,7 +26,9 @@ export interface ThreadRow {
   tenant: string;
   created_at: string;
   last_active_at: string;
+  /** The runtime the thread is placed on (sticky; see do/placement.ts) and since when. */
   runtime_url: string;
+  placed_at: string;
 }
 
 type ExecutionRow = Omit<ExecutionRecord, "events_truncated" | "kind" | "status"> & {
@@ -46,17 +49,28 @@ export class ThreadStore {
   /** Creates the tables; again after `storage.deleteAll()`, which drops them while this object lives on. */
   init(): void {
     this.sql.exec(SCHEMA);
+    // Threads created before placement was tracked: their placement dates from their creation.
+    const columns = this.sql.exec("SELECT name FROM pragma_table_info('thread')").toArray().map((r) => r.name);
+    if (!columns.includes("placed_at")) this.sql.exec("ALTER TABLE thread ADD COLUMN placed_at TEXT");
   }
 
   thread(): ThreadRow | null {
-    return (this.sql.exec("SELECT * FROM thread LIMIT 1").toArray()[0] as ThreadRow | undefined) ?? null;
+    const row = this.sql
+      .exec("SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at FROM thread LIMIT 1")
+      .toArray()[0];
+    return (row as ThreadRow | undefined) ?? null;
   }
 
   createThread(row: ThreadRow): void {
     this.sql.exec(
-      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url) VALUES (?, ?, ?, ?, ?)",
-      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url,
+      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at) VALUES (?, ?, ?, ?, ?, ?)",
+      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at,
     );
+  }
+
+  /** Moves the thread to another runtime. */
+  setRuntime(url: string, at: string): void {
+    this.sql.exec("UPDATE thread SET runtime_url = ?, placed_at = ? WHERE runtime_url <> ?", url, at, url);
   }
 
   touch(now: string): void {

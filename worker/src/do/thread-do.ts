@@ -2,9 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import { AppError, ErrorCode, type ExecutionRecord, runtimePaths } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 import { type RuntimeClient, runtimeClient } from "../runtime/client.ts";
-import { placeThread } from "../runtime/placement.ts";
 import { type ExecuteRequest, Executor } from "./executor.ts";
 import { LiveEvents } from "./live.ts";
+import { ThreadPlacement } from "./placement.ts";
 import { type RpcResult, rpc } from "./rpc.ts";
 import { type ThreadRow, ThreadStore } from "./store.ts";
 
@@ -16,6 +16,7 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly store: ThreadStore;
   private readonly live = new LiveEvents();
   private readonly runtime: RuntimeClient;
+  private readonly placement: ThreadPlacement;
   private readonly executor: Executor;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -23,7 +24,8 @@ export class ThreadDO extends DurableObject<Env> {
     const config = workerConfig(env);
     this.store = new ThreadStore(ctx.storage.sql);
     this.runtime = runtimeClient(env);
-    this.executor = new Executor(this.store, this.live, this.runtime, config.queueMax, () => {
+    this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
+    this.executor = new Executor(this.store, this.live, this.placement, this.runtime, config.queueMax, () => {
       void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
     });
     ctx.blockConcurrencyWhile(async () => this.executor.recover());
@@ -34,8 +36,8 @@ export class ThreadDO extends DurableObject<Env> {
       const existing = this.store.thread();
       if (existing) return { created: false, thread: existing };
       const now = new Date().toISOString();
-      const runtimeUrl = placeThread(workerConfig(this.env).runtimeUrls, `${tenant}/${id}`);
-      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl };
+      const runtimeUrl = this.placement.initial(tenant, id);
+      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl, placed_at: now };
       this.store.createThread(thread);
       return { created: true, thread };
     });
@@ -43,6 +45,19 @@ export class ThreadDO extends DurableObject<Env> {
 
   describe(): Promise<RpcResult<{ thread: ThreadRow; counts: ReturnType<ThreadStore["counts"]> }>> {
     return rpc(() => ({ thread: this.thread(), counts: this.store.counts() }));
+  }
+
+  /**
+   * The runtime for a call the worker makes on the thread's behalf (files, contexts, workspace state), moving the
+   * thread first if its runtime does not answer. `replayable`: see RuntimeHealth.verdict.
+   */
+  route(replayable: boolean): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
+    return rpc(() => this.placement.route(replayable));
+  }
+
+  /** The worker's call to `url` failed as an unreachable runtime's would. */
+  runtimeFailed(url: string): Promise<RpcResult<null>> {
+    return rpc(() => (this.placement.failed(url), null));
   }
 
   submit(req: ExecuteRequest): Promise<RpcResult<ReadableStream<Uint8Array>>> {
@@ -75,7 +90,8 @@ export class ThreadDO extends DurableObject<Env> {
     return rpc(async () => {
       const thread = this.thread();
       this.executor.abandon("the thread was deleted");
-      await this.runtime.call(thread.runtime_url, { method: "DELETE", path: runtimePaths.thread(thread.tenant, thread.id) });
+      // Any runtime can delete the workspace (shared storage); a dead one's in-memory state died with it.
+      await this.placement.call({ method: "DELETE", path: runtimePaths.thread(thread.tenant, thread.id) }, false);
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
       // deleteAll drops the SQL tables too; this instance may serve the same id again (a 404, or a new thread).
@@ -84,7 +100,7 @@ export class ThreadDO extends DurableObject<Env> {
     });
   }
 
-  /** Idle: tell the runtime to release what it holds for this thread. Never keeps anything busy. */
+  /** Idle: tell the runtime to release what it holds for this thread (there only: no failover). Never keeps anything busy. */
   override async alarm(): Promise<void> {
     const thread = this.store.thread();
     if (!thread || this.executor.busy) return;

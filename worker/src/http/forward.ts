@@ -1,12 +1,13 @@
 import type { Context } from "hono";
-import { runtimeClient } from "../runtime/client.ts";
-import { type AppEnv, call, threadFromPath } from "./context.ts";
+import { type AppEnv, threadFromPath } from "./context.ts";
+import { callThreadRuntime } from "./thread-runtime.ts";
 
 const PASSED_HEADERS = ["content-type", "content-length", "last-modified"];
 
 /**
  * Forwards a request to the thread's runtime (signed), for routes that need no per-thread ordering (files,
- * context management): the thread must exist for the caller; the runtime's answer passes through.
+ * context management): the thread must exist for the caller; the runtime's answer passes through. Reads are
+ * replayable on another runtime; writes are sent once (see RuntimeHealth.verdict).
  */
 export async function forwardToRuntime(
   c: Context<AppEnv>,
@@ -15,8 +16,8 @@ export async function forwardToRuntime(
   body?: Uint8Array | string,
 ): Promise<Response> {
   const { stub } = threadFromPath(c);
-  const { thread } = await call(stub.describe());
-  const res = await runtimeClient(c.env).call(thread.runtime_url, { method, path: runtimePath(thread.tenant, thread.id), body });
+  const replayable = method === "GET" || method === "HEAD";
+  const res = await callThreadRuntime(c.env, stub, replayable, (t) => ({ method, path: runtimePath(t.tenant, t.id), body }));
   return new Response(res.body, {
     status: res.status,
     headers: Object.fromEntries([...res.headers].filter(([k]) => PASSED_HEADERS.includes(k))),

@@ -1,23 +1,23 @@
 import { Hono } from "hono";
-import { runtimePaths } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 import type { AppEnv } from "../http/context.ts";
 import { runtimeClient } from "../runtime/client.ts";
+import { probeRuntimeHealth } from "../runtime/probe.ts";
 
-/** Liveness and runtime reachability (no auth; no runtime addresses in the answer). */
+/**
+ * Liveness and each runtime's reachability, probed now (no auth; runtimes by their position in RUNTIME_URL, never
+ * their addresses). 200 while one runtime answers: threads on the others move to it on their next call.
+ */
 export function healthRoutes(): Hono<AppEnv> {
   return new Hono<AppEnv>().get("/v1/health", async (c) => {
     const config = workerConfig(c.env);
     const client = runtimeClient(c.env);
-    const checks = await Promise.all(
-      config.runtimeUrls.map((url) =>
-        client
-          .call(url, { method: "GET", path: runtimePaths.health(), signal: AbortSignal.timeout(3000) })
-          .then(() => true)
-          .catch(() => false),
-      ),
-    );
-    const healthy = checks.filter(Boolean).length;
-    return c.json({ ok: healthy > 0, runtimes: { total: checks.length, healthy } }, healthy > 0 ? 200 : 503);
+    const probes = await Promise.all(config.runtimeUrls.map((url) => probeRuntimeHealth(client, url)));
+    const healthy = probes.filter((p) => p.reachable).length;
+    // A runtime running without its required isolation layers (ALLOW_DEGRADED_ISOLATION) says so: `degraded: true`.
+    const flag = (degraded: boolean) => (degraded ? { degraded: true } : {});
+    const instances = probes.map((p, index) => ({ index, reachable: p.reachable, ...flag(p.degraded) }));
+    const body = { ok: healthy > 0, ...flag(probes.some((p) => p.degraded)), runtimes: { total: probes.length, healthy, instances } };
+    return c.json(body, healthy > 0 ? 200 : 503);
   });
 }

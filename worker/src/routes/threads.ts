@@ -8,19 +8,28 @@ import {
   runtimePaths,
 } from "../../../shared/src/index.ts";
 import { requireKey } from "../auth/middleware.ts";
+import { workerConfig } from "../config.ts";
 import type { ThreadRow } from "../do/store.ts";
+import type { ThreadDO } from "../do/thread-do.ts";
 import { type AppEnv, call, threadFromPath } from "../http/context.ts";
 import { jsonBody } from "../http/request.ts";
-import { runtimeClient } from "../runtime/client.ts";
+import { callThreadRuntime } from "../http/thread-runtime.ts";
 
-/** The workspace as the runtime reports it; null while the runtime cannot say (it is down, or never set it up). */
-async function workspace(env: Env, method: "GET" | "POST", t: ThreadRow): Promise<WorkspaceInfo | null> {
-  const client = runtimeClient(env);
-  return client.json<WorkspaceInfo>(t.runtime_url, { method, path: runtimePaths.thread(t.tenant, t.id) }).catch(() => null);
+/**
+ * The workspace as the runtime reports it; null while no runtime can say (all down, or never set it up). Both calls
+ * may be sent again on another runtime: GET reads, and setup (POST) is idempotent by design.
+ */
+async function workspace(env: Env, stub: DurableObjectStub<ThreadDO>, method: "GET" | "POST", body?: string): Promise<WorkspaceInfo | null> {
+  return callThreadRuntime(env, stub, true, (t) => ({ method, path: runtimePaths.thread(t.tenant, t.id), body }))
+    .then((res) => res.json<WorkspaceInfo>())
+    .catch(() => null);
 }
 
-function state(t: ThreadRow, ws: WorkspaceInfo | null, counts: ThreadState["counts"]): ThreadState {
-  return { id: t.id, created_at: t.created_at, last_active_at: t.last_active_at, workspace: ws, counts };
+/** The runtime by its position in RUNTIME_URL (never its address); null if the configuration no longer lists it. */
+function state(env: Env, t: ThreadRow, ws: WorkspaceInfo | null, counts: ThreadState["counts"]): ThreadState {
+  const index = workerConfig(env).runtimeUrls.indexOf(t.runtime_url);
+  const runtime = { index: index < 0 ? null : index, placed_at: t.placed_at };
+  return { id: t.id, created_at: t.created_at, last_active_at: t.last_active_at, runtime, workspace: ws, counts };
 }
 
 export function threadRoutes(): Hono<AppEnv> {
@@ -33,14 +42,19 @@ export function threadRoutes(): Hono<AppEnv> {
     const { id, tenant, stub } = threadFromPath(c, body.id ?? crypto.randomUUID());
     const { created, thread } = await call(stub.create(tenant, id));
     if (!created) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${thread.id} already exists`);
-    const ws = await workspace(c.env, "POST", thread);
-    return c.json(state(thread, ws, { executions: 0, running: 0, queued: 0 }), 201);
+    // The runtime keeps `network` with the thread (its programs run without a network when it is "none").
+    const ws = await workspace(c.env, stub, "POST", JSON.stringify({ network: body.network }));
+    // Set-up may have moved the thread off a runtime that did not answer.
+    const placed = (await call(stub.describe())).thread;
+    return c.json(state(c.env, placed, ws, { executions: 0, running: 0, queued: 0 }), 201);
   });
 
   app.get("/v1/threads/:thread", async (c) => {
     const { stub } = threadFromPath(c);
+    // The workspace first: reading it may move the thread, and the state shows where it is now.
+    const ws = await workspace(c.env, stub, "GET");
     const { thread, counts } = await call(stub.describe());
-    return c.json(state(thread, await workspace(c.env, "GET", thread), counts));
+    return c.json(state(c.env, thread, ws, counts));
   });
 
   app.delete("/v1/threads/:thread", async (c) => {
