@@ -3,6 +3,7 @@ import { EnvSchema, GuestDirSchema, TimeoutSchema } from "./exec.ts";
 
 /** Stateful interpreter contexts: a persistent interpreter per context, cells run one at a time. */
 export const ContextLanguageSchema = z.enum(["python", "javascript", "typescript"]);
+export type ContextLanguage = z.infer<typeof ContextLanguageSchema>;
 
 export const CreateContextSchema = z.strictObject({
   language: ContextLanguageSchema.default("python"),
@@ -39,6 +40,7 @@ export const CellErrorSchema = z.object({
   /** The line in the cell, when the error happened in it. */
   line: z.number().int().nullable(),
 });
+export type CellError = z.infer<typeof CellErrorSchema>;
 
 export const CellResultSchema = z.object({
   execution_id: z.string(),

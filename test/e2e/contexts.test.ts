@@ -22,8 +22,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function createContext(thread: string): Promise<ContextInfo> {
-  return ContextInfoSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts`, { body: { language: "python" } }), 201));
+async function createContext(thread: string, language = "python"): Promise<ContextInfo> {
+  return ContextInfoSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts`, { body: { language } }), 201));
 }
 
 async function run(thread: string, ctx: string, code: string): Promise<CellResult> {
@@ -75,6 +75,20 @@ describe("contexts through the worker", () => {
     await expectJson(stack.api("DELETE", `/v1/threads/${thread}/contexts/${ctx.id}`), 200);
     const gone = await expectJson<ErrorJson>(stack.api("GET", `/v1/threads/${thread}/contexts/${ctx.id}`), 404);
     expect(gone.error.code).toBe("CONTEXT_NOT_FOUND");
+  });
+
+  it("runs a JavaScript context: declarations and top-level await across cells, and the error line", async () => {
+    const thread = await createThread(stack, uniqueId("ctx-js"));
+    const ctx = await createContext(thread, "javascript");
+    expect(ctx).toMatchObject({ language: "javascript", status: "idle", cells: 0 });
+    expect(await run(thread, ctx.id, "let base = 20\nconst add = (n) => n + base")).toMatchObject({ ok: true, result: null });
+    const later = await run(thread, ctx.id, "let base = 21\nawait new Promise((r) => setTimeout(r, 20))\nconsole.log('waited')\nadd(21)");
+    expect(later).toMatchObject({ ok: true, state: "preserved", stdout: "waited\n", result: { "text/plain": "42" } });
+    const failed = await run(thread, ctx.id, "const a = 1\nundefinedFunction()");
+    expect(failed).toMatchObject({ ok: false, state: "preserved", error: { type: "ReferenceError", line: 2 } });
+    const info = ContextInfoSchema.parse(await expectJson(stack.api("GET", `/v1/threads/${thread}/contexts/${ctx.id}`), 200));
+    expect(info).toMatchObject({ language: "javascript", cells: 3 });
+    expect(info.rss_bytes).toBeGreaterThan(0);
   });
 
   it("answers another tenant's key with 404 on every context route", async () => {

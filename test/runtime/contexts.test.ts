@@ -1,14 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type CellResult,
-  CellResultSchema,
-  type ContextInfo,
-  ContextInfoSchema,
-  type ExecutionEvent,
-  parseEvent,
-  parseSseStream,
-} from "../../shared/src/index.ts";
+import { type ContextInfo, type ExecutionEvent, parseEvent, parseSseStream } from "../../shared/src/index.ts";
+import { cellOf, contextClient, failure, newThread } from "./context-client.ts";
 import { type RuntimeProcess, processesMatching, readEvents, startRuntime } from "./harness.ts";
 
 // Stateful Python contexts against a real interpreter in the real sandbox: state across cells, rich results,
@@ -23,48 +16,7 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-const newThread = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-const contextsPath = (thread: string) => `/threads/acme/${thread}/contexts`;
-
-async function createContext(thread: string, body: Record<string, unknown> = {}): Promise<ContextInfo> {
-  return ContextInfoSchema.parse(await rt.json("POST", contextsPath(thread), body, 201));
-}
-
-async function info(thread: string, ctx: string): Promise<ContextInfo> {
-  return ContextInfoSchema.parse(await rt.json("GET", `${contextsPath(thread)}/${ctx}`));
-}
-
-function runCall(thread: string, ctx: string, code: string, opts: { timeout?: number; accept?: "json" | "sse" } = {}) {
-  const body = { code, ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }) };
-  return rt.call("POST", `${contextsPath(thread)}/${ctx}/run`, { body, accept: opts.accept ?? "json" });
-}
-
-async function run(thread: string, ctx: string, code: string, timeout?: number): Promise<CellResult> {
-  const res = await runCall(thread, ctx, code, { timeout });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  return CellResultSchema.parse(JSON.parse(text));
-}
-
-/** A cell that must succeed; returns its final expression's text/plain. */
-async function value(thread: string, ctx: string, code: string): Promise<string | undefined> {
-  const r = await run(thread, ctx, code);
-  expect(r.ok, JSON.stringify(r.error)).toBe(true);
-  return r.result?.["text/plain"];
-}
-
-/** The error code of a call that must fail with `status`. */
-async function failure(res: Response, status: number): Promise<string> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  return (JSON.parse(text) as { error: { code: string } }).error.code;
-}
-
-function cellOf(events: ExecutionEvent[]): CellResult {
-  const last = events.at(-1);
-  if (last?.type !== "result" || last.result.kind !== "cell") throw new Error(`unexpected ending: ${JSON.stringify(last)}`);
-  return last.result.value;
-}
+const { contextsPath, runCall, run, value, info, create: createContext } = contextClient(() => rt);
 
 /** Width and height from a PNG's IHDR chunk (bytes 16-23, big-endian), after checking the signature. */
 function pngSize(base64: string): { width: number; height: number } {
@@ -325,9 +277,9 @@ describe("management", () => {
     expect((await rt.json<{ contexts: ContextInfo[] }>("GET", contextsPath(thread))).contexts).toEqual([]);
   });
 
-  it("answers 501 for javascript contexts (not available yet)", async () => {
-    const res = await rt.call("POST", contextsPath(newThread("js")), { body: { language: "javascript" } });
-    expect(await failure(res, 501)).toBe("NOT_IMPLEMENTED");
+  it("refuses a language it has no kernel for with VALIDATION_FAILED", async () => {
+    const res = await rt.call("POST", contextsPath(newThread("ruby")), { body: { language: "ruby" } });
+    expect(await failure(res, 400)).toBe("VALIDATION_FAILED");
   });
 
   it("leaves no process of a deleted context behind, its subprocesses included", async () => {

@@ -10,8 +10,6 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-const major = Number(process.versions.node.split(".")[0]);
-
 describe("run_code for JavaScript and TypeScript", () => {
   it("runs an ES module with top-level await in the workspace, with the exit status", async () => {
     const r = await rt.json<ExecResult>("POST", "/threads/acme/js/run_code", {
@@ -29,17 +27,27 @@ describe("run_code for JavaScript and TypeScript", () => {
     expect(r.stderr).toContain("Error: boom");
   });
 
-  // TypeScript runs where the runtime's Node strips types (22.6+, the container image) or bun is present.
-  it("runs TypeScript, or says clearly why it cannot", async () => {
-    const res = await rt.call("POST", "/threads/acme/js/run_code", {
-      body: { language: "typescript", code: "const n: number = 2;\nconsole.log(n * 21);" },
+  // TypeScript is transpiled by the runtime (esbuild), so it runs on any Node, this one included.
+  it("runs TypeScript with enums and interfaces, and reports an error at its line in main.ts", async () => {
+    const ok = await rt.json<ExecResult>("POST", "/threads/acme/ts/run_code", {
+      language: "typescript",
+      code: "import { join } from 'node:path';\nenum E { A = 40 }\nconst n: number = E.A + 2;\nconsole.log(n, join('a', 'b'));",
     });
-    if (major >= 23 || (major === 22 && Number(process.versions.node.split(".")[1]) >= 6)) {
-      expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ exit_code: 0, stdout: "42\n" });
-    } else {
-      expect(res.status).toBe(501);
-      expect(await res.json()).toMatchObject({ error: { code: "NOT_IMPLEMENTED", message: expect.stringContaining("Node >= 22.6") } });
-    }
+    expect(ok).toMatchObject({ exit_code: 0, stdout: "42 a/b\n" });
+    const failed = await rt.json<ExecResult>("POST", "/threads/acme/ts/run_code", {
+      language: "typescript",
+      code: "interface A {\n  a: number;\n}\nconst x: A = { a: 1 };\nthrow new Error('boom ' + x.a);",
+    });
+    expect(failed.exit_code).toBe(1);
+    expect(failed.stderr).toContain("Error: boom 1");
+    expect(failed.stderr).toMatch(/main\.ts:5:/);
+  });
+
+  it("reports TypeScript that does not compile on stderr with status 1 and the line", async () => {
+    const bad = await rt.json<ExecResult>("POST", "/threads/acme/ts/run_code", { language: "typescript", code: "const a = 1;\nconst x: = 1;" });
+    expect(bad).toMatchObject({ exit_code: 1, stdout: "" });
+    expect(bad.stderr).toMatch(/main\.ts:2\n/);
+    expect(bad.stderr).toContain("SyntaxError:");
+    expect(bad.stderr).toContain("const x: = 1;");
   });
 });

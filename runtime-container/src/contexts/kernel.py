@@ -1,5 +1,5 @@
 # threadbox Python context kernel: one persistent interpreter, driven over fd 3 by newline-delimited JSON.
-#   in:  {"op": "run", "id": ..., "code": ...}   {"op": "interrupt"}
+#   in:  {"op": "run", "id": ..., "code": ..., "env": {NAME: value}?}   {"op": "interrupt", "id": ...?}
 #   out: {"type": "ready", "pid": ..., "python": ...}
 #        {"type": "display", "id": ..., "mime": ..., "data": ..., "source": "figure" | "display" | "value"}
 #        {"type": "done", "id": ..., "ok": true, "result": {mime: data} | null}
@@ -144,6 +144,8 @@ def main():
         msg = _commands.get()
         _current["id"] = msg["id"]
         try:
+            # Set before the cell runs, so what it starts (a GUI on a DISPLAY given now) sees it.
+            os.environ.update(msg.get("env") or {})
             frame = run_cell(msg["id"], msg["code"])
         except KeyboardInterrupt as exc:  # landed between the cell and its answer
             frame = {"type": "done", "id": msg["id"], "ok": False, "error": cell_error(exc, "")}

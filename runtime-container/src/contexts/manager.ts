@@ -7,8 +7,8 @@ import type { Sandbox } from "../sandbox/create.ts";
 import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
 import type { WorkspaceManager } from "../workspace/manager.ts";
-import { PYTHON_KERNEL } from "./kernel-source.ts";
-import { type Launch, PythonContext } from "./python-context.ts";
+import { InterpreterContext, type Launch } from "./interpreter-context.ts";
+import { KERNELS } from "./kernels.ts";
 
 const REAP_EVERY_MS = 30_000;
 
@@ -17,7 +17,7 @@ const REAP_EVERY_MS = 30_000;
  * `release` (its Durable Object's idle alarm) or deletion stops all of its contexts.
  */
 export class ContextManager {
-  private readonly byThread = new Map<string, Map<string, PythonContext>>();
+  private readonly byThread = new Map<string, Map<string, InterpreterContext>>();
 
   constructor(
     private readonly config: RuntimeConfig,
@@ -29,27 +29,25 @@ export class ContextManager {
   }
 
   async create(loc: WorkspaceLocation, req: CreateContext): Promise<ContextInfo> {
-    if (req.language !== "python") {
-      throw new AppError(ErrorCode.NOT_IMPLEMENTED, `${req.language} contexts are not available yet; python contexts are`);
-    }
+    const kernel = KERNELS[req.language];
     const ws = await this.workspaces.ensure(loc);
     const cwd = resolveGuestDir(ws.guestRoot, req.cwd);
     await requireWorkspaceDir(loc.dir, cwd, req.cwd);
     const launch: Launch = async () => {
       const ready = await this.workspaces.ensure(loc);
-      const argv = [`${ready.venv}/bin/python`, "-u", "-c", PYTHON_KERNEL];
-      return prepareGuest(this.config, this.sandbox, loc, { argv, cwd: cwd.guest, env: req.env });
+      return prepareGuest(this.config, this.sandbox, loc, { argv: kernel.argv(ready.venv), cwd: cwd.guest, env: req.env });
     };
-    const context = new PythonContext(`ctx_${randomUUID().replaceAll("-", "").slice(0, 20)}`, launch, this.config.KILL_GRACE_MS);
+    const id = `ctx_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    const context = new InterpreterContext(id, req.language, launch, this.config.KILL_GRACE_MS);
     await context.start();
-    const contexts = this.byThread.get(loc.key) ?? new Map<string, PythonContext>();
+    const contexts = this.byThread.get(loc.key) ?? new Map<string, InterpreterContext>();
     contexts.set(context.id, context);
     this.byThread.set(loc.key, contexts);
-    this.logger.info("context started", { thread_id: loc.thread, tenant: loc.tenant, context_id: context.id });
+    this.logger.info("context started", { thread_id: loc.thread, tenant: loc.tenant, context_id: context.id, language: req.language });
     return context.info();
   }
 
-  get(loc: WorkspaceLocation, id: string): PythonContext {
+  get(loc: WorkspaceLocation, id: string): InterpreterContext {
     const context = this.byThread.get(loc.key)?.get(id);
     if (!context) throw new AppError(ErrorCode.CONTEXT_NOT_FOUND, `no context ${id} in thread ${loc.thread} on this runtime`);
     return context;

@@ -1,37 +1,39 @@
-import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode, type ResultPayload, type RunCode } from "../../../shared/src/index.ts";
+import { transpileTypeScript } from "../contexts/typescript.ts";
 import { writeRequestFiles } from "../python/write-files.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { runArgv } from "./exec.ts";
 import type { ExecutionContext } from "./registry.ts";
 
-const BUN = ["/usr/local/bin/bun", "/usr/bin/bun"].find((p) => existsSync(p));
-// Node strips TypeScript types itself from 22.6 on (the container image); older Nodes need bun.
-const NODE_STRIPS_TYPES = Number(process.versions.node.split(".")[0]) >= 23 || /^22\.([6-9]|\d\d)/.test(process.versions.node);
-
-function interpreter(language: "javascript" | "typescript"): string[] {
-  if (BUN) return [BUN, "run"];
-  if (language === "javascript") return ["node"];
-  if (NODE_STRIPS_TYPES) return ["node", "--experimental-strip-types", "--no-warnings"];
-  throw new AppError(ErrorCode.NOT_IMPLEMENTED, `typescript needs bun or Node >= 22.6 in the runtime image (this one has Node ${process.versions.node})`);
-}
-
-/** JavaScript/TypeScript code, written to a module under /.threadbox and run from the workspace (node_modules). */
+/**
+ * JavaScript/TypeScript code, written to a module under /.threadbox and run by Node from the workspace (its
+ * node_modules). TypeScript is transpiled here with esbuild first — the same as in TypeScript contexts, whatever
+ * the Node version, enums and namespaces included — and Node maps its stack traces back to main.ts.
+ */
 export async function runCode(run: GuestRunner, ws: ReadyWorkspace, req: RunCode, timeoutS: number, ctx: ExecutionContext): Promise<ResultPayload> {
   if (req.language !== "javascript" && req.language !== "typescript") {
     throw new AppError(ErrorCode.VALIDATION_FAILED, `the runtime's run_code runs javascript and typescript; ${req.language} goes to exec or run_python`);
   }
-  const argv = interpreter(req.language);
   const runDir = path.join(".threadbox", "runs", ctx.executionId);
-  const file = req.language === "typescript" ? "main.mts" : "main.mjs";
-  await writeRequestFiles(ws.loc.dir, runDir, { [file]: req.code }, null);
+  const guestDir = path.posix.join(ws.guestRoot, runDir);
+  const main = req.language === "typescript" ? await transpiled(req.code, `${guestDir}/main.ts`) : req.code;
+  await writeRequestFiles(ws.loc.dir, runDir, { "main.mjs": main }, null);
   try {
-    const script = path.posix.join(ws.guestRoot, runDir, file);
-    return await runArgv(run, ws, { ...req, cwd: req.cwd ?? ws.guestRoot, argv: [...argv, script] }, timeoutS, ctx);
+    const argv = ["node", "--enable-source-maps", `${guestDir}/main.mjs`];
+    return await runArgv(run, ws, { ...req, cwd: req.cwd ?? ws.guestRoot, argv }, timeoutS, ctx);
   } finally {
     await rm(path.join(ws.loc.dir, runDir), { recursive: true, force: true });
   }
+}
+
+/** The module with its inline source map (sources included); code that does not compile reports why when run. */
+async function transpiled(code: string, guestSource: string): Promise<string> {
+  const out = await transpileTypeScript(code, { sourcefile: "main.ts", keepImports: false, inlineMap: true });
+  if (out.ok) return out.code;
+  // The way Node reports a syntax error: on stderr, with status 1.
+  const report = `${guestSource}:${out.error.line ?? 1}\n${out.error.traceback}\n`;
+  return `process.stderr.write(${JSON.stringify(report)});\nprocess.exitCode = 1;\n`;
 }

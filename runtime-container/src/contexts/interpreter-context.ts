@@ -1,31 +1,38 @@
 import type { Readable, Writable } from "node:stream";
-import { AppError, type CellResult, type ContextInfo, ErrorCode, type EventBody, NdjsonParser } from "../../../shared/src/index.ts";
+import {
+  AppError,
+  type CellResult,
+  type ContextInfo,
+  type ContextLanguage,
+  ErrorCode,
+  type EventBody,
+  NdjsonParser,
+} from "../../../shared/src/index.ts";
 import type { GuestCommand } from "../runner/guest.ts";
 import { signalTree } from "../runner/kill-tree.ts";
 import { spawnTree } from "../runner/spawn.ts";
 import { CellStream } from "./cell-output.ts";
-import { PYTHON_KERNEL } from "./kernel-source.ts";
+import { KERNELS, type Kernel, type KernelError } from "./kernels.ts";
 import { treeRss } from "./process-tree.ts";
 
 /** What it takes to start the interpreter inside the thread's sandbox (the command line with every layer). */
 export type Launch = () => Promise<GuestCommand>;
 
 type Frame =
-  | { type: "ready"; pid: number; python: string }
+  | { type: "ready"; pid: number }
   | { type: "display"; id: string; mime: string; data: string; source: "figure" | "display" | "value" }
-  | { type: "done"; id: string; ok: boolean; result?: Record<string, string> | null; error?: CellResult["error"] };
-type Done = Extract<Frame, { type: "done" }>;
+  | { type: "done"; id: string; ok: boolean; result?: Record<string, string> | null; error?: KernelError | null };
 
 const START_TIMEOUT_MS = 30_000;
 const OUTPUT_SETTLE_MS = 1_000;
 
 /**
- * A persistent Python interpreter in the thread's sandbox. Cells run one at a time; their output streams live;
- * a timeout interrupts the cell (state kept) or, when the interpreter does not come back within the grace, kills
- * it and starts a fresh one (state lost) — the result says which.
+ * A persistent interpreter (a kernel.py or kernel.cjs) in the thread's sandbox, spoken to over fd 3 in the same
+ * NDJSON frames whatever the language. Cells run one at a time; their output streams live; a timeout interrupts
+ * the cell (state kept) or, when the interpreter does not come back within the grace, kills it and starts a fresh
+ * one (state lost) — the result says which.
  */
-export class PythonContext {
-  readonly language = "python" as const;
+export class InterpreterContext {
   readonly createdAt = new Date().toISOString();
   lastUsedAt = this.createdAt;
   cells = 0;
@@ -39,9 +46,14 @@ export class PythonContext {
 
   constructor(
     readonly id: string,
+    readonly language: ContextLanguage,
     private readonly launch: Launch,
     private readonly graceMs: number,
   ) {}
+
+  private get kernel(): Kernel {
+    return KERNELS[this.language];
+  }
 
   get isBusy(): boolean {
     return this.busy;
@@ -71,7 +83,7 @@ export class PythonContext {
     const ready = await this.next(START_TIMEOUT_MS);
     if (ready?.type !== "ready") {
       this.kill();
-      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the Python interpreter of the context did not start");
+      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, `the ${this.language} interpreter of the context did not start`);
     }
   }
 
@@ -103,28 +115,45 @@ export class PythonContext {
     };
   }
 
-  async run(cellId: string, code: string, timeoutMs: number, emit: (body: EventBody) => void): Promise<CellResult> {
+  /** Runs a cell; `env` is set in the interpreter's environment first (for what it starts from now on). */
+  async run(cellId: string, code: string, timeoutMs: number, emit: (body: EventBody) => void, env?: Record<string, string>): Promise<CellResult> {
     if (this.busy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is running a cell; one cell runs at a time`);
     this.busy = true;
     const started = performance.now();
+    for (const s of Object.values(this.out)) s.text = "";
     try {
       if (!this.alive) await this.start();
       const restarted = this.lostState;
       this.lostState = false;
+      const cell = await this.kernel.prepare(code, cellId);
+      if (!cell.ok) return this.result(cellId, started, { ok: false, result: null, error: cell.error, state: restarted ? "restarted" : "preserved" });
       this.display = emit;
       const ends = [this.out.stdout, this.out.stderr].map((s) => s.begin(cellId, (data) => emit({ type: s.name, data })));
-      this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code })}\n`);
+      this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code: cell.code, ...(env ? { env } : {}) })}\n`);
       let frame = await this.next(timeoutMs);
       let timedOut = false;
       if (frame === null) {
         timedOut = true;
-        this.control?.write(`${JSON.stringify({ op: "interrupt" })}\n`);
+        this.control?.write(`${JSON.stringify({ op: "interrupt", id: cellId })}\n`);
         frame = await this.next(this.graceMs);
       }
-      if (frame?.type === "done") await Promise.race([Promise.all(ends), sleep(OUTPUT_SETTLE_MS)]);
-      const result = this.finish(cellId, frame, timedOut, restarted, started);
-      if (frame?.type !== "done" && this.alive) this.kill(); // would not stop: its state goes with it
-      return result;
+      if (frame?.type === "done") {
+        await Promise.race([Promise.all(ends), sleep(OUTPUT_SETTLE_MS)]);
+        const error = frame.error ? cell.toCell(frame.error) : null;
+        return this.result(cellId, started, { ok: frame.ok, result: frame.result ?? null, error, state: restarted ? "restarted" : "preserved" }, timedOut);
+      }
+      // No answer: the interpreter exited, or would not stop and is killed now; either way its state is gone.
+      if (this.alive) this.kill();
+      this.lostState = true;
+      const error = timedOut
+        ? { type: "TimeoutError", value: "the cell timed out and the interpreter did not stop: it was restarted, its state is lost", traceback: "", line: null }
+        : {
+            type: "InterpreterDied",
+            value: "the interpreter exited during the cell (a crash, an exit call or out of memory): its state is lost and a fresh one starts on the next call",
+            traceback: "",
+            line: null,
+          };
+      return this.result(cellId, started, { ok: false, result: null, error, state: "restarted" }, timedOut);
     } finally {
       for (const s of Object.values(this.out)) s.stop();
       this.display = null;
@@ -134,24 +163,16 @@ export class PythonContext {
     }
   }
 
-  private finish(cellId: string, frame: Frame | { type: "exit" } | null, timedOut: boolean, restarted: boolean, started: number): CellResult {
-    const base = {
+  private result(cellId: string, started: number, outcome: Pick<CellResult, "ok" | "result" | "error" | "state">, timedOut = false): CellResult {
+    return {
       execution_id: cellId,
       context_id: this.id,
+      ...outcome,
       stdout: this.out.stdout.text,
       stderr: this.out.stderr.text,
       timed_out: timedOut,
       duration_ms: Math.round(performance.now() - started),
     };
-    if (frame?.type === "done") {
-      const done = frame as Done;
-      return { ...base, ok: done.ok, result: done.result ?? null, error: done.error ?? null, state: restarted ? "restarted" : "preserved" };
-    }
-    this.lostState = true;
-    const error = timedOut
-      ? { type: "TimeoutError", value: "the cell timed out and the interpreter did not stop: it was restarted, its state is lost", traceback: "", line: null }
-      : { type: "InterpreterDied", value: "the interpreter exited during the cell (crash, os._exit or out of memory): its state is lost and a fresh one starts on the next call", traceback: "", line: null };
-    return { ...base, ok: false, result: null, error, state: "restarted" };
   }
 
   private onFrame(frame: Frame): void {
@@ -180,5 +201,3 @@ export class PythonContext {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export { PYTHON_KERNEL };
