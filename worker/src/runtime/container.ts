@@ -13,12 +13,18 @@ export class RuntimeContainer extends Container<Env> {
 
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     super(ctx, env);
-    this.envVars = {
-      HOST: "0.0.0.0",
-      PORT: String(CONTAINER_PORT),
-      HMAC_SECRET: env.HMAC_SECRET,
-      NODE_ENV: "production",
-      WORKSPACES_ROOT: "/mnt/r2/threadbox/threads",
-    };
+    const r2 = env as Env & Partial<Record<"R2_BUCKET" | "R2_ENDPOINT" | "R2_ACCESS_KEY_ID" | "R2_SECRET_ACCESS_KEY", string>>;
+    // With the bucket configured the runtime mounts it (workspaces outlive the container); without, they live on the
+    // container's own disk and go with it — fine for a trial, not for production.
+    const storage = r2.R2_BUCKET
+      ? {
+          STORAGE_MODE: "mount",
+          R2_BUCKET: r2.R2_BUCKET,
+          R2_ENDPOINT: r2.R2_ENDPOINT ?? "",
+          R2_ACCESS_KEY_ID: r2.R2_ACCESS_KEY_ID ?? "",
+          R2_SECRET_ACCESS_KEY: r2.R2_SECRET_ACCESS_KEY ?? "",
+        }
+      : { STORAGE_MODE: "local" };
+    this.envVars = { HOST: "0.0.0.0", PORT: String(CONTAINER_PORT), HMAC_SECRET: env.HMAC_SECRET, NODE_ENV: "production", ...storage };
   }
 }
