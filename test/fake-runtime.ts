@@ -3,17 +3,18 @@ import {
   EXECUTION_ID_HEADER,
   type EventBody,
   ExecRequestSchema,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
+  SIGNATURE_WINDOW_SECONDS,
   type WorkspaceInfo,
   encodeNdjson,
   verifyRequest,
 } from "../shared/src/index.ts";
+import { ReplayCache } from "../runtime-container/src/server/replay-cache.ts";
 
 /**
  * A scripted stand-in for the runtime, for the worker tests (test/worker): miniflare runs it in Node as the worker's
  * `outboundService`, so every fetch the worker and its Durable Objects make lands here. It checks the HMAC signature
- * as the real runtime does, then runs an `exec` command as a script of steps (separated by `;` or newlines):
+ * as the real runtime does, refusing a nonce it has seen, then runs an `exec` command as a script of steps
+ * (separated by `;` or newlines):
  *
  *   echo TEXT  → a stdout event "TEXT\n"          sleep N → waits N seconds (at most 5), or until cancelled
  *   die        → drops the connection mid-stream  anything else → stderr "…: command not found", exit 127
@@ -34,6 +35,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
   const calls: string[] = [];
   const outages = new Set<string>();
   const sleeping = new Map<string, () => void>();
+  const nonces = new ReplayCache({ maxEntries: 100_000, windowSeconds: SIGNATURE_WINDOW_SECONDS, startedAt: 0 });
 
   function sleepUnlessCancelled(id: string, ms: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -132,14 +134,10 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
-      const verified = await verifyRequest(opts.secret, {
-        method: req.method ?? "",
-        path,
-        body,
-        timestamp: header(req, TIMESTAMP_HEADER),
-        signature: header(req, SIGNATURE_HEADER),
-      });
-      if (!verified.ok) return json(res, 401, { error: { code: "UNAUTHORIZED", message: `request signature ${verified.reason}` } });
+      const now = Math.floor(Date.now() / 1000);
+      const verified = await verifyRequest(opts.secret, { method: req.method ?? "", path, body, header: (name) => header(req, name), now });
+      const refusal = verified.ok ? nonces.claim(verified.nonce, verified.timestamp, now) : verified.reason;
+      if (refusal !== "fresh") return json(res, 401, { error: { code: "UNAUTHORIZED", message: `request signature ${refusal}` } });
       calls.push(`${req.method} ${path}`);
       await runtime(req, res, path, body.toString("utf8"));
     },

@@ -1,6 +1,8 @@
 /** The runtime's internal HTTP API, as the worker calls it. Every request is HMAC-signed (see hmac.ts). */
 export const SIGNATURE_HEADER = "x-threadbox-signature";
 export const TIMESTAMP_HEADER = "x-threadbox-timestamp";
+/** Random per request and signed: the runtime accepts each nonce once, so a captured request cannot be replayed. */
+export const NONCE_HEADER = "x-threadbox-nonce";
 /** The worker chooses execution ids so it can cancel and resume them; the runtime makes one when absent. */
 export const EXECUTION_ID_HEADER = "x-threadbox-execution-id";
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -8,7 +10,7 @@ export const REQUEST_ID_HEADER = "x-request-id";
 /** The HMAC secret of the local stack (`npm start`, `npm run runtime`); the runtime refuses it in production. */
 export const LOCAL_DEV_SECRET = "threadbox-local-dev-secret";
 
-/** Maximum clock skew between worker and runtime, in seconds. */
+/** Maximum clock skew between worker and runtime, in seconds; also how long the runtime remembers a nonce. */
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
 export type StreamFormat = "json" | "sse" | "ndjson";

@@ -1,12 +1,15 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecResultSchema } from "../../shared/src/index.ts";
+import { ExecResultSchema, sha256Hex } from "../../shared/src/index.ts";
+import { TEST_SECRET } from "../runtime/harness.ts";
 import { type ErrorJson, createThread, expectJson, uniqueId } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
+import { type WorkerProcess, startWorker } from "./wrangler-dev.ts";
 
-// Who may reach what: API keys, tenants (a uniform 404 across tenants), thread tokens, forged tokens.
+// Who may reach what: API keys, tenants (a uniform 404 across tenants), thread tokens, forged tokens, rate limits
+// and body caps.
 
 let stack: Stack;
 beforeAll(async () => {
@@ -92,6 +95,32 @@ describe("tenants", () => {
     expect(await still.text()).toBe("mine\n");
     const gone = await stack.api("GET", `/v1/threads/${thread}/files/planted.txt`);
     expect(gone.status).toBe(404);
+  });
+
+  it("answers tenant b on tenant a's thread byte for byte as before the thread existed (bar the request id)", async () => {
+    const thread = uniqueId("bytes");
+    const routes: [string, string, unknown?][] = [
+      ["GET", ""],
+      ["POST", "/exec", { command: "echo hi" }],
+      ["GET", "/files/a.txt"],
+      ["GET", "/files?path="],
+      ["GET", "/executions"],
+      ["DELETE", ""],
+    ];
+    const answers = async () => {
+      const out: unknown[] = [];
+      for (const [method, suffix, body] of routes) {
+        const res = await stack.api(method, `/v1/threads/${thread}${suffix}`, { body, auth: stack.tenants.b.key });
+        const text = (await res.text()).replace(/"request_id":"[^"]*"/, '"request_id":"-"');
+        out.push({ route: `${method} ${suffix}`, status: res.status, type: res.headers.get("content-type"), text });
+      }
+      return out;
+    };
+    const missing = await answers();
+    expect(missing.every((a) => (a as { status: number }).status === 404)).toBe(true);
+    await createThread(stack, thread);
+    await expectJson(stack.api("PUT", `/v1/threads/${thread}/files/a.txt`, { raw: "a's" }), 201);
+    expect(await answers()).toEqual(missing);
   });
 
   it("gives each tenant its own workspace for the same thread id", async () => {
@@ -226,5 +255,68 @@ describe("thread tokens", () => {
     }
     // The genuine token still works.
     await expectJson(stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "true" }, auth: token }), 200);
+  });
+});
+
+describe("rate limits and body caps (a worker of its own: 60 a minute in bursts of 3, bodies up to 4 KiB)", () => {
+  let limited: WorkerProcess;
+  // Two keys of one tenant (limits are per key) and one for the body-cap test, all of tenant a.
+  const key = (label: string) => `tbx_${label}_${randomBytes(16).toString("hex")}`;
+  const keys = { one: key("r1"), two: key("r2"), three: key("r3") };
+
+  beforeAll(async () => {
+    const hashes = await Promise.all(Object.values(keys).map((k) => sha256Hex(k)));
+    limited = await startWorker({
+      RUNTIME_URL: stack.runtime.url,
+      HMAC_SECRET: TEST_SECRET,
+      API_KEYS: JSON.stringify(Object.fromEntries(hashes.map((h) => [h, stack.tenants.a.name]))),
+      RATE_LIMIT_PER_MINUTE: "60",
+      RATE_LIMIT_BURST: "3",
+      MAX_BODY_BYTES: "4096",
+    });
+  });
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  const call = (key: string, method: string, path: string, body?: string | Uint8Array) =>
+    fetch(limited.url + path, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body });
+
+  it("answers a burst over the limit with 429 RATE_LIMITED and Retry-After, per key, and lets the key in again after it", async () => {
+    // One token a second: however slow this machine, a loop of quick requests outruns the refill (bounded to 20).
+    let passed = 0;
+    let refused: Response | undefined;
+    for (let i = 0; i < 20 && !refused; i++) {
+      const res = await call(keys.one, "GET", "/v1/threads/never-created");
+      if (res.status === 429) refused = res;
+      else expect((await expectJson<ErrorJson>(res, 404)).error.code).toBe("THREAD_NOT_FOUND");
+      if (res.status !== 429) passed++;
+    }
+    if (!refused) throw new Error("20 quick requests were never rate limited");
+    expect(passed).toBeGreaterThanOrEqual(3);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    const body = await expectJson<ErrorJson>(refused, 429);
+    expect(body.error).toMatchObject({ code: "RATE_LIMITED", details: { retry_after: retryAfter, limit_per_minute: 60, burst: 3 } });
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+
+    // Another key of the same tenant has its own bucket; health stays open to everyone.
+    await expectJson(call(keys.two, "GET", "/v1/threads/never-created"), 404);
+    expect((await call(keys.one, "GET", "/v1/health")).status).toBe(200);
+
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 200));
+    await expectJson(call(keys.one, "GET", "/v1/threads/never-created"), 404);
+  });
+
+  // A chunked upload over the cap is refused in workerd too (test/worker/api-security.test.ts); through `wrangler dev`
+  // its local proxy sometimes turns that early 413 into its own "503 Your worker restarted mid-request".
+  it("refuses a request body over the cap with 413 and writes nothing; one at the cap passes", async () => {
+    const thread = uniqueId("cap");
+    await expectJson(call(keys.three, "POST", "/v1/threads", JSON.stringify({ id: thread })), 201);
+    const file = (name: string) => path.join(stack.runtime.workspaces, stack.tenants.a.name, thread, name);
+    const over = await expectJson<ErrorJson>(call(keys.three, "PUT", `/v1/threads/${thread}/files/over.bin`, new Uint8Array(4097)), 413);
+    expect(over.error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(existsSync(file("over.bin"))).toBe(false);
+    await expectJson(call(keys.three, "PUT", `/v1/threads/${thread}/files/at.bin`, new Uint8Array(4096)), 201);
+    expect(existsSync(file("at.bin"))).toBe(true);
   });
 });

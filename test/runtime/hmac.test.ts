@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorBodySchema, signRequest } from "../../shared/src/index.ts";
+import { EXECUTION_ID_HEADER, ErrorBodySchema, NONCE_HEADER, signRequest } from "../../shared/src/index.ts";
 import { type RuntimeProcess, startRuntime, TEST_SECRET } from "./harness.ts";
 
-// The runtime's only gate is the worker's HMAC signature over method, path+query, timestamp and body.
-// Checked through real HTTP: anything not signed by the secret, for this exact request, now, is a 401,
-// before routing, and bodies over the cap are refused whatever they claim.
+// The runtime's only gate is the worker's HMAC signature over method, path+query, timestamp, nonce, execution id
+// and body. Checked through real HTTP: anything not signed by the secret, for this exact request, now, or sent a
+// second time, is a 401, before routing, and bodies over the cap are refused whatever they claim.
 
 const MAX_BODY = 4096;
 let rt: RuntimeProcess;
@@ -100,6 +100,82 @@ describe("request signatures", () => {
     const list = `/threads/acme/hm-${randomUUID()}/files`;
     const query = await sendSignedAs({ method: "GET", path: `${list}?path=b` }, { path: `${list}?path=a` });
     expect(await expectError(query, 401)).toBe("UNAUTHORIZED");
+  });
+});
+
+/** Sends a request once and keeps its signed headers, to send them again. */
+async function captured(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
+  let headers: Record<string, string> = {};
+  const first = await rt.call(method, path, { ...opts, sign: (h) => (headers = h) });
+  return { first, again: (target = rt) => target.call(method, path, { ...opts, sign: () => headers }), headers };
+}
+
+describe("replay protection", () => {
+  it("refuses a captured valid request sent a second time, before it runs", async () => {
+    const thread = `hm-${randomUUID()}`;
+    const exec = `/threads/acme/${thread}/exec`;
+    const req = await captured("POST", exec, { body: { command: "echo ran >> runs.txt" } });
+    expect(req.first.status, await req.first.clone().text()).toBe(200);
+    const replay = await req.again();
+    const text = await replay.clone().text();
+    expect(await expectError(replay, 401), text).toBe("UNAUTHORIZED");
+    expect(text).toContain("replayed");
+    // Also while the first one is long done, and for a GET: a replay is refused whatever the route.
+    const list = await captured("GET", `/threads/acme/${thread}/files?path=`);
+    expect(list.first.status).toBe(200);
+    expect(await expectError(await list.again(), 401)).toBe("UNAUTHORIZED");
+    // The command ran once.
+    const file = await rt.call("GET", `/threads/acme/${thread}/files/runs.txt`);
+    expect(await file.text()).toBe("ran\n");
+  });
+
+  it("refuses a tampered or missing nonce", async () => {
+    const flip = (h: Record<string, string>) => {
+      const nonce = h[NONCE_HEADER] ?? "";
+      return { ...h, [NONCE_HEADER]: `${nonce.slice(0, -1)}${nonce.endsWith("0") ? "1" : "0"}` };
+    };
+    const without = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== NONCE_HEADER));
+    for (const sign of [flip, without]) {
+      const res = await rt.call("POST", execPath(), { body: { command: "echo x" }, sign });
+      expect(await expectError(res, 401), sign.name).toBe("UNAUTHORIZED");
+    }
+  });
+
+  it("refuses a request whose execution id was changed, added or dropped after signing", async () => {
+    const path = execPath();
+    const cases: [string | undefined, string | undefined][] = [["ex_signed", "ex_other"], [undefined, "ex_added"], ["ex_signed", undefined]];
+    for (const [signed, sent] of cases) {
+      const headers = await signRequest(TEST_SECRET, {
+        method: "POST",
+        path,
+        body: encode({ command: "echo x" }),
+        headers: signed === undefined ? undefined : { [EXECUTION_ID_HEADER]: signed },
+      });
+      const res = await rt.call("POST", path, {
+        body: { command: "echo x" },
+        sign: () => ({ ...headers, ...(sent === undefined ? {} : { [EXECUTION_ID_HEADER]: sent }) }),
+      });
+      expect(await expectError(res, 401), `${signed} → ${sent}`).toBe("UNAUTHORIZED");
+    }
+    // Signed and sent alike, it is the execution's id.
+    const ok = await rt.call("POST", path, { body: { command: "echo x" }, headers: { [EXECUTION_ID_HEADER]: "ex_signed_ok" } });
+    expect(await ok.json()).toMatchObject({ execution_id: "ex_signed_ok", exit_code: 0 });
+  });
+
+  it("refuses, at a runtime started later (a restart, another of the fleet), a request signed before it started", async () => {
+    const req = await captured("POST", execPath(), { body: { command: "echo once" } });
+    expect(req.first.status).toBe(200);
+    const later = await startRuntime({ MAX_BODY_BYTES: String(MAX_BODY) });
+    try {
+      const res = await req.again(later);
+      const text = await res.clone().text();
+      expect(await expectError(res, 401), text).toBe("UNAUTHORIZED");
+      expect(text).toContain("stale");
+      // A request signed now passes there.
+      expect((await later.call("POST", execPath(), { body: { command: "echo now" } })).status).toBe(200);
+    } finally {
+      await later.stop();
+    }
   });
 });
 

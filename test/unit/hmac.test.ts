@@ -1,17 +1,28 @@
 import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { sha256Hex, signRequest, verifyRequest } from "../../shared/src/hmac.ts";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../shared/src/runtime-api.ts";
+import { EXECUTION_ID_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../shared/src/runtime-api.ts";
 
 const SECRET = "s3cret-for-tests";
 const NOW = 1_700_000_000;
+const NONCE = "0123456789abcdef0123456789abcdef";
 const request = { method: "POST", path: "/threads/t1/th1/exec?stream=1", body: '{"cmd":"ls -la é"}' };
 
 const fail = (reason: string) => ({ ok: false, reason });
+const accepted = (nonce: string, timestamp = NOW) => ({ ok: true, nonce, timestamp });
+/** A header getter over plain headers, as verifyRequest reads them. */
+const from = (headers: Record<string, string | undefined>) => (name: string) => headers[name];
 
-async function signed(overrides: { timestamp?: number; secret?: string } = {}) {
-  const headers = await signRequest(overrides.secret ?? SECRET, { ...request, timestamp: overrides.timestamp ?? NOW });
-  return { timestamp: headers[TIMESTAMP_HEADER], signature: headers[SIGNATURE_HEADER] };
+async function signed(overrides: { timestamp?: number; secret?: string; headers?: Record<string, string> } = {}) {
+  return signRequest(overrides.secret ?? SECRET, {
+    ...request,
+    headers: overrides.headers,
+    timestamp: overrides.timestamp ?? NOW,
+  });
+}
+
+function knownAnswer(lines: string[]): string {
+  return `v2=${createHmac("sha256", SECRET).update(lines.join("\n"), "utf8").digest("hex")}`;
 }
 
 describe("sha256Hex", () => {
@@ -24,77 +35,95 @@ describe("sha256Hex", () => {
 });
 
 describe("signRequest", () => {
+  const bodyHash = createHash("sha256").update(request.body, "utf8").digest("hex");
+
   it("signs the documented canonical string (known answer from node:crypto)", async () => {
-    const bodyHash = createHash("sha256").update(request.body, "utf8").digest("hex");
-    const canonical = `POST\n${request.path}\n${NOW}\n${bodyHash}`;
-    const expected = createHmac("sha256", SECRET).update(canonical, "utf8").digest("hex");
-    const headers = await signRequest(SECRET, { ...request, method: "post", timestamp: NOW });
-    expect(headers).toEqual({ [TIMESTAMP_HEADER]: String(NOW), [SIGNATURE_HEADER]: `v1=${expected}` });
+    const headers = await signRequest(SECRET, { ...request, method: "post", timestamp: NOW, nonce: NONCE });
+    const signature = knownAnswer(["POST", request.path, String(NOW), NONCE, "", bodyHash]);
+    expect(headers).toEqual({ [TIMESTAMP_HEADER]: String(NOW), [NONCE_HEADER]: NONCE, [SIGNATURE_HEADER]: signature });
+  });
+
+  it("signs the execution id header, whatever the spelling of its name", async () => {
+    const signature = knownAnswer(["POST", request.path, String(NOW), NONCE, "ex_42", bodyHash]);
+    for (const name of [EXECUTION_ID_HEADER, "X-Threadbox-Execution-Id"]) {
+      const headers = await signRequest(SECRET, { ...request, headers: { [name]: "ex_42", accept: "x" }, timestamp: NOW, nonce: NONCE });
+      expect(headers[SIGNATURE_HEADER]).toBe(signature);
+    }
   });
 
   it("hashes a missing body as the empty string", async () => {
-    const canonical = `GET\n/health\n${NOW}\n${createHash("sha256").digest("hex")}`;
-    const expected = createHmac("sha256", SECRET).update(canonical).digest("hex");
-    const headers = await signRequest(SECRET, { method: "GET", path: "/health", timestamp: NOW });
-    expect(headers[SIGNATURE_HEADER]).toBe(`v1=${expected}`);
+    const signature = knownAnswer(["GET", "/health", String(NOW), NONCE, "", createHash("sha256").digest("hex")]);
+    const headers = await signRequest(SECRET, { method: "GET", path: "/health", timestamp: NOW, nonce: NONCE });
+    expect(headers[SIGNATURE_HEADER]).toBe(signature);
   });
 
-  it("defaults the timestamp to now, in seconds", async () => {
+  it("defaults the timestamp to now and draws a fresh 128-bit nonce per request", async () => {
     const before = Math.floor(Date.now() / 1000);
-    const ts = Number((await signRequest(SECRET, request))[TIMESTAMP_HEADER]);
+    const first = await signRequest(SECRET, request);
+    const ts = Number(first[TIMESTAMP_HEADER]);
     expect(ts).toBeGreaterThanOrEqual(before);
     expect(ts).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    const nonces = new Set<string>();
+    for (let i = 0; i < 200; i++) nonces.add((await signRequest(SECRET, request))[NONCE_HEADER] ?? "");
+    expect(nonces.size).toBe(200);
+    for (const nonce of nonces) expect(nonce).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it("refuses a fractional timestamp and an empty secret", async () => {
+  it("refuses a fractional timestamp, a malformed nonce and an empty secret", async () => {
     await expect(signRequest(SECRET, { ...request, timestamp: 1.5 })).rejects.toThrow(/unix seconds/);
+    await expect(signRequest(SECRET, { ...request, nonce: NONCE.toUpperCase() })).rejects.toThrow(/nonce/);
+    await expect(signRequest(SECRET, { ...request, nonce: "abc" })).rejects.toThrow(/nonce/);
     await expect(signRequest("", request)).rejects.toThrow(/empty/);
   });
 });
 
 describe("verifyRequest", () => {
-  it("accepts a valid signature, with the body as string or bytes and any method case", async () => {
+  it("accepts a valid signature and returns its nonce and timestamp", async () => {
     const headers = await signed();
-    expect(await verifyRequest(SECRET, { ...request, ...headers, now: NOW })).toEqual({ ok: true });
+    const nonce = headers[NONCE_HEADER] ?? "";
+    expect(await verifyRequest(SECRET, { ...request, header: from(headers), now: NOW })).toEqual(accepted(nonce));
     const bytes = new TextEncoder().encode(request.body);
-    expect(await verifyRequest(SECRET, { ...request, body: bytes, method: "post", ...headers, now: NOW })).toEqual({
-      ok: true,
-    });
+    const asBytes = { ...request, body: bytes, method: "post", header: from(headers), now: NOW };
+    expect(await verifyRequest(SECRET, asBytes)).toEqual(accepted(nonce));
   });
 
   it("accepts skew up to the window and rejects 301 seconds in either direction", async () => {
     const cases = [[NOW - 300, true], [NOW + 300, true], [NOW - 301, false], [NOW + 301, false]] as const;
     for (const [ts, ok] of cases) {
-      const result = await verifyRequest(SECRET, { ...request, ...(await signed({ timestamp: ts })), now: NOW });
-      expect(result, `timestamp ${ts - NOW}`).toEqual(ok ? { ok: true } : fail("expired"));
+      const headers = await signed({ timestamp: ts });
+      const result = await verifyRequest(SECRET, { ...request, header: from(headers), now: NOW });
+      expect(result, `timestamp ${ts - NOW}`).toEqual(ok ? accepted(headers[NONCE_HEADER] ?? "", ts) : fail("expired"));
     }
   });
 
-  it("reports missing headers", async () => {
-    const { timestamp, signature } = await signed();
-    const cases = [
-      { timestamp: null, signature: null },
-      { timestamp, signature: undefined },
-      { timestamp: "", signature },
-    ];
-    for (const headers of cases) {
-      expect(await verifyRequest(SECRET, { ...request, ...headers, now: NOW })).toEqual(fail("missing"));
+  it("reports a missing timestamp, nonce or signature", async () => {
+    const headers = await signed();
+    for (const name of [TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER]) {
+      for (const value of [undefined, ""]) {
+        const header = from({ ...headers, [name]: value });
+        expect(await verifyRequest(SECRET, { ...request, header, now: NOW }), `${name}=${value}`).toEqual(fail("missing"));
+      }
     }
   });
 
   it.each([
-    { timestamp: String(NOW), signature: "garbage" },
-    { timestamp: String(NOW), signature: `v2=${"a".repeat(64)}` },
-    { timestamp: String(NOW), signature: `v1=${"a".repeat(63)}` },
-    { timestamp: String(NOW), signature: `v1=${"g".repeat(64)}` },
-    { timestamp: "1.7e9", signature: `v1=${"a".repeat(64)}` },
-    { timestamp: ` ${NOW}`, signature: `v1=${"a".repeat(64)}` },
-    { timestamp: "-5", signature: `v1=${"a".repeat(64)}` },
-  ])("reports malformed headers %j", async (headers) => {
-    expect(await verifyRequest(SECRET, { ...request, ...headers, now: NOW })).toEqual(fail("malformed"));
+    { [SIGNATURE_HEADER]: "garbage" },
+    { [SIGNATURE_HEADER]: `v1=${"a".repeat(64)}` },
+    { [SIGNATURE_HEADER]: `v2=${"a".repeat(63)}` },
+    { [SIGNATURE_HEADER]: `v2=${"g".repeat(64)}` },
+    { [TIMESTAMP_HEADER]: "1.7e9" },
+    { [TIMESTAMP_HEADER]: ` ${NOW}` },
+    { [TIMESTAMP_HEADER]: "-5" },
+    { [NONCE_HEADER]: NONCE.toUpperCase() },
+    { [NONCE_HEADER]: NONCE.slice(1) },
+    { [NONCE_HEADER]: `${NONCE}0` },
+    { [NONCE_HEADER]: `${NONCE.slice(1)}z` },
+  ])("reports malformed headers %j", async (change) => {
+    const headers = { ...(await signed()), ...change };
+    expect(await verifyRequest(SECRET, { ...request, header: from(headers), now: NOW })).toEqual(fail("malformed"));
   });
 
-  it("reports a mismatch for any tampering or the wrong secret", async () => {
+  it("reports a mismatch for any tampering, a tampered nonce, or the wrong secret", async () => {
     const headers = await signed();
     const tampered = new TextEncoder().encode(request.body);
     tampered[3] = (tampered[3] ?? 0) ^ 1;
@@ -106,21 +135,38 @@ describe("verifyRequest", () => {
       { ...request, body: undefined },
     ];
     for (const variant of variants) {
-      expect(await verifyRequest(SECRET, { ...variant, ...headers, now: NOW })).toEqual(fail("mismatch"));
+      expect(await verifyRequest(SECRET, { ...variant, header: from(headers), now: NOW })).toEqual(fail("mismatch"));
     }
-    expect(await verifyRequest("another-secret", { ...request, ...headers, now: NOW })).toEqual(fail("mismatch"));
-    const flipped = `${headers.signature?.slice(0, -1)}${headers.signature?.endsWith("0") ? "1" : "0"}`;
-    expect(await verifyRequest(SECRET, { ...request, ...headers, signature: flipped, now: NOW })).toEqual(
-      fail("mismatch"),
-    );
+    const nonce = headers[NONCE_HEADER] ?? "";
+    const otherNonce = `${nonce.slice(0, -1)}${nonce.endsWith("0") ? "1" : "0"}`;
+    const withNonce = from({ ...headers, [NONCE_HEADER]: otherNonce });
+    expect(await verifyRequest(SECRET, { ...request, header: withNonce, now: NOW })).toEqual(fail("mismatch"));
+    const later = from({ ...headers, [TIMESTAMP_HEADER]: String(NOW + 1) });
+    expect(await verifyRequest(SECRET, { ...request, header: later, now: NOW })).toEqual(fail("mismatch"));
+    expect(await verifyRequest("another-secret", { ...request, header: from(headers), now: NOW })).toEqual(fail("mismatch"));
+    const sig = headers[SIGNATURE_HEADER] ?? "";
+    const flipped = from({ ...headers, [SIGNATURE_HEADER]: `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}` });
+    expect(await verifyRequest(SECRET, { ...request, header: flipped, now: NOW })).toEqual(fail("mismatch"));
+  });
+
+  it("binds the execution id header: added, removed or changed is a mismatch", async () => {
+    const withId = await signed({ headers: { [EXECUTION_ID_HEADER]: "ex_1" } });
+    const good = from({ ...withId, [EXECUTION_ID_HEADER]: "ex_1" });
+    expect((await verifyRequest(SECRET, { ...request, header: good, now: NOW })).ok).toBe(true);
+    for (const id of ["ex_2", undefined]) {
+      const header = from({ ...withId, [EXECUTION_ID_HEADER]: id });
+      expect(await verifyRequest(SECRET, { ...request, header, now: NOW }), String(id)).toEqual(fail("mismatch"));
+    }
+    const without = from({ ...(await signed()), [EXECUTION_ID_HEADER]: "ex_1" });
+    expect(await verifyRequest(SECRET, { ...request, header: without, now: NOW })).toEqual(fail("mismatch"));
   });
 
   it("keeps verifying correctly when more secrets are used than the key cache holds", async () => {
     const secrets = Array.from({ length: 10 }, (_, i) => `secret-${i}`);
     for (const secret of [...secrets, ...secrets]) {
-      const headers = await signed({ secret });
-      expect(await verifyRequest(secret, { ...request, ...headers, now: NOW })).toEqual({ ok: true });
-      expect((await verifyRequest(`${secret}x`, { ...request, ...headers, now: NOW })).ok).toBe(false);
+      const header = from(await signed({ secret }));
+      expect((await verifyRequest(secret, { ...request, header, now: NOW })).ok).toBe(true);
+      expect((await verifyRequest(`${secret}x`, { ...request, header, now: NOW })).ok).toBe(false);
     }
   });
 });

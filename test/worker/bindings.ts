@@ -21,4 +21,7 @@ export const WORKER_TEST_VARS = {
   RUNTIME_URL: "http://runtime.test",
   QUEUE_MAX: "1",
   MAX_BODY_BYTES: "4096",
+  // Out of reach for the other tests; rate-limit.test.ts sets small limits in envs of its own.
+  RATE_LIMIT_PER_MINUTE: "100000",
+  RATE_LIMIT_BURST: "10000",
 };

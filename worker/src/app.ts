@@ -5,6 +5,7 @@ import { authenticate } from "./auth/middleware.ts";
 import { workerConfig } from "./config.ts";
 import type { AppEnv } from "./http/context.ts";
 import { openApiDocument } from "./openapi.ts";
+import { rateLimit } from "./ratelimit/middleware.ts";
 import { contextRoutes } from "./routes/contexts.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
@@ -13,7 +14,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
-/** The public `/v1` API: request id, health (open), body cap, auth, routes; one error translator. */
+/** The public `/v1` API: request id, health (open), body cap, auth, rate limit, routes; one error translator. */
 export const app = new Hono<AppEnv>();
 
 app.use("*", async (c, next) => {
@@ -33,6 +34,7 @@ app.use("/v1/*", (c, next) =>
   })(c, next),
 );
 app.use("/v1/*", authenticate());
+app.use("/v1/*", rateLimit());
 app.route("/", tokenRoutes());
 app.route("/", threadRoutes());
 app.route("/", executeRoutes());

@@ -2,13 +2,21 @@ import { z } from "zod";
 import { AppError, ErrorCode } from "../../shared/src/index.ts";
 import { runtimeUrls } from "./runtime/placement.ts";
 
-const ConfigSchema = z.object({
-  RUNTIME_URL: z.string().min(1),
-  HMAC_SECRET: z.string().min(16, "HMAC_SECRET must be at least 16 characters"),
-  QUEUE_MAX: z.coerce.number().int().min(0).max(1000).default(8),
-  IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 2 ** 20).default(32 * 2 ** 20),
-});
+const ConfigSchema = z
+  .object({
+    RUNTIME_URL: z.string().min(1),
+    HMAC_SECRET: z.string().min(16, "HMAC_SECRET must be at least 16 characters"),
+    QUEUE_MAX: z.coerce.number().int().min(0).max(1000).default(8),
+    IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+    MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 2 ** 20).default(32 * 2 ** 20),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+    RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  })
+  // The limiter keeps buckets in memory (ratelimit/rate-limiter.ts): a bucket must refill within a minute.
+  .refine((c) => c.RATE_LIMIT_BURST <= c.RATE_LIMIT_PER_MINUTE, {
+    path: ["RATE_LIMIT_BURST"],
+    message: "must not exceed RATE_LIMIT_PER_MINUTE",
+  });
 
 export interface WorkerConfig {
   runtimeUrls: string[];
@@ -16,6 +24,8 @@ export interface WorkerConfig {
   queueMax: number;
   idleTimeoutMs: number;
   maxBodyBytes: number;
+  /** Per API key (and per tenant for thread tokens): a token bucket of `burst`, refilled at `perMinute`. */
+  rateLimit: { perMinute: number; burst: number };
 }
 
 const cache = new WeakMap<object, WorkerConfig>();
@@ -37,6 +47,7 @@ export function workerConfig(env: Env): WorkerConfig {
     queueMax: parsed.data.QUEUE_MAX,
     idleTimeoutMs: parsed.data.IDLE_TIMEOUT_SECONDS * 1000,
     maxBodyBytes: parsed.data.MAX_BODY_BYTES,
+    rateLimit: { perMinute: parsed.data.RATE_LIMIT_PER_MINUTE, burst: parsed.data.RATE_LIMIT_BURST },
   };
   cache.set(env, config);
   return config;

@@ -50,12 +50,14 @@ export function parseApiKeys(raw: string): ApiKeyTable {
 }
 
 /**
- * The tenant owning `key`, or null. Every entry is compared over all its bytes with no early exit, so the
- * time taken says nothing about which entry, or how much of a hash, matched.
+ * The tenant owning `key` and the key's id (its SHA-256 hex, as listed in API_KEYS), or null. Every entry is
+ * compared over all its bytes with no early exit, so the time taken says nothing about which entry, or how much
+ * of a hash, matched.
  */
-export async function tenantForKey(table: ApiKeyTable, key: string): Promise<string | null> {
+export async function lookupKey(table: ApiKeyTable, key: string): Promise<{ tenant: string; id: string } | null> {
   if (key === "") return null;
-  const presented = fromHex(await sha256Hex(key));
+  const id = await sha256Hex(key);
+  const presented = fromHex(id);
   let tenant: string | null = null;
   for (const entry of table) {
     let diff = entry.hash.length ^ DIGEST_BYTES;
@@ -63,5 +65,10 @@ export async function tenantForKey(table: ApiKeyTable, key: string): Promise<str
     // Keep the first match; later entries are still compared so the loop always does the same work.
     if (diff === 0 && tenant === null) tenant = entry.tenant;
   }
-  return tenant;
+  return tenant === null ? null : { tenant, id };
+}
+
+/** The tenant owning `key`, or null (see lookupKey). */
+export async function tenantForKey(table: ApiKeyTable, key: string): Promise<string | null> {
+  return (await lookupKey(table, key))?.tenant ?? null;
 }

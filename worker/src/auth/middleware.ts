@@ -1,11 +1,15 @@
 import { createMiddleware } from "hono/factory";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
-import { parseApiKeys, tenantForKey } from "./api-keys.ts";
+import { lookupKey, parseApiKeys } from "./api-keys.ts";
 import { verifyToken } from "./tokens.ts";
 
 /** Who is calling: a tenant's API key (every thread of the tenant) or a token for one thread. */
 export type Principal = { tenant: string; via: "key" } | { tenant: string; via: "token"; thread: string };
-export type AuthEnv = { Bindings: Env; Variables: { principal: Principal } };
+/**
+ * `rateLimitKey` names the caller's rate-limit bucket: `key:<sha-256 of the key>` per API key, and one bucket for
+ * all thread tokens of a tenant (`tokens:<tenant>`), so minting many tokens does not multiply a key's rate.
+ */
+export type AuthEnv = { Bindings: Env; Variables: { principal: Principal; rateLimitKey: string } };
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 // Three base64url segments (the last may be empty, as in an `alg: none` token, so that one is refused as a
@@ -14,8 +18,8 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const CHALLENGE = 'Bearer realm="threadbox"';
 
 /**
- * Sets `principal` or throws UNAUTHORIZED. The challenge header goes on the context before the throw:
- * Hono keeps headers set with `c.header()` when `onError` builds its response with `c.json()`.
+ * Sets `principal` and `rateLimitKey`, or throws UNAUTHORIZED. The challenge header goes on the context before
+ * the throw: Hono keeps headers set with `c.header()` when `onError` builds its response with `c.json()`.
  */
 export function authenticate() {
   return createMiddleware<AuthEnv>(async (c, next) => {
@@ -31,10 +35,12 @@ export function authenticate() {
       const claims = await verifyToken(c.env.TOKEN_SECRET, credential);
       if (!claims) throw refuse("invalid or expired token");
       c.set("principal", { tenant: claims.tenant, via: "token", thread: claims.thread });
+      c.set("rateLimitKey", `tokens:${claims.tenant}`);
     } else {
-      const tenant = await tenantForKey(parseApiKeys(c.env.API_KEYS), credential);
-      if (tenant === null) throw refuse("invalid API key");
-      c.set("principal", { tenant, via: "key" });
+      const key = await lookupKey(parseApiKeys(c.env.API_KEYS), credential);
+      if (key === null) throw refuse("invalid API key");
+      c.set("principal", { tenant: key.tenant, via: "key" });
+      c.set("rateLimitKey", `key:${key.id}`);
     }
     await next();
   });

@@ -30,7 +30,8 @@ export class RuntimeClient {
 
   async call(base: string, req: RuntimeCall): Promise<Response> {
     const body = typeof req.body === "string" ? new TextEncoder().encode(req.body) : (req.body ?? new Uint8Array());
-    const signed = await signRequest(this.secret, { method: req.method, path: req.path, body });
+    // Signed per attempt (a fresh nonce each time), covering the execution id header when there is one.
+    const signed = await signRequest(this.secret, { method: req.method, path: req.path, body, headers: req.headers });
     const target = this.fetcher(base);
     let res: Response;
     try {
