@@ -1,0 +1,19 @@
+import { CONFINEMENT_CASES } from "./confinement-cases.ts";
+import { FILE_CASES } from "./file-cases.ts";
+import { IO_CASES } from "./io-cases.ts";
+import { LIMIT_CASES } from "./limit-cases.ts";
+import { PROCESS_CASES } from "./process-cases.ts";
+import { REACH_CASES } from "./reach-cases.ts";
+import { hostileTests, layersTest, useTarget } from "./suite.ts";
+import { runtimeTarget } from "./target.ts";
+
+// The same table against ISOLATION=bwrap (namespaces; the tests run as root, so bwrap works here): every row of
+// proot-limits.test.ts and proot-escapes.test.ts, R11 killing bwrap instead of proot. Each row also checks the
+// teardown (hostile.ts).
+
+const target = useTarget(() => runtimeTarget("bwrap"));
+
+layersTest(target);
+hostileTests("resource limits under bwrap", "bwrap", [...LIMIT_CASES, ...IO_CASES], target);
+hostileTests("processes under bwrap", "bwrap", PROCESS_CASES, target, { concurrency: 2 });
+hostileTests("confinement under bwrap", "bwrap", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });

@@ -1,0 +1,21 @@
+import { CONFINEMENT_CASES } from "./confinement-cases.ts";
+import { FILE_CASES } from "./file-cases.ts";
+import { PROCESS_CASES } from "./process-cases.ts";
+import { REACH_CASES } from "./reach-cases.ts";
+import { hostileTests, layersTest, useTarget } from "./suite.ts";
+import { runtimeTarget } from "./target.ts";
+
+// SECURITY.md's process and confinement rows against a real runtime with proot, two at a time:
+//   R9 setsid child · R10 double-fork nohup daemon · R11 setsid child after proot is SIGKILLed · R12 2,000 orphans
+//   X18 numpy BLAS threads · X18b npm install + node worker threads
+//   R18 private /tmp, /dev/shm, /var/tmp · X1 host and other-thread reads · X2 io_uring · X3 openat2/fchmodat2/execveat
+//   X4 /proc · X5 kill(-1) and the server · X6 ptrace · X7 loopback ports
+//   X7n the same from a thread with network "none" · X12 hard links · X13 environment · X14 open fds
+//   X16 setuid binary · X10 planted links via the file API · X11 dir/link swap during uploads
+// Each row also checks the teardown (hostile.ts).
+
+const target = useTarget(() => runtimeTarget("proot"));
+
+layersTest(target);
+hostileTests("processes under proot", "proot", PROCESS_CASES, target, { concurrency: 2 });
+hostileTests("confinement under proot", "proot", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
