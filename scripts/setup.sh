@@ -54,12 +54,13 @@ if [[ ! -f worker/worker-configuration.d.ts || wrangler.toml -nt worker/worker-c
   npx --no-install wrangler types --strict-vars=false worker/worker-configuration.d.ts >/dev/null
 fi
 
-# The seccomp helper that runs in front of proot/bwrap (runtime-container/native/seccomp-exec.c).
-src=runtime-container/native/seccomp-exec.c
+# The seccomp helper that runs in front of proot/bwrap (runtime-container/native/: filter, limits, probe, uid sweep).
 bin=.build/seccomp-exec
-if [[ ! -x $bin || $src -nt $bin ]]; then
+stale=0
+for src in runtime-container/native/*.c runtime-container/native/*.h; do [[ $src -nt $bin ]] && stale=1; done
+if [[ ! -x $bin || $stale == 1 ]]; then
   say "compiling $bin"
   mkdir -p .build
-  cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" "$src"
+  cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" runtime-container/native/*.c
   mv "$bin.tmp" "$bin"
 fi

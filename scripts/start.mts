@@ -61,7 +61,12 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
 
 const key = devApiKey();
 const apiKeys = JSON.stringify({ [await sha256Hex(key)]: "dev" });
-start("runtime", process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], { PORT: RUNTIME_PORT, HMAC_SECRET: SECRET });
+// Not root (a developer machine): threads cannot get their own uids, so the runtime must be allowed to run degraded.
+const degraded: Record<string, string> = process.getuid?.() === 0 ? {} : { ALLOW_DEGRADED_ISOLATION: process.env.ALLOW_DEGRADED_ISOLATION ?? "1" };
+if (degraded.ALLOW_DEGRADED_ISOLATION) {
+  process.stderr.write("WARNING: not running as root: sandboxes share your uid (no per-thread uids, no uid sweep). Development only.\n");
+}
+start("runtime", process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], { PORT: RUNTIME_PORT, HMAC_SECRET: SECRET, ...degraded });
 start(
   "worker",
   "npx",

@@ -1,10 +1,12 @@
 /*
  * seccomp-exec: apply threadbox's syscall filter, then exec the sandbox.
  *
- * Usage: seccomp-exec PROGRAM [ARGS...]
+ * Usage: seccomp-exec [--rlimit=NAME:SOFT:HARD]... [--umask=OCTAL] [--] PROGRAM [ARGS...]
+ *        seccomp-exec --probe | --kill-uid=UID     (see probe.c)
  *
  * Runs in front of proot (or bwrap), so the filter covers proot and every process it traces.
- * It does three things, in this order:
+ * It does these things, in this order:
+ *   0. applies the run's resource limits and umask (options.c);
  *   1. closes every inherited file descriptor above 3 (fd 3 is the runner's status pipe, see launcher.ts);
  *   2. asks for SIGKILL when the runtime dies (PR_SET_PDEATHSIG, kept across exec): unshare then takes its pid
  *      namespace down with it, so a killed runtime leaves no sandboxed program running untimed;
@@ -28,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "helper.h"
 
 #if defined(__x86_64__)
 #define TB_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -126,8 +129,18 @@ static void close_inherited_fds(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: seccomp-exec PROGRAM [ARGS...]\n");
+  if (argc == 2 && strcmp(argv[1], "--probe") == 0) return probe();
+  if (argc == 2 && strncmp(argv[1], "--kill-uid=", 11) == 0) return kill_uid(argv[1] + 11);
+  int first = 1;
+  for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++) {
+    if (strcmp(argv[first], "--") == 0) {
+      first++;
+      break;
+    }
+    if (apply_option(argv[first]) != 0) return 126;
+  }
+  if (first >= argc) {
+    fprintf(stderr, "usage: seccomp-exec [--rlimit=NAME:SOFT:HARD]... [--umask=OCTAL] [--] PROGRAM [ARGS...]\n");
     return 2;
   }
   close_inherited_fds();
@@ -148,7 +161,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "seccomp-exec: seccomp filter: %s\n", strerror(errno));
     return 126;
   }
-  execvp(argv[1], argv + 1);
-  fprintf(stderr, "seccomp-exec: %s: %s\n", argv[1], strerror(errno));
+  execvp(argv[first], argv + first);
+  fprintf(stderr, "seccomp-exec: %s: %s\n", argv[first], strerror(errno));
   return 127;
 }

@@ -2,6 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { LOCAL_DEV_SECRET } from "../../shared/src/index.ts";
+import { BUCKET_NAME, type WithStorage, storageProblems, withStorage } from "./storage/config.ts";
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -11,22 +12,64 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 const absPath = z.string().min(1).transform((p) => path.resolve(p));
 
+const LIMIT_PAIRS = [
+  ["LIMIT_MEMORY_MB", "MAX_MEMORY_MB"],
+  ["LIMIT_PROCESSES", "MAX_PROCESSES"],
+  ["LIMIT_OPEN_FILES", "MAX_OPEN_FILES"],
+  ["LIMIT_FILE_SIZE_MB", "MAX_FILE_SIZE_MB"],
+  ["LIMIT_CPU_S", "MAX_CPU_S"],
+] as const;
+
 const ConfigSchema = z
   .object({
     HOST: z.string().default("127.0.0.1"),
     PORT: int(0, 65_535).default(8788),
     NODE_ENV: z.string().default("development"),
     HMAC_SECRET: z.string().min(16, "HMAC_SECRET must be at least 16 characters").default(DEV_SECRET),
-    WORKSPACES_ROOT: absPath.default(path.join(REPO_ROOT, ".data/r2/threadbox/threads")),
+    /** Unset: `<STORAGE_MOUNT_DIR>/threads` with STORAGE_MODE=mount, else .data/r2/threadbox/threads in the repository. */
+    WORKSPACES_ROOT: absPath.optional(),
     STATE_DIR: absPath.default(path.join(REPO_ROOT, ".data/runtime")),
+    /** Where workspaces live: a local directory, or the R2 bucket mounted with s3fs (see storage/). */
+    STORAGE_MODE: z.enum(["local", "mount"]).default("local"),
+    /** `runtime`: the runtime mounts the bucket and remounts it when lost; `external`: it only verifies a mount. */
+    STORAGE_MOUNT_BY: z.enum(["runtime", "external"]).default("runtime"),
+    STORAGE_MOUNT_DIR: absPath.optional(),
+    R2_BUCKET: z.string().regex(BUCKET_NAME, "3-63 lowercase letters, digits, dots or hyphens").optional(),
+    R2_ENDPOINT: z.url().optional(),
+    R2_REGION: z.string().min(1).default("auto"),
+    R2_ACCESS_KEY_ID: z.string().min(1).optional(),
+    R2_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3FS_BIN: z.string().default("s3fs"),
+    STORAGE_PROBE_INTERVAL_S: int(1, 3600).default(15),
+    STORAGE_PROBE_TIMEOUT_S: int(1, 300).default(10),
+    STORAGE_RETRY_MAX_S: int(1, 3600).default(60),
     ISOLATION: z.enum(["proot", "bwrap", "none"]).default("proot"),
     ALLOW_UNSAFE_NONE_ISOLATION: bool.default(false),
     PROOT_BIN: z.string().default("proot"),
     BWRAP_BIN: z.string().default("bwrap"),
     SECCOMP_HELPER: z.string().default(path.join(REPO_ROOT, ".build/seccomp-exec")),
-    SANDBOX_UID: int(1, 2 ** 31).default(65534),
-    SANDBOX_GID: int(1, 2 ** 31).default(65534),
+    /**
+     * Threads run as uid SANDBOX_UID_BASE + slot * SANDBOX_ID_RANGE + n, tenants' gids likewise: each runtime on a
+     * host claims a free slot (UID_CLAIMS_DIR), so two runtimes never share a uid; n is recorded in STATE_DIR.
+     */
+    SANDBOX_UID_BASE: int(1000, 2 ** 31 - 1).default(200_000_000),
+    SANDBOX_ID_RANGE: int(16, 10_000_000).default(100_000),
+    UID_CLAIMS_DIR: absPath.default("/run/threadbox/id-slots"),
     PID_NAMESPACE: z.enum(["auto", "on", "off"]).default("auto"),
+    /** Start even when a required layer (uid switch, seccomp) is missing; every health answer then says degraded. */
+    ALLOW_DEGRADED_ISOLATION: bool.default(false),
+    /** Per-run resource limits (setrlimit in the seccomp helper): defaults, and the most a call may ask for. */
+    LIMIT_MEMORY_MB: int(64, 2 ** 20).default(4096),
+    MAX_MEMORY_MB: int(64, 2 ** 20).default(16_384),
+    LIMIT_PROCESSES: int(8, 2 ** 20).default(256),
+    MAX_PROCESSES: int(8, 2 ** 20).default(4096),
+    LIMIT_OPEN_FILES: int(16, 2 ** 20).default(1024),
+    MAX_OPEN_FILES: int(16, 2 ** 20).default(65_536),
+    LIMIT_FILE_SIZE_MB: int(1, 2 ** 24).default(1024),
+    MAX_FILE_SIZE_MB: int(1, 2 ** 24).default(65_536),
+    /** Unset: a run's CPU limit is its timeout plus the kill grace plus 1 s, so the wall timeout fires first. */
+    LIMIT_CPU_S: int(1, 86_400).optional(),
+    MAX_CPU_S: int(1, 86_400).default(3600),
     PYTHON_BIN: z.string().default("/usr/bin/python3"),
     PYTHON_MODE: z.enum(["venv", "system"]).default("venv"),
     PYTHON_INSTALLER: z.enum(["auto", "uv", "pip"]).default("auto"),
@@ -38,9 +81,13 @@ const ConfigSchema = z
     MAX_BODY_BYTES: int(1024, 2 ** 30).default(32 * 2 ** 20),
     MAX_FILE_READ_BYTES: int(1024, 2 ** 31).default(64 * 2 ** 20),
     CONTEXT_IDLE_S: int(10, 86_400).default(900),
+    /** A thread's virtual display (Xvfb) is stopped after this long without a run that asked for screenshots. */
+    DISPLAY_IDLE_S: int(10, 86_400).default(600),
+    DISPLAY_SCREEN: z.string().regex(/^\d{2,5}x\d{2,5}x(8|16|24)$/, "WIDTHxHEIGHTxDEPTH, e.g. 1280x800x24").default("1280x800x24"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .superRefine((c, ctx) => {
+    for (const p of storageProblems(c)) ctx.addIssue({ code: "custom", path: [p.path], message: p.message });
     if (c.ISOLATION === "none" && !c.ALLOW_UNSAFE_NONE_ISOLATION) {
       ctx.addIssue({
         code: "custom",
@@ -48,12 +95,16 @@ const ConfigSchema = z
         message: "ISOLATION=none runs user code on the host; set ALLOW_UNSAFE_NONE_ISOLATION=1 to allow it in development",
       });
     }
+    for (const [limit, max] of LIMIT_PAIRS) {
+      const value = c[limit];
+      if (value !== undefined && value > c[max]) ctx.addIssue({ code: "custom", path: [limit], message: `${limit} (${value}) is above ${max} (${c[max]})` });
+    }
     if (c.NODE_ENV === "production" && c.HMAC_SECRET === DEV_SECRET) {
       ctx.addIssue({ code: "custom", path: ["HMAC_SECRET"], message: "set HMAC_SECRET in production" });
     }
   });
 
-export type RuntimeConfig = z.infer<typeof ConfigSchema>;
+export type RuntimeConfig = WithStorage<z.infer<typeof ConfigSchema>>;
 export const DEFAULT_DEV_SECRET = DEV_SECRET;
 
 export class ConfigError extends Error {
@@ -69,5 +120,5 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`invalid runtime configuration:\n${lines.join("\n")}`);
   }
-  return parsed.data;
+  return withStorage(parsed.data, path.join(REPO_ROOT, ".data/r2/threadbox/threads"));
 }

@@ -4,9 +4,11 @@ import { createLogger } from "./logger.ts";
 import { createSandbox } from "./sandbox/create.ts";
 import { createApp } from "./server/app.ts";
 import { createServices } from "./services.ts";
+import { dropStorageSecrets } from "./storage/config.ts";
+import { createStorage } from "./storage/gate.ts";
 import { prepareRoots } from "./workspace/roots.ts";
 
-/** Entry point: parse config, self-test the sandbox layers, serve on the configured address. */
+/** Entry point: parse config, mount storage, self-test the sandbox layers, serve (or only report with --self-test). */
 async function main(): Promise<void> {
   let config;
   try {
@@ -18,16 +20,29 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  dropStorageSecrets(process.env);
   const logger = createLogger(config.LOG_LEVEL, { service: "runtime" });
+  // The bucket is mounted (or verified) first: WORKSPACES_ROOT lives on it.
+  const storage = createStorage(config, logger);
+  await storage.start().catch((err: Error) => {
+    process.stderr.write(`threadbox runtime: storage unavailable: ${err.message}\n`);
+    process.exit(1);
+  });
   const sandbox = await createSandbox(config, logger).catch((err: Error) => {
     process.stderr.write(`threadbox runtime: sandbox self-test failed: ${err.message}\n`);
     process.exit(1);
   });
-  await prepareRoots([config.WORKSPACES_ROOT, config.STATE_DIR], sandbox.layers.uid).catch((err: Error) => {
+  await prepareRoots([config.WORKSPACES_ROOT, config.STATE_DIR], sandbox.report.uid_switch).catch((err: Error) => {
     process.stderr.write(`threadbox runtime: ${err.message}\n`);
     process.exit(1);
   });
-  const services = createServices(config, logger, sandbox);
+  const services = createServices(config, logger, sandbox, storage);
+  if (process.argv.includes("--self-test")) {
+    // The image's entrypoint runs this before serving: everything started, nothing served.
+    process.stdout.write(`${JSON.stringify({ ok: true, isolation: sandbox.backend.name, layers: sandbox.report, storage: storage.health() })}\n`);
+    sandbox.close();
+    process.exit(0);
+  }
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     const url = `http://${info.family === "IPv6" ? `[${info.address}]` : info.address}:${info.port}`;
@@ -42,6 +57,9 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     logger.info("shutting down", { signal });
     services.executions.cancelAll();
+    storage.stop();
+    services.displays.stopAll();
+    sandbox.close();
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };

@@ -1,12 +1,17 @@
 import { existsSync } from "node:fs";
 import type { RuntimeConfig } from "./config.ts";
+import type { Owner } from "./files/safe-open.ts";
 import { ContextManager } from "./contexts/manager.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
+import { DisplayManager } from "./gui/displays.ts";
+import type { ScreenshotDeps } from "./gui/screenshots.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./python/run-python.ts";
 import { stdlibProber, systemInterpreters, systemPythonProber } from "./python/system-python.ts";
 import { type GuestRunner, createGuestRunner } from "./runner/guest.ts";
 import type { Sandbox } from "./sandbox/create.ts";
+import type { StorageGate } from "./storage/gate.ts";
+import type { WorkspaceLocation } from "./workspace/location.ts";
 import { WorkspaceManager } from "./workspace/manager.ts";
 
 /** Everything the routes use, built once at start-up and passed down by construction. */
@@ -14,36 +19,51 @@ export interface Services {
   config: RuntimeConfig;
   logger: Logger;
   sandbox: Sandbox;
+  /** The workspace storage (local directory or bucket mount) and its health. */
+  storage: StorageGate;
   run: GuestRunner;
   workspaces: WorkspaceManager;
   executions: ExecutionRegistry;
   contexts: ContextManager;
+  displays: DisplayManager;
+  /** What `capture_screenshot` needs: the thread's display, where its /tmp appears, who owns files there. */
+  screenshots: ScreenshotDeps;
   python: RunPythonDeps;
   installer: "uv" | "pip";
   interpreters: string[];
-  owner: { uid: number; gid: number } | null;
+  /** Who owns what the runtime writes for a thread: its uid and its tenant's gid (null: not root). */
+  owner: (loc: WorkspaceLocation) => Owner;
   startedAt: number;
 }
 
-export function createServices(config: RuntimeConfig, logger: Logger, sandbox: Sandbox): Services {
+export function createServices(config: RuntimeConfig, logger: Logger, sandbox: Sandbox, storage: StorageGate): Services {
   const run = createGuestRunner(config, sandbox);
-  const { uid, gid } = sandbox.layers;
-  const owner = uid === null ? null : { uid, gid: gid ?? uid };
+  const owner = (loc: WorkspaceLocation): Owner => loc.owner;
   const installer = pythonInstaller(config);
   const interpreters = systemInterpreters();
   logger.info("python installer", { installer });
-  const workspaces = new WorkspaceManager(config, sandbox, run, logger, installer, interpreters);
+  const workspaces = new WorkspaceManager(config, sandbox, run, logger, installer, interpreters, storage);
+  const displays = new DisplayManager(
+    { screen: config.DISPLAY_SCREEN, idleS: config.DISPLAY_IDLE_S, stateDir: config.STATE_DIR, owner },
+    logger,
+  );
   return {
     config,
     logger,
     sandbox,
+    storage,
     run,
     workspaces,
     contexts: new ContextManager(config, sandbox, workspaces, logger),
     executions: new ExecutionRegistry(logger),
+    displays,
+    screenshots: {
+      displays,
+      guestTmp: (loc) => (sandbox.backend.guestRoot(loc.dir) === "/" ? "/tmp" : loc.privateTmp.tmp),
+      owner,
+    },
     python: {
       run,
-      owner,
       installer,
       defaultUseVenv: config.PYTHON_MODE === "venv",
       systemPythonVersion: systemPythonProber(run),

@@ -14,15 +14,49 @@ export const GuestDirSchema = z
   .max(1024)
   .refine((p) => !p.includes("\0"), "paths cannot contain NUL");
 
+/**
+ * Per-call resource limits (setrlimit on every process of the run). Absent fields take the runtime's defaults; a
+ * value above the runtime's maximum is refused with VALIDATION_FAILED (the runtime names its maximum).
+ */
+export const RunLimitsSchema = z.strictObject({
+  /** CPU seconds per process (SIGXCPU, then SIGKILL 5 s later). */
+  cpu_s: z.number().int().min(1).max(86_400).optional(),
+  /** Address space per process, MiB: an allocation beyond it fails (Python: MemoryError). */
+  memory_mb: z.number().int().min(64).max(2 ** 20).optional(),
+  /** Processes and threads of the thread's uid at once (its contexts included): fork fails beyond it. */
+  processes: z.number().int().min(8).max(2 ** 20).optional(),
+  /** Open file descriptors per process (EMFILE beyond it). */
+  open_files: z.number().int().min(16).max(2 ** 20).optional(),
+  /** Largest file a process may write, MiB (EFBIG beyond it). */
+  file_size_mb: z.number().int().min(1).max(2 ** 24).optional(),
+});
+export type RunLimitsRequest = z.infer<typeof RunLimitsSchema>;
+
+export const CaptureScreenshotSchema = z.boolean().default(false);
+
 export const ExecRequestSchema = z.strictObject({
   command: z.string().min(1).max(1_000_000),
   cwd: GuestDirSchema.optional(),
   env: EnvSchema.optional(),
   timeout: TimeoutSchema.default(30),
   stdin: z.string().max(10_000_000).optional(),
+  /** PNGs of the thread's virtual display taken during the run, streamed as `display` events (seed 004). */
+  capture_screenshot: CaptureScreenshotSchema,
+  limits: RunLimitsSchema.optional(),
 });
 export type ExecRequest = z.infer<typeof ExecRequestSchema>;
 export type ExecRequestInput = z.input<typeof ExecRequestSchema>;
+
+/** A rich output of a run (a figure, a screenshot, a displayed value); base64 for binary mimes. */
+export const DisplayOutputSchema = z.object({
+  mime: z.string(),
+  /** Text for text/* and JSON mimes, base64 for binary ones (image/png). */
+  data: z.string(),
+  source: z.enum(["figure", "screenshot", "value", "display"]),
+});
+export type DisplayOutput = z.infer<typeof DisplayOutputSchema>;
+/** In JSON answers only (streams carry them as `display` events): the run's rich outputs, when it had any. */
+export const DisplaysSchema = z.array(DisplayOutputSchema).optional();
 
 export const ExecResultSchema = z.object({
   execution_id: z.string(),
@@ -37,6 +71,7 @@ export const ExecResultSchema = z.object({
   /** stdout+stderr together hit the output cap; the run was stopped there. */
   truncated: z.boolean(),
   duration_ms: z.number().nonnegative(),
+  displays: DisplaysSchema,
 });
 export type ExecResult = z.infer<typeof ExecResultSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EnvSchema, GuestDirSchema, TimeoutSchema } from "./exec.ts";
+import { CaptureScreenshotSchema, DisplaysSchema, EnvSchema, GuestDirSchema, RunLimitsSchema, TimeoutSchema } from "./exec.ts";
 import { SandboxIdSchema } from "./ids.ts";
 import { RelativeFilePathSchema } from "./files.ts";
 
@@ -33,6 +33,10 @@ export const RunPythonParamsSchema = z.strictObject({
   working_dir: GuestDirSchema.default("/workspace"),
   timeout: TimeoutSchema.default(30),
   stdin: z.string().max(10_000_000).optional(),
+  /** seed 004: PNGs of the thread's display taken while the program's windows are up (tkinter, matplotlib). */
+  capture_screenshot: CaptureScreenshotSchema,
+  /** Resource limits for the code's run (not for package installs); see RunLimitsSchema. */
+  limits: RunLimitsSchema.optional(),
 });
 export type RunPythonParams = z.infer<typeof RunPythonParamsSchema>;
 export type RunPythonParamsInput = z.input<typeof RunPythonParamsSchema>;
@@ -76,5 +80,6 @@ export const RunPythonResponseSchema = z.object({
   text: z.string(),
   is_error: z.boolean(),
   metadata: RunPythonMetadataSchema,
+  displays: DisplaysSchema,
 });
 export type RunPythonResponse = z.infer<typeof RunPythonResponseSchema>;

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { ContextInfoSchema } from "./contexts.ts";
 
+/** `none`: the thread's programs (package installs included) run without any network, in their own net namespace. */
+export const NetworkModeSchema = z.enum(["default", "none"]);
+export type NetworkMode = z.infer<typeof NetworkModeSchema>;
+
+/** The runtime's `POST /threads/:tenant/:thread` body (optional): settings kept with the thread on that runtime. */
+export const ThreadSetupSchema = z.strictObject({ network: NetworkModeSchema.optional() });
+
 export const WorkspaceInfoSchema = z.object({
   configured: z.boolean(),
   python_version: z.string().nullable(),
@@ -21,5 +28,8 @@ export const RuntimeHealthSchema = z.object({
   python: z.string().nullable(),
   uptime_s: z.number(),
   running_executions: z.number().int().nonnegative(),
+  /** A required isolation layer is missing and ALLOW_DEGRADED_ISOLATION let the runtime start anyway. */
+  degraded: z.boolean().optional(),
+  missing_layers: z.array(z.string()).optional(),
 });
 export type RuntimeHealth = z.infer<typeof RuntimeHealthSchema>;

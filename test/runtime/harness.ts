@@ -58,6 +58,8 @@ export async function startRuntime(env: Record<string, string> = {}, opts: { roo
       STATE_DIR: path.join(root, "state"),
       KILL_GRACE_MS: "500",
       LOG_LEVEL: "warn",
+      // Not root (a developer machine): no uid switch, so the runtime would refuse to start without this.
+      ...(process.getuid?.() === 0 ? {} : { ALLOW_DEGRADED_ISOLATION: "1" }),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -91,7 +93,7 @@ export async function startRuntime(env: Record<string, string> = {}, opts: { roo
           : new TextEncoder().encode(JSON.stringify(opts.body));
     let headers: Record<string, string> = {};
     if (opts.sign !== false) {
-      headers = await signRequest(TEST_SECRET, { method, path: pathAndQuery, body });
+      headers = await signRequest(TEST_SECRET, { method, path: pathAndQuery, body, headers: opts.headers });
       if (typeof opts.sign === "function") headers = opts.sign(headers);
     }
     return fetch(url + pathAndQuery, {

@@ -26,6 +26,7 @@ export async function runArgv(
     cwd: cwd.guest,
     env: req.env,
     stdin: req.stdin,
+    limits: req.limits,
     timeoutMs: timeoutS * 1000,
     signal: ctx.signal,
     onOutput: (stream, data) => ctx.emit({ type: stream, data }),

@@ -1,8 +1,7 @@
-import { rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode, type EventBody, normalizeWorkspacePath } from "../../../shared/src/index.ts";
-import { readWorkspaceFile } from "../files/file-ops.ts";
-import type { Owner } from "../files/safe-open.ts";
+import { readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import { INSTALLING_MARK, SYSTEM_SITE } from "../workspace/venv.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
@@ -12,7 +11,6 @@ import { recordInstall } from "./manifest.ts";
 export interface InstallDeps {
   run: GuestRunner;
   installer: "uv" | "pip";
-  owner: Owner;
 }
 
 export interface InstallStep {
@@ -34,7 +32,8 @@ export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, s
   const { specs, emit } = step;
   emit({ type: "install", phase: "start", packages: specs, message: `installing ${specs.join(" ")} with ${deps.installer}` });
   const mark = path.join(ws.loc.mounts.venv, INSTALLING_MARK);
-  await writeFile(mark, `${new Date().toISOString()}\n`);
+  // The venv is the sandbox's to write in: a root writeFile could follow a link it planted there.
+  await writeWorkspaceFile(ws.loc.mounts.venv, INSTALLING_MARK, new TextEncoder().encode(`${new Date().toISOString()}\n`), { owner: ws.loc.owner });
   let outcome: InstallOutcome;
   try {
     outcome = await installPackages(deps.run, ws.loc, {
@@ -54,7 +53,7 @@ export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, s
     emit({ type: "install", phase: "error", packages: specs, message: outcome.message });
     return outcome;
   }
-  await recordInstall(ws.loc.dir, { requested: specs, environment: outcome.environment, system: step.system !== undefined }, deps.owner);
+  await recordInstall(ws.loc.dir, { requested: specs, environment: outcome.environment, system: step.system !== undefined }, ws.loc.owner);
   emit({ type: "install", phase: "done", packages: outcome.installed, message: `installed ${outcome.installed.join(" ")}` });
   return outcome;
 }

@@ -3,6 +3,7 @@ import type { GuestRunner } from "../runner/guest.ts";
 import type { StreamName } from "../runner/output.ts";
 import type { Mounts } from "../sandbox/backend.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
+import { shareTenantCache } from "../workspace/ownership.ts";
 import { requirementName } from "./manifest.ts";
 
 export interface InstallRequest {
@@ -59,6 +60,7 @@ export async function installPackages(run: GuestRunner, loc: WorkspaceLocation, 
       : [req.python, "-m", "pip", "install", "--progress-bar", "off", ...extra, ...targets];
   const common = { mounts: req.mounts, signal: req.signal, env: req.target ? { PYTHONPATH: req.target } : undefined };
   const out = await run(loc, { argv, timeoutMs: req.timeoutMs, onOutput: req.onOutput, ...common });
+  await shareTenantCache(loc);
   if (out.exitCode !== 0) {
     const lines = `${out.stderr}\n${out.stdout}`.split("\n").map((l) => l.trim()).filter(Boolean);
     const reason = lines.filter((l) => /^(ERROR|error)\b/.test(l)).join("\n") || lines.slice(-5).join("\n");

@@ -40,7 +40,7 @@ export async function runPython(
   }
   const useVenv = (params.options.use_venv ?? deps.defaultUseVenv) && !params.options.python_cmd;
   const before = await snapshotWorkspace(ws.loc.dir);
-  await writeRequestFiles(ws.loc.dir, dir.workspaceRel, params.files, deps.owner);
+  await writeRequestFiles(ws.loc.dir, dir.workspaceRel, params.files, ws.loc.owner);
   await requireWorkspaceDir(ws.loc.dir, dir, params.working_dir);
 
   const interpreter = useVenv ? `${ws.venv}/bin/python` : `/usr/bin/${params.options.python_cmd ?? "python3"}`;
@@ -108,7 +108,7 @@ async function runScript(
   ctx: ExecutionContext,
 ): Promise<RunOutcome> {
   const runDir = path.join(".threadbox", "runs", ctx.executionId);
-  await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, null);
+  await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, ws.loc.owner);
   // Python puts the script's directory on sys.path, not the working directory: add it so `files` import.
   // System mode finds the thread's own packages in its per-thread directory.
   const paths = [dir.guest, ...(interpreter.startsWith(ws.venv) ? [] : [systemSite(ws)]), params.environment.PYTHONPATH];
@@ -119,6 +119,7 @@ async function runScript(
       cwd: dir.guest,
       env,
       stdin: params.stdin,
+      limits: params.limits,
       timeoutMs: rc.timeoutS * 1000,
       signal: ctx.signal,
       onOutput: (stream, data) => ctx.emit({ type: stream, data }),

@@ -44,7 +44,7 @@ export function fileRoutes(s: Services): Hono {
     if (rel === "") throw new AppError(ErrorCode.INVALID_PATH, "name a file to write, not the workspace root");
     await s.workspaces.ensureDirs(loc);
     const data = new Uint8Array(await c.req.arrayBuffer());
-    return c.json(await writeWorkspaceFile(loc.dir, rel, data, { owner: s.owner }), 201);
+    return c.json(await writeWorkspaceFile(loc.dir, rel, data, { owner: loc.owner }), 201);
   });
 
   app.delete("/threads/:tenant/:thread/files/*", async (c) => {

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { AppError, ErrorCode, type RuntimeHealth } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type RuntimeHealth, ThreadSetupSchema } from "../../../shared/src/index.ts";
+import { jsonBody } from "../server/request.ts";
 import type { Services } from "../services.ts";
 
 /** Workspace lifecycle and runtime health. */
@@ -7,22 +8,29 @@ export function threadRoutes(s: Services): Hono {
   const app = new Hono();
 
   app.get("/health", (c) => {
+    const storage = s.storage.health();
     const health: RuntimeHealth = {
-      ok: true,
+      ok: storage.ok,
       version: "0.1.0",
       isolation: s.sandbox.backend.name,
       python: s.config.PYTHON_BIN,
       uptime_s: Math.round((Date.now() - s.startedAt) / 1000),
       running_executions: s.executions.size,
+      degraded: s.sandbox.report.degraded,
+      missing_layers: s.sandbox.report.missing,
     };
-    return c.json({ ...health, layers: s.sandbox.layers });
+    // A runtime that lost its storage cannot serve threads: the 503 tells the worker to place them elsewhere.
+    return c.json({ ...health, layers: s.sandbox.report, storage }, storage.ok ? 200 : 503);
   });
 
-  /** Creates and configures the workspace (idempotent). */
+  /** Creates and configures the workspace (idempotent); `network` (optional body) is kept with the thread. */
   app.post("/threads/:tenant/:thread", async (c) => {
-    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const setup = await jsonBody(c, ThreadSetupSchema);
+    const located = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    if (setup.network) s.sandbox.settings.setNetwork(located.key, setup.network);
+    const loc = s.workspaces.locate(located.tenant, located.thread);
     await s.workspaces.ensure(loc);
-    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc) });
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), network: loc.network });
   });
 
   app.get("/threads/:tenant/:thread", async (c) => {
@@ -31,18 +39,20 @@ export function threadRoutes(s: Services): Hono {
     return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc) });
   });
 
-  /** Idle thread: release what the runtime holds for it. Runs hold nothing between calls yet (no contexts). */
+  /** Idle thread: release what the runtime holds for it between calls (its contexts and its display). */
   app.post("/threads/:tenant/:thread/release", (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     const contexts = s.contexts.release(loc);
-    s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread, contexts });
-    return c.json({ released: true, contexts });
+    const display = s.displays.release(loc);
+    s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread, contexts, display });
+    return c.json({ released: true, contexts, display });
   });
 
   app.delete("/threads/:tenant/:thread", async (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     s.executions.cancelThread(loc.key);
     s.contexts.release(loc);
+    s.displays.release(loc);
     const existed = await s.workspaces.exists(loc);
     await s.workspaces.remove(loc);
     return c.json({ deleted: existed });

@@ -1,7 +1,8 @@
+import type { RunLimitsRequest } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Mounts } from "../sandbox/backend.ts";
-import type { Sandbox } from "../sandbox/create.ts";
-import type { SpawnSpec } from "../sandbox/wrap.ts";
+import type { PreparedCommand, Sandbox } from "../sandbox/create.ts";
+import { type RunLimits, resolveLimits } from "../sandbox/limits.ts";
 import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
@@ -21,30 +22,39 @@ export interface GuestRun {
   onOutput?: (stream: StreamName, text: string) => void;
   /** Other host dirs at the guest mount points (a venv being built aside). */
   mounts?: Partial<Mounts>;
+  /** The call's resource limits (checked against the runtime's maxima by the route). */
+  limits?: RunLimitsRequest;
 }
 
 export type GuestRunner = (loc: WorkspaceLocation, run: GuestRun) => Promise<RunOutcome>;
 
-export type GuestCommand = SpawnSpec & { env: Record<string, string>; cleanup?: () => Promise<void> };
+/** A prepared command: spawn it with spawnTree, which calls `release` when the tree ends (the uid sweep). */
+export type GuestCommand = PreparedCommand & { env: Record<string, string> };
 
-/** The host command line and environment for a guest command: every layer applied, the environment allowlisted. */
+/**
+ * The host command line and environment for a guest command: every layer applied (the thread's uid, its network
+ * mode, the limits: the runtime's defaults unless given), the environment allowlisted. Runs and contexts both start
+ * here, so both get every layer.
+ */
 export async function prepareGuest(
   config: RuntimeConfig,
   sandbox: Sandbox,
   loc: WorkspaceLocation,
-  run: Pick<GuestRun, "argv" | "cwd" | "env" | "mounts">,
+  run: Pick<GuestRun, "argv" | "cwd" | "env" | "mounts"> & { limits?: RunLimits },
 ): Promise<GuestCommand> {
   const mounts = { ...loc.mounts, ...run.mounts };
   const paths = guestPaths(sandbox, loc, mounts);
   const cwd = run.cwd ?? paths.root;
-  const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv });
+  const identity = { owner: loc.owner, network: loc.network, limits: run.limits ?? resolveLimits(config) };
+  const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv }, identity);
   return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
 }
 
 /** Runs a command inside a thread's sandbox with every layer applied (backend, uid, pid namespace, seccomp). */
 export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox): GuestRunner {
   return async (loc, run) => {
-    const spawn = await prepareGuest(config, sandbox, loc, { ...run, argv: launcherArgv(run.argv) });
+    const limits = resolveLimits(config, run.limits, run.timeoutMs);
+    const spawn = await prepareGuest(config, sandbox, loc, { ...run, argv: launcherArgv(run.argv), limits });
     try {
       return await runProcess({
         ...spawn,
@@ -56,6 +66,8 @@ export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox): Gues
         onOutput: run.onOutput,
       });
     } finally {
+      // The tree is dead (runProcess killed it); wait for the uid sweep so the call returns with nothing left.
+      await spawn.release?.();
       await spawn.cleanup?.();
     }
   };

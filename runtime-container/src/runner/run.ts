@@ -17,6 +17,8 @@ export interface RunRequest {
   /** Aborting cancels the run (TERM, then KILL after the grace). */
   signal?: AbortSignal;
   onOutput?: (stream: StreamName, text: string) => void;
+  /** Called when the process exits (see spawnTree). */
+  release?: () => Promise<void>;
 }
 
 /** A finished run. A failing program is a result with flags, never an exception. */

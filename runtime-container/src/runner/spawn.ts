@@ -4,9 +4,14 @@ import { execa } from "execa";
  * Starts a sandboxed process tree the way every run and context needs it: its own process group (so the whole
  * group can be signalled), only the environment given, output as raw bytes, and fd 3 as a pipe (the launcher's
  * status for runs, the control channel for contexts). A failing program is a result, never a rejection.
+ * When the process exits, the prepared command's `release` runs: the sandbox then sweeps the uid if nothing else
+ * of it is live.
  */
-export function spawnTree(cmd: { file: string; args: string[]; cwd: string; env: Record<string, string> }, stdin?: string) {
-  return execa(cmd.file, cmd.args, {
+export function spawnTree(
+  cmd: { file: string; args: string[]; cwd: string; env: Record<string, string>; release?: () => Promise<void> },
+  stdin?: string,
+) {
+  const child = execa(cmd.file, cmd.args, {
     cwd: cmd.cwd,
     env: cmd.env,
     extendEnv: false,
@@ -18,4 +23,11 @@ export function spawnTree(cmd: { file: string; args: string[]; cwd: string; env:
     stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", "pipe"],
     ...(stdin === undefined ? {} : { input: stdin }),
   });
+  // The tree's end lets the sandbox sweep its uid (see sandbox/sweep.ts); release is idempotent.
+  const release = cmd.release;
+  if (release) {
+    child.once("exit", () => void release());
+    child.once("error", () => void release());
+  }
+  return child;
 }

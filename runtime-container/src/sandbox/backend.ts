@@ -1,3 +1,5 @@
+import type { NetworkMode } from "../../../shared/src/index.ts";
+
 /** One interface for every isolation backend: it turns a guest command into a host command line. */
 export interface SandboxSpec {
   /** Host directory that the guest sees as `/` (and as `/workspace`). */
@@ -10,6 +12,8 @@ export interface SandboxSpec {
   cwd: string;
   /** Guest command. */
   argv: string[];
+  /** `none`: no network inside (bwrap unshares it; proot's chain does, see wrap.ts). */
+  network: NetworkMode;
 }
 
 export interface HostCommand {

@@ -15,7 +15,8 @@ function systemMounts(): Mount[] {
 }
 
 /**
- * bubblewrap: namespaces (pid, ipc, uts, and user when unprivileged), read-only system dirs, near-native speed.
+ * bubblewrap: namespaces (pid, ipc, uts, cgroup, net for `network: "none"`, and user: it runs as the thread's uid,
+ * unprivileged, so it always makes a user namespace), read-only system dirs, near-native speed.
  * Binding the workspace at `/` makes bwrap create its mount points inside the workspace (see stubs.ts).
  */
 export function createBwrapBackend(bwrapBin: string): SandboxBackend {
@@ -39,7 +40,8 @@ export function createBwrapBackend(bwrapBin: string): SandboxBackend {
         "--bind", spec.privateTmp.shm, "/dev/shm",
         "--bind", spec.mounts.venv, GUEST_MOUNTS.venv,
         "--bind", spec.mounts.pipCache, GUEST_MOUNTS.pipCache,
-        "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+        "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        ...(spec.network === "none" ? ["--unshare-net"] : []),
         "--die-with-parent", "--new-session",
         "--chdir", spec.cwd,
         "--", ...spec.argv,

@@ -37,6 +37,9 @@ export function sandboxEnv(
     PATH: [`${paths.venv}/bin`, at("node_modules/.bin"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
     VIRTUAL_ENV: paths.venv,
     BASH_ENV: at(".bashrc"),
+    // Each glibc malloc arena reserves 64 MiB of address space, up to 8 per core: on a many-core host a threaded
+    // program would hit the address-space limit (RLIMIT_AS) with memory to spare. A few arenas suffice.
+    MALLOC_ARENA_MAX: "4",
     PYTHONUNBUFFERED: "1",
     PYTHONDONTWRITEBYTECODE: "1",
     MPLBACKEND: "Agg",

@@ -1,14 +1,24 @@
+import { AppError, ErrorCode, type NetworkMode } from "../../../shared/src/index.ts";
+import type { Owner } from "../files/safe-open.ts";
 import type { HostCommand } from "./backend.ts";
+import { type RunLimits, rlimitArgs } from "./limits.ts";
 
-/** The layers around a backend, as the start-up self-test found them on this host. */
+/** The layers applied around a backend, as the start-up self-test found them on this host. */
 export interface Layers {
-  /** Unprivileged uid/gid the sandbox runs as (null: the server's own, when it is not root). */
-  uid: number | null;
-  gid: number | null;
-  /** `unshare --pid --kill-child`: one pid namespace per run, so no process outlives it. */
+  /** seccomp-exec: limits, umask, closes inherited fds, no_new_privs, the syscall filter (null: missing, degraded). */
+  helper: string | null;
+  /** `unshare --pid --kill-child` around each proot run, so no process outlives it. */
   pidNamespace: boolean;
-  /** seccomp-exec: closes inherited fds, sets no_new_privs, installs the syscall filter. */
-  seccompHelper: string | null;
+  /** `unshare --net` is possible here (threads with `network: "none"`). */
+  netNamespace: boolean;
+}
+
+/** Who one run is and what it may use. */
+export interface RunIdentity {
+  /** The thread's uid and its tenant's gid; null when the runtime cannot switch uid (not root). */
+  owner: Owner;
+  limits: RunLimits;
+  network: NetworkMode;
 }
 
 export interface SpawnSpec {
@@ -18,21 +28,34 @@ export interface SpawnSpec {
 }
 
 /**
- * The command line, outermost first: seccomp-exec (run by the server's uid, so the helper need not be reachable by
- * the sandbox uid), then unshare making the pid namespace (not for bwrap, which makes its own), then setpriv
- * dropping to the sandbox uid, then the backend. Each layer dies with the one before it: seccomp-exec and unshare
- * --kill-child set a parent-death signal, and setpriv sets it again after the uid change, which clears it.
+ * Files the sandbox creates are group-writable: the tenant's shared package cache needs it (its gid is the
+ * tenant's); everything else of a thread lives in directories only its uid can enter.
  */
-export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string): SpawnSpec {
+const SANDBOX_UMASK = "002";
+
+/**
+ * The command line, outermost first: seccomp-exec (run by the server's uid, so the helper need not be reachable by
+ * the sandbox uid; it sets the run's rlimits), then unshare making the pid namespace (not for bwrap, which makes its
+ * own) and the empty net namespace of a `network: "none"` thread, then setpriv dropping to the thread's uid, then the
+ * backend. Each layer dies with the one before it: seccomp-exec and unshare --kill-child set a parent-death signal,
+ * and setpriv sets it again after the uid change, which clears it.
+ */
+export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string, run: RunIdentity): SpawnSpec {
   let argv = [cmd.file, ...cmd.args];
-  if (layers.uid !== null) {
-    const ids = [`--reuid=${layers.uid}`, `--regid=${layers.gid ?? layers.uid}`, "--clear-groups"];
+  if (run.owner) {
+    const ids = [`--reuid=${run.owner.uid}`, `--regid=${run.owner.gid}`, "--clear-groups"];
     argv = ["setpriv", ...ids, "--pdeathsig=KILL", "--", ...argv];
   }
-  if (layers.pidNamespace && backend !== "bwrap") {
-    argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--", ...argv];
+  const unshare: string[] = [];
+  if (layers.pidNamespace && backend !== "bwrap") unshare.push("--pid", "--fork", "--kill-child", "--mount-proc");
+  if (run.network === "none" && backend !== "bwrap") {
+    if (!layers.netNamespace) {
+      throw new AppError(ErrorCode.NOT_IMPLEMENTED, 'this thread has network "none", but this runtime cannot make network namespaces (it needs root)');
+    }
+    unshare.push("--net");
   }
-  if (layers.seccompHelper) argv = [layers.seccompHelper, ...argv];
+  if (unshare.length > 0) argv = ["unshare", ...unshare, "--", ...argv];
+  if (layers.helper) argv = [layers.helper, ...rlimitArgs(run.limits, run.owner !== null), `--umask=${SANDBOX_UMASK}`, "--", ...argv];
   const [file, ...args] = argv as [string, ...string[]];
   return { file, args, cwd: cmd.cwd };
 }

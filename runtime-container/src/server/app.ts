@@ -41,7 +41,8 @@ export function createApp(s: Services): Hono<AppEnv> {
     return c.json(err.toBody(c.get("requestId")), err.status);
   });
   app.onError((raw, c) => {
-    const err = toAppError(raw);
+    // A file operation that hit a dead bucket mount is STORAGE_UNAVAILABLE, not an internal error.
+    const err = toAppError(s.storage.explain(raw));
     if (err.code === ErrorCode.INTERNAL_ERROR) s.logger.error("unhandled error", { error: String(raw), path: c.req.path });
     return c.json(err.toBody(c.get("requestId")), err.status);
   });

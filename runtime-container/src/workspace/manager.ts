@@ -1,13 +1,16 @@
-import { chown, lstat, mkdir, rm, writeFile } from "node:fs/promises";
+import { lchown, lstat, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { WorkspaceInfo } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
+import { fsCode } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
 import { type GuestRunner, guestPaths } from "../runner/guest.ts";
 import type { Sandbox } from "../sandbox/create.ts";
+import type { StorageGate } from "../storage/gate.ts";
 import { KeyedLock } from "./lock.ts";
 import { MARKER_PATH, bashrc, packageJson, pyprojectToml } from "./layout.ts";
 import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
+import { prepareThreadDirs } from "./ownership.ts";
 import { type Marker, readMarker, verifyPython, writeMarker } from "./verify.ts";
 import { type VenvDeps, buildVenv, venvLooksUsable } from "./venv.ts";
 import { readManifest } from "../python/manifest.ts";
@@ -39,10 +42,13 @@ export class WorkspaceManager {
     private readonly logger: Logger,
     private readonly installer: "uv" | "pip",
     private readonly interpreters: string[],
+    /** On the bucket mount every operation goes through the gate: a lost mount answers STORAGE_UNAVAILABLE. */
+    private readonly storage: StorageGate,
   ) {}
 
   locate(tenant: string, thread: string): WorkspaceLocation {
-    return locateWorkspace({ workspaces: this.config.WORKSPACES_ROOT, state: this.config.STATE_DIR }, tenant, thread);
+    const access = { ownerOf: this.sandbox.ownerOf, network: (key: string) => this.sandbox.settings.network(key) };
+    return locateWorkspace({ workspaces: this.config.WORKSPACES_ROOT, state: this.config.STATE_DIR }, tenant, thread, access);
   }
 
   guestRoot(loc: WorkspaceLocation): string {
@@ -50,15 +56,26 @@ export class WorkspaceManager {
   }
 
   async exists(loc: WorkspaceLocation): Promise<boolean> {
-    return (await lstat(loc.dir).catch(() => null))?.isDirectory() ?? false;
+    return this.storage.guard(async () => {
+      // Only "not there" means no workspace: a dead mount (ENOTCONN) must not make every thread look deleted.
+      const st = await lstat(loc.dir).catch((err: unknown) => {
+        if (fsCode(err) === "ENOENT" || fsCode(err) === "ENOTDIR") return null;
+        throw err;
+      });
+      return st?.isDirectory() ?? false;
+    });
   }
 
   /** The directories alone (for file uploads): no interpreter needed. */
   async ensureDirs(loc: WorkspaceLocation): Promise<void> {
-    await this.lock.run(loc.key, () => this.createDirs(loc));
+    await this.storage.guard(() => this.lock.run(loc.key, () => this.createDirs(loc)));
   }
 
   async ensure(loc: WorkspaceLocation): Promise<ReadyWorkspace> {
+    return this.storage.guard(() => this.ensureLocked(loc));
+  }
+
+  private ensureLocked(loc: WorkspaceLocation): Promise<ReadyWorkspace> {
     return this.lock.run(loc.key, async () => {
       const { root: guestRoot, venv } = guestPaths(this.sandbox, loc);
       await this.createDirs(loc);
@@ -68,6 +85,10 @@ export class WorkspaceManager {
   }
 
   async info(loc: WorkspaceLocation): Promise<Omit<WorkspaceInfo, "contexts">> {
+    return this.storage.guard(() => this.readInfo(loc));
+  }
+
+  private async readInfo(loc: WorkspaceLocation): Promise<Omit<WorkspaceInfo, "contexts">> {
     const marker = await readMarker(loc.dir);
     const venvOk = await venvLooksUsable(loc);
     return {
@@ -81,6 +102,10 @@ export class WorkspaceManager {
   }
 
   async remove(loc: WorkspaceLocation): Promise<void> {
+    await this.storage.guard(() => this.removeLocked(loc));
+  }
+
+  private async removeLocked(loc: WorkspaceLocation): Promise<void> {
     await this.lock.run(loc.key, async () => {
       this.verified.delete(loc.key);
       await rm(loc.dir, { recursive: true, force: true });
@@ -128,7 +153,7 @@ export class WorkspaceManager {
       base_python: this.config.PYTHON_BIN,
       configured_at: new Date().toISOString(),
     };
-    const mtimeMs = await writeMarker(loc.dir, marker, this.owner());
+    const mtimeMs = await writeMarker(loc.dir, marker, loc.owner);
     this.verified.set(loc.key, { markerMtimeMs: mtimeMs, marker });
     log.info("workspace configured", { python_version: marker.python_version });
     return marker;
@@ -140,36 +165,18 @@ export class WorkspaceManager {
       sandbox: this.sandbox,
       pythonBin: this.config.PYTHON_BIN,
       installer: this.installer,
-      owner: this.owner(),
       log: (level, msg, fields) => log[level](msg, fields),
     };
   }
 
-  private owner(): { uid: number; gid: number } | null {
-    const { uid, gid } = this.sandbox.layers;
-    return uid === null ? null : { uid, gid: gid ?? uid };
-  }
-
-  /** Parents are traverse-only (0711) so the sandbox uid reaches its own workspace but cannot list others. */
   private async createDirs(loc: WorkspaceLocation): Promise<void> {
-    const owner = this.owner();
-    for (const parent of [path.dirname(loc.dir), path.dirname(path.dirname(loc.privateTmp.tmp))]) {
-      await mkdir(parent, { recursive: true, mode: 0o711 });
-    }
-    const privateBase = path.dirname(loc.privateTmp.tmp);
-    await mkdir(path.dirname(loc.mounts.pipCache), { recursive: true, mode: 0o711 });
-    const dirs = [loc.dir, path.join(loc.dir, ".threadbox"), privateBase, ...Object.values(loc.privateTmp), loc.mounts.pipCache];
-    for (const dir of dirs) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      if (owner) await chown(dir, owner.uid, owner.gid);
-    }
+    await prepareThreadDirs(loc, this.logger);
   }
 
   private async writeIfMissing(loc: WorkspaceLocation, name: string, content: string): Promise<void> {
     const file = path.join(loc.dir, name);
     if (await lstat(file).catch(() => null)) return;
-    await writeFile(file, content, { flag: "wx" });
-    const owner = this.owner();
-    if (owner) await chown(file, owner.uid, owner.gid);
+    await writeFile(file, content, { flag: "wx", mode: 0o644 });
+    if (loc.owner) await lchown(file, loc.owner.uid, loc.owner.gid);
   }
 }

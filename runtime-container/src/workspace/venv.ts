@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { chown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { chown, lstat, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
-import type { Owner } from "../files/safe-open.ts";
+import { writeWorkspaceFile } from "../files/file-ops.ts";
 import { installPackages } from "../python/installer.ts";
 import { readManifest } from "../python/manifest.ts";
 import type { GuestRunner } from "../runner/guest.ts";
@@ -21,7 +21,6 @@ export interface VenvDeps {
   sandbox: Sandbox;
   pythonBin: string;
   installer: "uv" | "pip";
-  owner: Owner;
   log: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -44,8 +43,9 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   const aside = inPlace ? final : `${final}.build-${randomBytes(4).toString("hex")}`;
   await mkdir(path.dirname(final), { recursive: true, mode: 0o711 });
   if (inPlace) await rm(final, { recursive: true, force: true });
-  await mkdir(aside, { mode: 0o755 });
-  if (deps.owner) await chown(aside, deps.owner.uid, deps.owner.gid);
+  // The thread's uid builds it and only that uid may enter it.
+  await mkdir(aside, { mode: 0o700 });
+  if (loc.owner) await chown(aside, loc.owner.uid, loc.owner.gid);
   const mounts = { venv: aside };
   const guestVenv = deps.sandbox.backend.guestMount({ mounts: { ...loc.mounts, ...mounts } }, "venv");
   try {
@@ -64,7 +64,9 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
       throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the new venv's interpreter does not run", { stderr: check.error });
     }
     await reinstallManifest(deps, loc, guestVenv, mounts);
-    await writeFile(path.join(aside, "threadbox-venv.json"), `${JSON.stringify({ python: check.version, built_at: new Date().toISOString() })}\n`);
+    // The sandbox wrote into `aside`: a root writeFile there could follow a link it planted.
+    const record = `${JSON.stringify({ python: check.version, built_at: new Date().toISOString() })}\n`;
+    await writeWorkspaceFile(aside, "threadbox-venv.json", new TextEncoder().encode(record), { owner: loc.owner });
     if (!inPlace) await switchIn(aside, final);
     return check;
   } catch (err) {

@@ -1,6 +1,8 @@
-import { chown, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { writeWorkspaceFile } from "../files/file-ops.ts";
+import type { Owner } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { Mounts } from "../sandbox/backend.ts";
 import { MARKER_PATH } from "./layout.ts";
@@ -23,14 +25,13 @@ export async function readMarker(dir: string): Promise<Marker | null> {
   }
 }
 
-/** Written last, atomically (write then rename), so a crash mid-setup leaves no marker. Returns its mtime. */
-export async function writeMarker(dir: string, marker: Marker, owner: { uid: number; gid: number } | null): Promise<number> {
-  const file = path.join(dir, MARKER_PATH);
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(marker, null, 2)}\n`);
-  if (owner) await chown(tmp, owner.uid, owner.gid);
-  await rename(tmp, file);
-  return (await stat(file)).mtimeMs;
+/**
+ * Written last, atomically (write then rename), so a crash mid-setup leaves no marker. Returns its mtime.
+ * Through the file API's writer: the sandbox can plant links in the workspace, and a root writeFile would follow them.
+ */
+export async function writeMarker(dir: string, marker: Marker, owner: Owner): Promise<number> {
+  await writeWorkspaceFile(dir, MARKER_PATH, new TextEncoder().encode(`${JSON.stringify(marker, null, 2)}\n`), { owner });
+  return (await lstat(path.join(dir, MARKER_PATH))).mtimeMs;
 }
 
 const PROBE = "import json, sys; print(json.dumps({'version': sys.version.split()[0], 'prefix': sys.prefix}))";
