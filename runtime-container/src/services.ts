@@ -44,7 +44,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   logger.info("python installer", { installer });
   const workspaces = new WorkspaceManager(config, sandbox, run, logger, installer, interpreters, storage);
   const displays = new DisplayManager(
-    { screen: config.DISPLAY_SCREEN, idleS: config.DISPLAY_IDLE_S, stateDir: config.STATE_DIR, owner },
+    { screen: config.DISPLAY_SCREEN, idleS: config.DISPLAY_IDLE_S, stateDir: config.STATE_DIR, owner, hold: (o) => sandbox.hold(o) },
     logger,
   );
   return {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ErrorCodeSchema } from "./errors.ts";
 import { CellResultSchema } from "./contexts.ts";
-import { ExecResultSchema, InstallResultSchema } from "./exec.ts";
+import { DisplayOutputSchema, ExecResultSchema, InstallResultSchema } from "./exec.ts";
 import { RunPythonResponseSchema } from "./run-python.ts";
 
 /**
@@ -30,10 +30,7 @@ export const StderrEventSchema = z.object({ ...base, type: z.literal("stderr"), 
 export const DisplayEventSchema = z.object({
   ...base,
   type: z.literal("display"),
-  mime: z.string(),
-  /** Text for text/* and JSON mimes, base64 for binary ones (image/png). */
-  data: z.string(),
-  source: z.enum(["figure", "screenshot", "value", "display"]),
+  ...DisplayOutputSchema.shape,
 });
 
 export const InstallEventSchema = z.object({

@@ -1,5 +1,6 @@
 import { AppError } from "./errors.ts";
 import type { ExecutionEvent } from "./events.ts";
+import type { DisplayOutput } from "./exec.ts";
 import { encodeNdjson } from "./ndjson.ts";
 import { type StreamFormat } from "./runtime-api.ts";
 import { encodeSseEvent, sseComment } from "./sse.ts";
@@ -9,10 +10,16 @@ const HEARTBEAT_MS = 15_000;
 /**
  * The terminal value of an execution: its `result` value, or its platform `error` thrown as an AppError (so a JSON
  * answer carries the error's HTTP status). A stream that ends without a terminal event never counts as success.
+ * A JSON answer has no other events, so the rich outputs (figures, screenshots) come along in `displays`.
  */
 export async function terminalValue(events: AsyncIterable<ExecutionEvent>): Promise<unknown> {
+  const displays: DisplayOutput[] = [];
   for await (const event of events) {
-    if (event.type === "result") return event.result.value;
+    if (event.type === "display") displays.push({ mime: event.mime, data: event.data, source: event.source });
+    if (event.type === "result") {
+      const value = event.result.value;
+      return displays.length > 0 && typeof value === "object" && value !== null ? { ...value, displays } : value;
+    }
     if (event.type === "error") throw new AppError(event.code, event.message, event.details);
   }
   throw new AppError("RUNTIME_UNAVAILABLE", "the execution stream ended before the execution finished");

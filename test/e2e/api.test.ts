@@ -156,6 +156,20 @@ describe("exec, run_code, thread state and execution history", () => {
     expect(sh).toMatchObject({ exit_code: 0, stdout: "42\n" });
   });
 
+  it("returns a tkinter window's screenshot through the worker (run_code python, capture_screenshot)", async () => {
+    const thread = await createThread(stack, uniqueId("gui"));
+    const code = `import tkinter as tk\nroot = tk.Tk()\ntk.Label(root, text="hello", font=("Helvetica", 40), bg="yellow").pack()\nroot.after(800, root.destroy)\nroot.mainloop()\nprint("done")`;
+    const body = { language: "python", code, capture_screenshot: true };
+    const r = RunPythonResponseSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/run_code`, { body }), 200));
+    expect(r.metadata.stdout).toBe("done\n");
+    const shot = r.displays?.find((d) => d.source === "screenshot");
+    expect(shot?.mime).toBe("image/png");
+    const png = Buffer.from(shot?.data ?? "", "base64");
+    expect(png.subarray(1, 4).toString()).toBe("PNG");
+    // Width and height from the IHDR chunk: the thread's whole virtual screen.
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1280, 800]);
+  });
+
   it("shows the thread: workspace configured and counts", async () => {
     const thread = await createThread(stack, uniqueId("state"));
     await exec(thread, { command: "true" });

@@ -20,6 +20,7 @@ describe("run_python parameters (seed 003)", () => {
       environment: {},
       working_dir: "/workspace",
       timeout: 30,
+      capture_screenshot: false,
     });
   });
 

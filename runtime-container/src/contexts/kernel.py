@@ -135,6 +135,24 @@ def reader():
                 _commands.put(msg)
 
 
+_gui_hooks = {}
+
+
+def gui_hook():
+    """The GUI screenshot hooks, loaded on the first cell that asks for screenshots (capture_screenshot)."""
+    path = os.environ.get("THREADBOX_GUI_HOOK")
+    if not path or not os.environ.get("THREADBOX_SCREENSHOTS"):
+        return None
+    if path not in _gui_hooks:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("threadbox_gui", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _gui_hooks[path] = module
+    return _gui_hooks[path]
+
+
 def main():
     # A process started with SIGINT ignored would not get Python's KeyboardInterrupt handler: make sure it has it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -144,9 +162,14 @@ def main():
         msg = _commands.get()
         _current["id"] = msg["id"]
         try:
-            # Set before the cell runs, so what it starts (a GUI on a DISPLAY given now) sees it.
+            # Set before the cell runs, so what it starts (a GUI on a DISPLAY given now) sees it. Screenshots are
+            # per cell: only a cell that asks for them gets a directory to put them in.
+            os.environ.pop("THREADBOX_SCREENSHOTS", None)
             os.environ.update(msg.get("env") or {})
+            hook = gui_hook()
             frame = run_cell(msg["id"], msg["code"])
+            if hook is not None:
+                hook.cell_done()
         except KeyboardInterrupt as exc:  # landed between the cell and its answer
             frame = {"type": "done", "id": msg["id"], "ok": False, "error": cell_error(exc, "")}
         _current["id"] = None

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { AppError, CreateContextSchema, EXECUTION_ID_HEADER, ErrorCode, RunCellSchema } from "../../../shared/src/index.ts";
+import { withScreenshots } from "../gui/screenshots.ts";
 import { executionIdHeader, jsonBody } from "../server/request.ts";
 import { respondWithExecution } from "../server/respond.ts";
 import type { Services } from "../services.ts";
@@ -29,9 +30,6 @@ export function contextRoutes(s: Services): Hono {
 
   app.post("/threads/:tenant/:thread/contexts/:ctx/run", async (c) => {
     const req = await jsonBody(c, RunCellSchema);
-    if (req.capture_screenshot) {
-      throw new AppError(ErrorCode.NOT_IMPLEMENTED, "capture_screenshot needs the GUI displays (Xvfb), which this runtime does not have yet");
-    }
     const loc = locate(c.req.param("tenant"), c.req.param("thread"));
     const context = s.contexts.get(loc, c.req.param("ctx"));
     if (context.isBusy) {
@@ -40,7 +38,9 @@ export function contextRoutes(s: Services): Hono {
     const timeoutS = Math.min(req.timeout, s.config.MAX_TIMEOUT_S);
     const stream = s.executions.start("cell", loc, executionIdHeader(c.req.header(EXECUTION_ID_HEADER)), async (ctx) => ({
       kind: "cell",
-      value: await context.run(ctx.executionId, req.code, timeoutS * 1000, ctx.emit),
+      value: await withScreenshots(s.screenshots, loc, ctx, req.capture_screenshot, (env) =>
+        context.run(ctx.executionId, req.code, timeoutS * 1000, ctx.emit, env),
+      ),
     }));
     return respondWithExecution(c, stream);
   });

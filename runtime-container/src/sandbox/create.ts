@@ -29,6 +29,11 @@ export interface Sandbox {
   ownerOf(tenant: string, thread: string): Owner;
   /** The host command line for a guest command, every layer applied. */
   prepare(spec: Omit<SandboxSpec, "network">, run: RunIdentity): Promise<PreparedCommand>;
+  /**
+   * Marks a long-lived host process running as the thread's uid outside any sandbox tree (its display server), so
+   * the uid is not swept while it lives; call the returned function when it has exited.
+   */
+  hold(owner: Owner): Promise<() => Promise<void>>;
   /** Waits for uid sweeps in progress. */
   settle(): Promise<void>;
   /** Gives the id slot back (shutdown). */
@@ -122,6 +127,7 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
         throw err;
       }
     },
+    hold: async (owner) => (owner && sweeper ? sweeper.acquire(owner.uid) : async () => undefined),
     settle: async () => sweeper?.settle(),
     close: () => slot?.release(),
   };

@@ -55,6 +55,7 @@ export function executeRoutes(): Hono<AppEnv> {
       const body = RunPythonParamsSchema.parse({
         code: r.code,
         timeout: r.timeout,
+        capture_screenshot: r.capture_screenshot,
         ...(r.stdin === undefined ? {} : { stdin: r.stdin }),
         ...(r.env ? { environment: r.env } : {}),
         ...(r.cwd ? { working_dir: r.cwd } : {}),
@@ -62,7 +63,8 @@ export function executeRoutes(): Hono<AppEnv> {
       return submit(c, thread, { kind: "run_python", body, summary });
     }
     if (r.language === "bash") {
-      const body = ExecRequestSchema.parse({ command: r.code, timeout: r.timeout, stdin: r.stdin, env: r.env, cwd: r.cwd });
+      const { language: _, code, ...rest } = r;
+      const body = ExecRequestSchema.parse({ ...rest, command: code });
       return submit(c, thread, { kind: "exec", body, summary });
     }
     return submit(c, thread, { kind: "run_code", body: r, summary });

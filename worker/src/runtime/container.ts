@@ -16,7 +16,7 @@ export class RuntimeContainer extends Container<Env> {
     const r2 = env as Env & Partial<Record<"R2_BUCKET" | "R2_ENDPOINT" | "R2_ACCESS_KEY_ID" | "R2_SECRET_ACCESS_KEY", string>>;
     // With the bucket configured the runtime mounts it (workspaces outlive the container); without, they live on the
     // container's own disk and go with it — fine for a trial, not for production.
-    const storage = r2.R2_BUCKET
+    const storage: Record<string, string> = r2.R2_BUCKET
       ? {
           STORAGE_MODE: "mount",
           R2_BUCKET: r2.R2_BUCKET,
