@@ -20,7 +20,7 @@ import { ReplayCache } from "../runtime-container/src/server/replay-cache.ts";
  *   die        → drops the connection mid-stream  anything else → stderr "…: command not found", exit 127
  *
  * Test-only control routes under CONTROL (unsigned; the worker never calls them): `GET /_fake/calls` lists the
- * signed calls received, `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call
+ * signed calls received, `GET /_fake/setups` the workspace set-ups received (`{ path, body }`), `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call
  * for that thread has its connection dropped, as a runtime that is down would.
  */
 const CONTROL = "/_fake";
@@ -33,6 +33,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 export function fakeRuntime(opts: { url: string; secret: string }): { node: Handler } {
   const host = new URL(opts.url).host;
   const calls: string[] = [];
+  const setups: { path: string; body: string }[] = [];
   const outages = new Set<string>();
   const sleeping = new Map<string, () => void>();
   const nonces = new ReplayCache({ maxEntries: 100_000, windowSeconds: SIGNATURE_WINDOW_SECONDS, startedAt: 0 });
@@ -106,12 +107,14 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
     if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });
     if (thread && req.method === "DELETE" && action === undefined) return json(res, 200, { deleted: true });
+    if (thread && req.method === "POST" && action === undefined) setups.push({ path, body });
     if (thread && req.method !== "DELETE" && action === undefined) return json(res, 200, WORKSPACE);
     return json(res, 404, { error: { code: "NOT_FOUND", message: `the stand-in has no route for ${req.method} ${path}` } });
   }
 
   function control(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (req.method === "GET" && path === `${CONTROL}/calls`) return json(res, 200, calls);
+    if (req.method === "GET" && path === `${CONTROL}/setups`) return json(res, 200, setups);
     const outage = path.startsWith(`${CONTROL}/outage/`) ? path.slice(`${CONTROL}/outage/`.length) : null;
     if (outage && req.method === "PUT") return (outages.add(outage), json(res, 204, null));
     if (outage && req.method === "DELETE") return (outages.delete(outage), json(res, 204, null));

@@ -7,6 +7,7 @@ export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
 /** The runtime's `POST /threads/:tenant/:thread` body (optional): settings kept with the thread on that runtime. */
 export const ThreadSetupSchema = z.strictObject({ network: NetworkModeSchema.optional() });
+export type ThreadSetup = z.infer<typeof ThreadSetupSchema>;
 
 export const WorkspaceInfoSchema = z.object({
   configured: z.boolean(),

@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
 import { parseLauncherStatus } from "../sandbox/launcher.ts";
-import { signalTree } from "./kill-tree.ts";
+import { signalDescendants, signalTree } from "./kill-tree.ts";
 import { spawnTree } from "./spawn.ts";
 import { OutputCollector, type StreamName } from "./output.ts";
 
@@ -14,6 +14,8 @@ export interface RunRequest {
   timeoutMs: number;
   killGraceMs: number;
   maxOutputBytes: number;
+  /** Where SIGTERM goes (see SpawnSpec.termTarget); SIGKILL always goes to the group and the spawned process. */
+  termTarget?: "group" | "descendants";
   /** Aborting cancels the run (TERM, then KILL after the grace). */
   signal?: AbortSignal;
   onOutput?: (stream: StreamName, text: string) => void;
@@ -53,7 +55,8 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   const send = (signal: NodeJS.Signals) => {
     if (pid === undefined) return;
     sent = signal;
-    signalTree(pid, signal);
+    if (signal === "SIGTERM" && req.termTarget === "descendants") signalDescendants(pid, signal);
+    else signalTree(pid, signal);
   };
   const terminate = (graceMs: number) => {
     if (killTimer) return;

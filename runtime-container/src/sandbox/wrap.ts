@@ -25,6 +25,12 @@ export interface SpawnSpec {
   file: string;
   args: string[];
   cwd: string;
+  /**
+   * Where a timeout's or cancel's SIGTERM goes. `group`: the run's process group (proot's chain survives it).
+   * `descendants`: everything below the spawned process but not it: bwrap dies on SIGTERM and takes its pid namespace
+   * down with SIGKILL, so the user's processes would never get their grace.
+   */
+  termTarget?: "group" | "descendants";
 }
 
 /**
@@ -57,5 +63,6 @@ export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string, r
   if (unshare.length > 0) argv = ["unshare", ...unshare, "--", ...argv];
   if (layers.helper) argv = [layers.helper, ...rlimitArgs(run.limits, run.owner !== null), `--umask=${SANDBOX_UMASK}`, "--", ...argv];
   const [file, ...args] = argv as [string, ...string[]];
-  return { file, args, cwd: cmd.cwd };
+  // seccomp-exec and setpriv exec, so the spawned process is bwrap itself.
+  return { file, args, cwd: cmd.cwd, termTarget: backend === "bwrap" ? "descendants" : "group" };
 }

@@ -1,5 +1,12 @@
 /** The files a new workspace starts with (seed 002). Existing files are never overwritten. */
 export const MARKER_PATH = ".threadbox/workspace.json";
+/** The workspace entries the runtime makes itself: a planted link in their place is removed (see planted.ts). */
+export const OWN_ENTRIES: readonly { name: string; kind: "dir" | "file" }[] = [
+  { name: ".threadbox", kind: "dir" },
+  { name: ".bashrc", kind: "file" },
+  { name: "pyproject.toml", kind: "file" },
+  { name: "package.json", kind: "file" },
+];
 export function bashrc(guestRoot: string, venv: string): string {
   const root = guestRoot.replace(/\/$/, "");
   return `# threadbox workspace shell set-up; sourced by every \`exec\` (BASH_ENV) and interactive shells.

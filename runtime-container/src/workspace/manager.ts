@@ -2,19 +2,19 @@ import { lchown, lstat, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { WorkspaceInfo } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
-import { fsCode } from "../files/safe-open.ts";
+import { removeTree } from "../files/dir-tree.ts";
+import { fsCode, lstatAt, withWorkspaceDir } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
 import { type GuestRunner, guestPaths } from "../runner/guest.ts";
 import type { Sandbox } from "../sandbox/create.ts";
 import type { StorageGate } from "../storage/gate.ts";
 import { KeyedLock } from "./lock.ts";
-import { MARKER_PATH, bashrc, packageJson, pyprojectToml } from "./layout.ts";
+import { bashrc, packageJson, pyprojectToml } from "./layout.ts";
 import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
 import { prepareThreadDirs } from "./ownership.ts";
-import { type Marker, readMarker, verifyPython, writeMarker } from "./verify.ts";
+import { type Marker, readMarker, removeMarker, statMarker, verifyPython, writeMarker } from "./verify.ts";
 import { type VenvDeps, buildVenv, venvLooksUsable } from "./venv.ts";
 import { readManifest } from "../python/manifest.ts";
-
 
 /** A configured, verified workspace. */
 export interface ReadyWorkspace {
@@ -78,7 +78,9 @@ export class WorkspaceManager {
   private ensureLocked(loc: WorkspaceLocation): Promise<ReadyWorkspace> {
     return this.lock.run(loc.key, async () => {
       const { root: guestRoot, venv } = guestPaths(this.sandbox, loc);
-      await this.createDirs(loc);
+      // The sandbox's links where our files belong were removed: write those files again (the marker goes through
+      // the checks below, and a missing one means a full set-up).
+      if ((await this.createDirs(loc)).length > 0) await this.writeLayout(loc, venv);
       const marker = (await this.currentMarker(loc, venv)) ?? (await this.configure(loc, venv));
       return { loc, guestRoot, venv, marker };
     });
@@ -116,7 +118,7 @@ export class WorkspaceManager {
 
   /** The marker, if it can be trusted: present, venv interpreter present, and verified in this process. */
   private async currentMarker(loc: WorkspaceLocation, venv: string): Promise<Marker | null> {
-    const st = await lstat(path.join(loc.dir, MARKER_PATH)).catch(() => null);
+    const st = await statMarker(loc.dir);
     if (!st) return null;
     if (!(await venvLooksUsable(loc))) {
       this.logger.warn("marker exists but the venv is missing or was interrupted: rebuilding", { thread_id: loc.thread, tenant: loc.tenant });
@@ -138,14 +140,13 @@ export class WorkspaceManager {
   private async configure(loc: WorkspaceLocation, venv: string): Promise<ReadyWorkspace["marker"]> {
     const log = this.logger.child({ thread_id: loc.thread, tenant: loc.tenant });
     log.info("configuring workspace");
-    await rm(path.join(loc.dir, MARKER_PATH), { force: true });
-    await this.writeIfMissing(loc, ".bashrc", bashrc(this.guestRoot(loc), venv));
-    await this.writeIfMissing(loc, "pyproject.toml", pyprojectToml());
-    await this.writeIfMissing(loc, "package.json", packageJson());
+    await removeMarker(loc.dir);
+    await this.writeLayout(loc, venv);
     // Workspaces from before the venv moved to local disk: the mount hides that copy, so it only costs space.
-    if ((await lstat(path.join(loc.dir, ".venv")).catch(() => null))?.isDirectory()) {
-      await rm(path.join(loc.dir, ".venv"), { recursive: true, force: true });
-    }
+    // removeTree, not fs.rm: the sandbox could swap a directory below for a link mid-walk.
+    await withWorkspaceDir(loc.dir, [], {}, async (root) => {
+      if ((await lstatAt(root, ".venv"))?.isDirectory()) await removeTree(root, ".venv");
+    });
     const check = await buildVenv(this.venvDeps(log), loc);
     const marker: Marker = {
       python_version: check.version,
@@ -169,8 +170,22 @@ export class WorkspaceManager {
     };
   }
 
-  private async createDirs(loc: WorkspaceLocation): Promise<void> {
-    await prepareThreadDirs(loc, this.logger);
+  /** Returns the names of links the sandbox had planted in place of the runtime's entries (now removed). */
+  private async createDirs(loc: WorkspaceLocation): Promise<string[]> {
+    const removed = await prepareThreadDirs(loc, this.logger);
+    if (removed.length > 0) {
+      this.verified.delete(loc.key);
+      const fields = { thread_id: loc.thread, tenant: loc.tenant, removed };
+      this.logger.warn("removed what the sandbox put in place of the workspace's own entries", fields);
+    }
+    return removed;
+  }
+
+  /** The files a workspace starts with, each written only when missing. */
+  private async writeLayout(loc: WorkspaceLocation, venv: string): Promise<void> {
+    await this.writeIfMissing(loc, ".bashrc", bashrc(this.guestRoot(loc), venv));
+    await this.writeIfMissing(loc, "pyproject.toml", pyprojectToml());
+    await this.writeIfMissing(loc, "package.json", packageJson());
   }
 
   private async writeIfMissing(loc: WorkspaceLocation, name: string, content: string): Promise<void> {

@@ -4,6 +4,7 @@ import { chownTree, shareWithGroup } from "../files/chown-tree.ts";
 import { withWorkspaceDir } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
 import type { WorkspaceLocation } from "./location.ts";
+import { removePlantedEntries } from "./planted.ts";
 
 /** Directories only their owner enters: a thread's workspace and private tmp dirs, never readable by other uids. */
 const PRIVATE = 0o700;
@@ -18,8 +19,9 @@ const TENANT_SHARED = 0o2770;
  * the tenant's package cache shared by its threads only; everything above root's and traverse-only.
  * When the thread's uid changed (a workspace made on another runtime, or before per-thread uids), the whole tree is
  * given to the new uid first. Without an owner (the runtime is not root) modes are set but nobody changes.
+ * Links the sandbox planted where the runtime's own entries belong are removed first; returns their names.
  */
-export async function prepareThreadDirs(loc: WorkspaceLocation, logger: Logger): Promise<void> {
+export async function prepareThreadDirs(loc: WorkspaceLocation, logger: Logger): Promise<string[]> {
   const owner = loc.owner;
   const privateBase = path.dirname(loc.privateTmp.tmp);
   for (const dir of [path.dirname(loc.dir), privateBase, path.dirname(loc.mounts.pipCache), path.dirname(loc.mounts.venv)]) {
@@ -34,8 +36,10 @@ export async function prepareThreadDirs(loc: WorkspaceLocation, logger: Logger):
   }
   await mkdir(loc.mounts.pipCache, { recursive: true, mode: TENANT_SHARED });
   await setMode(loc.mounts.pipCache, TENANT_SHARED, owner ? { uid: 0, gid: owner.gid } : null);
-  // Inside the workspace the sandbox could have planted a link: safe-open creates it, never following one.
+  const removed = await removePlantedEntries(loc.dir);
+  // The sandbox may plant a link again meanwhile: safe-open creates the directory, never following one.
   await withWorkspaceDir(loc.dir, [".threadbox"], { create: true, owner }, async () => undefined);
+  return removed;
 }
 
 /** mode and owner of a directory the runtime made (never a link: lstat, lchown). */

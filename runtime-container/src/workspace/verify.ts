@@ -1,8 +1,8 @@
-import { lstat, readFile } from "node:fs/promises";
-import path from "node:path";
+import type { Stats } from "node:fs";
 import { z } from "zod";
-import { writeWorkspaceFile } from "../files/file-ops.ts";
-import type { Owner } from "../files/safe-open.ts";
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
+import { deleteWorkspacePath, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
+import { type Owner, lstatAt, withWorkspaceDir } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { Mounts } from "../sandbox/backend.ts";
 import { MARKER_PATH } from "./layout.ts";
@@ -16,13 +16,33 @@ const MarkerSchema = z.object({
 });
 export type Marker = z.infer<typeof MarkerSchema>;
 
-/** A marker that does not parse counts as no marker. */
+/** Far above a real marker; a bigger one is garbage. */
+const MARKER_MAX_BYTES = 64 * 1024;
+
+/**
+ * A marker that does not parse counts as no marker. Every marker access goes through the safe walk: the sandbox
+ * can swap `.threadbox` for a link, and a plain path would be followed out of the workspace.
+ */
 export async function readMarker(dir: string): Promise<Marker | null> {
   try {
-    return MarkerSchema.parse(JSON.parse(await readFile(path.join(dir, MARKER_PATH), "utf8")));
+    const { data } = await readWorkspaceFile(dir, MARKER_PATH, MARKER_MAX_BYTES);
+    return MarkerSchema.parse(JSON.parse(data.toString("utf8")));
   } catch {
     return null;
   }
+}
+
+/** lstat of the marker; null when it (or `.threadbox`) is missing, or `.threadbox` is not a plain directory. */
+export async function statMarker(dir: string): Promise<Stats | null> {
+  const [parent, name] = MARKER_PATH.split("/") as [string, string];
+  return withWorkspaceDir(dir, [parent], {}, (d) => lstatAt(d, name)).catch(() => null);
+}
+
+/** Removes the marker before a set-up; a missing one is fine. */
+export async function removeMarker(dir: string): Promise<void> {
+  await deleteWorkspacePath(dir, MARKER_PATH).catch((err: unknown) => {
+    if (!(err instanceof AppError && err.code === ErrorCode.FILE_NOT_FOUND)) throw err;
+  });
 }
 
 /**
@@ -31,7 +51,9 @@ export async function readMarker(dir: string): Promise<Marker | null> {
  */
 export async function writeMarker(dir: string, marker: Marker, owner: Owner): Promise<number> {
   await writeWorkspaceFile(dir, MARKER_PATH, new TextEncoder().encode(`${JSON.stringify(marker, null, 2)}\n`), { owner });
-  return (await lstat(path.join(dir, MARKER_PATH))).mtimeMs;
+  const st = await statMarker(dir);
+  if (!st) throw new Error("the workspace marker vanished right after it was written");
+  return st.mtimeMs;
 }
 
 const PROBE = "import json, sys; print(json.dumps({'version': sys.version.split()[0], 'prefix': sys.prefix}))";

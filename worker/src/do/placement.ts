@@ -1,7 +1,7 @@
-import { AppError, ErrorCode } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type ThreadSetup, runtimePaths } from "../../../shared/src/index.ts";
 import { chooseRuntime } from "../runtime/choose.ts";
 import type { RuntimeCall, RuntimeClient } from "../runtime/client.ts";
-import { callWithFailover } from "../runtime/failover.ts";
+import { callWithFailover, isRuntimeFailure } from "../runtime/failover.ts";
 import { RuntimeHealth } from "../runtime/health.ts";
 import { placeThread, rankRuntimes, threadKey } from "../runtime/placement.ts";
 import { probeRuntime } from "../runtime/probe.ts";
@@ -53,11 +53,28 @@ export class ThreadPlacement {
       throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `no runtime answers (${this.urls.length} configured); try again shortly`);
     }
     if (url === thread.runtime_url) return { thread, url };
+    await this.setUpOn(thread, url);
     const placedAt = new Date().toISOString();
     this.store.setRuntime(url, placedAt);
     const [from, to] = [this.urls.indexOf(thread.runtime_url), this.urls.indexOf(url)];
     console.log(JSON.stringify({ level: "info", msg: "thread moved", thread_id: thread.id, from, to }));
     return { thread: { ...thread, runtime_url: url, placed_at: placedAt }, url };
+  }
+
+  /**
+   * Before a thread's first call on a runtime it moved to: that runtime knows nothing of the thread's settings (the
+   * one it left kept them), so a `network: "none"` thread is set up there first, or its programs would get a network.
+   * A thread with the default mode needs nothing: its first call sets its workspace up. If the set-up fails, the
+   * thread is not moved.
+   */
+  private async setUpOn(thread: ThreadRow, url: string): Promise<void> {
+    if (thread.network === "default") return;
+    try {
+      await this.client.call(url, setupCall(thread));
+    } catch (err) {
+      if (isRuntimeFailure(err)) this.failed(url);
+      throw err;
+    }
   }
 
   /** A call to `url` failed as an unreachable runtime's would: probe it before its next use. */
@@ -87,4 +104,10 @@ export class ThreadPlacement {
     this.probing.set(url, probe);
     return probe;
   }
+}
+
+/** The runtime's workspace set-up call for a thread: it always carries the thread's settings. */
+export function setupCall(thread: ThreadRow): RuntimeCall {
+  const body: ThreadSetup = { network: thread.network };
+  return { method: "POST", path: runtimePaths.thread(thread.tenant, thread.id), body: JSON.stringify(body) };
 }

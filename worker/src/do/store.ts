@@ -1,4 +1,4 @@
-import type { ExecutionEvent, ExecutionKind, ExecutionRecord, ExecutionStatus } from "../../../shared/src/index.ts";
+import type { ExecutionEvent, ExecutionKind, ExecutionRecord, ExecutionStatus, NetworkMode } from "../../../shared/src/index.ts";
 
 /** Bounds on what one thread keeps: the log of one execution, and how many finished executions are kept. */
 export const MAX_EVENTS_PER_EXECUTION = 5_000;
@@ -9,7 +9,7 @@ const TAIL_CHARS = 4_000;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS thread (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL,
-  placed_at TEXT
+  placed_at TEXT, network TEXT
 );
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL, request TEXT NOT NULL,
@@ -29,6 +29,8 @@ export interface ThreadRow {
   /** The runtime the thread is placed on (sticky; see do/placement.ts) and since when. */
   runtime_url: string;
   placed_at: string;
+  /** Kept here, not only on the runtime: a thread moved to another runtime must keep `none` (see do/placement.ts). */
+  network: NetworkMode;
 }
 
 type ExecutionRow = Omit<ExecutionRecord, "events_truncated" | "kind" | "status"> & {
@@ -52,19 +54,25 @@ export class ThreadStore {
     // Threads created before placement was tracked: their placement dates from their creation.
     const columns = this.sql.exec("SELECT name FROM pragma_table_info('thread')").toArray().map((r) => r.name);
     if (!columns.includes("placed_at")) this.sql.exec("ALTER TABLE thread ADD COLUMN placed_at TEXT");
+    // Threads created before the network mode was kept here: NULL reads as "default", what they were created with
+    // unless they asked for "none" (only their first runtime knows that; it still applies it there).
+    if (!columns.includes("network")) this.sql.exec("ALTER TABLE thread ADD COLUMN network TEXT");
   }
 
   thread(): ThreadRow | null {
     const row = this.sql
-      .exec("SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at FROM thread LIMIT 1")
+      .exec(
+        "SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at, " +
+          "coalesce(network, 'default') AS network FROM thread LIMIT 1",
+      )
       .toArray()[0];
     return (row as ThreadRow | undefined) ?? null;
   }
 
   createThread(row: ThreadRow): void {
     this.sql.exec(
-      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at) VALUES (?, ?, ?, ?, ?, ?)",
-      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at,
+      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at, row.network,
     );
   }
 

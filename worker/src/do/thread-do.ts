@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { AppError, ErrorCode, type ExecutionRecord, runtimePaths } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type ExecutionRecord, type NetworkMode, runtimePaths } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 import { type RuntimeClient, runtimeClient } from "../runtime/client.ts";
 import { type ExecuteRequest, Executor } from "./executor.ts";
@@ -31,13 +31,13 @@ export class ThreadDO extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => this.executor.recover());
   }
 
-  create(tenant: string, id: string): Promise<RpcResult<{ created: boolean; thread: ThreadRow }>> {
+  create(tenant: string, id: string, network: NetworkMode = "default"): Promise<RpcResult<{ created: boolean; thread: ThreadRow }>> {
     return rpc(() => {
       const existing = this.store.thread();
       if (existing) return { created: false, thread: existing };
       const now = new Date().toISOString();
       const runtimeUrl = this.placement.initial(tenant, id);
-      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl, placed_at: now };
+      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl, placed_at: now, network };
       this.store.createThread(thread);
       return { created: true, thread };
     });

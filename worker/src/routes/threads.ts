@@ -9,6 +9,7 @@ import {
 } from "../../../shared/src/index.ts";
 import { requireKey } from "../auth/middleware.ts";
 import { workerConfig } from "../config.ts";
+import { setupCall } from "../do/placement.ts";
 import type { ThreadRow } from "../do/store.ts";
 import type { ThreadDO } from "../do/thread-do.ts";
 import { type AppEnv, call, threadFromPath } from "../http/context.ts";
@@ -17,10 +18,12 @@ import { callThreadRuntime } from "../http/thread-runtime.ts";
 
 /**
  * The workspace as the runtime reports it; null while no runtime can say (all down, or never set it up). Both calls
- * may be sent again on another runtime: GET reads, and setup (POST) is idempotent by design.
+ * may be sent again on another runtime: GET reads, and setup (POST) is idempotent by design. The setup carries the
+ * thread's settings as its Durable Object keeps them.
  */
-async function workspace(env: Env, stub: DurableObjectStub<ThreadDO>, method: "GET" | "POST", body?: string): Promise<WorkspaceInfo | null> {
-  return callThreadRuntime(env, stub, true, (t) => ({ method, path: runtimePaths.thread(t.tenant, t.id), body }))
+async function workspace(env: Env, stub: DurableObjectStub<ThreadDO>, method: "GET" | "POST"): Promise<WorkspaceInfo | null> {
+  const request = (t: ThreadRow) => (method === "POST" ? setupCall(t) : { method, path: runtimePaths.thread(t.tenant, t.id) });
+  return callThreadRuntime(env, stub, true, request)
     .then((res) => res.json<WorkspaceInfo>())
     .catch(() => null);
 }
@@ -40,10 +43,10 @@ export function threadRoutes(): Hono<AppEnv> {
     requireKey(c.get("principal"));
     const body = await jsonBody(c, CreateThreadSchema);
     const { id, tenant, stub } = threadFromPath(c, body.id ?? crypto.randomUUID());
-    const { created, thread } = await call(stub.create(tenant, id));
+    const { created, thread } = await call(stub.create(tenant, id, body.network));
     if (!created) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${thread.id} already exists`);
-    // The runtime keeps `network` with the thread (its programs run without a network when it is "none").
-    const ws = await workspace(c.env, stub, "POST", JSON.stringify({ network: body.network }));
+    // The thread's object keeps `network` (it survives a move); the runtime applies it (no network when "none").
+    const ws = await workspace(c.env, stub, "POST");
     // Set-up may have moved the thread off a runtime that did not answer.
     const placed = (await call(stub.describe())).thread;
     return c.json(state(c.env, placed, ws, { executions: 0, running: 0, queued: 0 }), 201);
