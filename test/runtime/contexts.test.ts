@@ -324,12 +324,3 @@ describe("thread state", () => {
     expect(state.contexts[0]?.rss_bytes ?? 0).toBeGreaterThan(0);
   });
 });
-
-describe("capture_screenshot", () => {
-  it("is refused clearly until the runtime has GUI displays, instead of being ignored", async () => {
-    const created = await rt.json<{ id: string }>("POST", "/threads/acme/ctx-shot/contexts", { language: "python" }, 201);
-    const res = await rt.call("POST", `/threads/acme/ctx-shot/contexts/${created.id}/run`, { body: { code: "1", capture_screenshot: true } });
-    expect(res.status).toBe(501);
-    expect(await res.json()).toMatchObject({ error: { code: "NOT_IMPLEMENTED" } });
-  });
-});
