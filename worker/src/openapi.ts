@@ -30,9 +30,21 @@ const json = (schema: z.ZodType, io: "input" | "output") =>
 
 const EXECUTION = "JSON by default; `Accept: text/event-stream` (SSE, `id: seq`) or `application/x-ndjson` streams the events.";
 
+const HealthSchema = z.object({
+  ok: z.boolean(),
+  /** Present (true) when a runtime runs without its required isolation layers. */
+  degraded: z.literal(true).optional(),
+  runtimes: z.object({
+    total: z.number().int(),
+    healthy: z.number().int(),
+    /** By position in RUNTIME_URL, never by address. */
+    instances: z.array(z.object({ index: z.number().int(), reachable: z.boolean(), degraded: z.literal(true).optional() })),
+  }),
+});
+
 /** Every public route, documented from the same zod schemas that validate it. */
 const ROUTES: Record<string, Record<string, Op>> = {
-  "/v1/health": { get: { summary: "Liveness and runtime reachability", ok: z.object({ ok: z.boolean() }), auth: false } },
+  "/v1/health": { get: { summary: "Liveness and each runtime's reachability (503 when none answers); never rate limited", ok: HealthSchema, auth: false } },
   "/v1/tokens": { post: { summary: "Mint a short-lived token for one thread", body: TokenRequestSchema, ok: TokenResponseSchema, status: 201 } },
   "/v1/threads": { post: { summary: "Create a thread and set up its workspace", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201 } },
   "/v1/threads/{thread}": {
@@ -43,7 +55,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/v1/threads/{thread}/run_python": { post: { summary: `The run_python tool. ${EXECUTION}`, body: RunPythonParamsSchema, ok: RunPythonResponseSchema } },
   "/v1/tools/run_python": { post: { summary: "run_python with the tool's exact body (sandbox_id names the thread)", body: RunPythonToolSchema, ok: RunPythonResponseSchema } },
   "/v1/threads/{thread}/packages": { post: { summary: `Install Python (or npm) packages into the thread. ${EXECUTION}`, body: PackagesRequestSchema, ok: InstallResultSchema } },
-  "/v1/threads/{thread}/run_code": { post: { summary: `Run python or bash code. ${EXECUTION}`, body: RunCodeSchema, ok: z.union([ExecResultSchema, RunPythonResponseSchema]) } },
+  "/v1/threads/{thread}/run_code": { post: { summary: `Run python, bash, javascript or typescript code. ${EXECUTION}`, body: RunCodeSchema, ok: z.union([ExecResultSchema, RunPythonResponseSchema]) } },
   "/v1/threads/{thread}/contexts": {
     post: { summary: "Start a stateful interpreter context", body: CreateContextSchema, ok: ContextInfoSchema, status: 201 },
     get: { summary: "The thread's contexts on its runtime", ok: z.object({ contexts: z.array(ContextInfoSchema) }) },
@@ -80,6 +92,9 @@ function operation(path: string, op: Op) {
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: json(op.body, "input") } } } } : {}),
     responses: {
       [String(op.status ?? 200)]: { description: "OK", content },
+      ...(op.auth === false
+        ? {}
+        : { "429": { description: "RATE_LIMITED (with Retry-After), or THREAD_BUSY", content: { "application/json": { schema: json(ErrorBodySchema, "output") } } } }),
       default: { description: "Error", content: { "application/json": { schema: json(ErrorBodySchema, "output") } } },
     },
   };

@@ -56,7 +56,7 @@ export class RuntimeClient {
 async function runtimeError(base: string, res: Response): Promise<AppError> {
   const text = await res.text().catch(() => "");
   if (res.status === 401) {
-    return new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `the runtime at ${base} refused the worker's signature (HMAC_SECRET differs)`);
+    return new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `the runtime at ${base} refused the worker's signature (HMAC_SECRET differs, the clocks differ by more than 5 minutes, or the request was a replay)`);
   }
   try {
     const { error } = ErrorBodySchema.parse(JSON.parse(text));
