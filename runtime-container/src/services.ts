@@ -47,6 +47,9 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     { screen: config.DISPLAY_SCREEN, idleS: config.DISPLAY_IDLE_S, stateDir: config.STATE_DIR, owner, hold: (o) => sandbox.hold(o) },
     logger,
   );
+  const contexts = new ContextManager(config, sandbox, workspaces, logger);
+  // Interpreters started on a lost mount keep it as their root: stop them; their next cell starts afresh.
+  storage.whenLost(() => contexts.stopAll());
   return {
     config,
     logger,
@@ -54,7 +57,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     storage,
     run,
     workspaces,
-    contexts: new ContextManager(config, sandbox, workspaces, logger),
+    contexts,
     executions: new ExecutionRegistry(logger),
     displays,
     screenshots: {

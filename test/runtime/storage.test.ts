@@ -105,6 +105,8 @@ describe("workspaces on the bucket mount", () => {
     const rt = runtimes.at(-1) as RuntimeProcess;
     const pid = rt.child.pid;
     await storageOk(rt, true);
+    const ctx = await rt.json<{ id: string }>("POST", `/threads/${TENANT}/t1/contexts`, { language: "python" }, 201);
+    await rt.json("POST", `/threads/${TENANT}/t1/contexts/${ctx.id}/run`, { code: "x = 41" });
     // A run writing to the workspace when the storage goes away: it must end, with an honest failure.
     const running = rt.call("POST", `/threads/${TENANT}/t1/exec`, {
       body: { command: "set -e; for i in $(seq 1 300); do echo $i > counter.txt; sleep 0.1; done", timeout: 60 },
@@ -137,6 +139,13 @@ describe("workspaces on the bucket mount", () => {
     expect(await file.text()).toBe("hello bucket");
     const again = await exec(rt, "t1", "cat notes/hello.txt && ./tool.sh");
     expect(again.stdout).toBe("hello bucketrun-me\n");
+    // The context's interpreter was rooted in the lost mount: it was stopped, and its next cell says so.
+    const cell = await rt.json<{ ok: boolean; state: string; result: Record<string, string> | null }>(
+      "POST",
+      `/threads/${TENANT}/t1/contexts/${ctx.id}/run`,
+      { code: "import os\nlen(os.listdir('/notes'))" },
+    );
+    expect(cell).toMatchObject({ ok: true, state: "restarted", result: { "text/plain": "1" } });
     expect(rt.child.pid).toBe(pid);
     expect(rt.child.exitCode).toBeNull();
   }, 150_000);

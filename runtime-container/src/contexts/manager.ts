@@ -63,6 +63,14 @@ export class ContextManager {
   }
 
   /** Stops every context of the thread; returns how many there were. */
+  /**
+   * Stops every interpreter but keeps the contexts: each one's next cell starts a fresh interpreter and says
+   * `state: "restarted"` (the storage their workspaces were on was lost, so they could not go on as they were).
+   */
+  stopAll(): void {
+    for (const contexts of this.byThread.values()) for (const context of contexts.values()) context.kill();
+  }
+
   release(loc: WorkspaceLocation): number {
     const contexts = this.byThread.get(loc.key);
     for (const context of contexts?.values() ?? []) context.kill();

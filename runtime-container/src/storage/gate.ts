@@ -26,6 +26,8 @@ export interface StorageGate {
   /** The error to report for a thrown value: STORAGE_UNAVAILABLE when the mount failed under it, else `err`. */
   explain(err: unknown): unknown;
   health(): StorageHealth;
+  /** Calls `listener` each time the storage is lost (processes rooted in the old mount must be stopped). */
+  whenLost(listener: () => void): void;
 }
 
 /** A plain local directory: always there, nothing to watch. */
@@ -37,6 +39,7 @@ function localStorage(): StorageGate {
     guard: (fn) => fn(),
     explain: (err) => err,
     health: () => ({ mode: "local", ok: true, since }),
+    whenLost: () => undefined,
   };
 }
 

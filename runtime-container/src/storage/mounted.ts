@@ -36,6 +36,7 @@ export class MountedStorage implements StorageGate {
   private daemon: S3fsDaemon | null = null;
   private timer: NodeJS.Timeout | undefined;
   private onLost = lostSignal();
+  private readonly lostListeners: (() => void)[] = [];
   private readonly instance = `${os.hostname()}-${process.pid}`;
 
   constructor(
@@ -141,6 +142,10 @@ export class MountedStorage implements StorageGate {
     this.onLost = lostSignal();
   }
 
+  whenLost(listener: () => void): void {
+    this.lostListeners.push(listener);
+  }
+
   private lose(reason: string): void {
     if (!this.available || this.stopped) return;
     this.available = false;
@@ -149,6 +154,7 @@ export class MountedStorage implements StorageGate {
     this.epoch++;
     this.onLost.reject(this.unavailable());
     this.logger.error("storage lost", { mount_dir: this.cfg.mountDir, reason });
+    for (const listener of this.lostListeners) listener();
     void this.recover();
   }
 
