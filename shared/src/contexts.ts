@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EnvSchema, GuestDirSchema, TimeoutSchema } from "./exec.ts";
+import { EnvSchema, GuestDirSchema, RunLimitsSchema, TimeoutSchema } from "./exec.ts";
 
 /** Stateful interpreter contexts: a persistent interpreter per context, cells run one at a time. */
 export const ContextLanguageSchema = z.enum(["python", "javascript", "typescript"]);
@@ -9,6 +9,8 @@ export const CreateContextSchema = z.strictObject({
   language: ContextLanguageSchema.default("python"),
   cwd: GuestDirSchema.optional(),
   env: EnvSchema.optional(),
+  /** Resource limits of the interpreter for its whole life (its CPU limit counts every cell). */
+  limits: RunLimitsSchema.optional(),
 });
 export type CreateContext = z.infer<typeof CreateContextSchema>;
 

@@ -324,3 +324,17 @@ describe("thread state", () => {
     expect(state.contexts[0]?.rss_bytes ?? 0).toBeGreaterThan(0);
   });
 });
+
+describe("limits", () => {
+  it("applies a context's limits to its interpreter for its life, and refuses ones above the runtime's maxima", async () => {
+    const created = await rt.json<{ id: string }>("POST", "/threads/acme/ctx-limits/contexts", { language: "python", limits: { memory_mb: 512, open_files: 64 } }, 201);
+    const cell = await rt.json<{ ok: boolean; result: Record<string, string> }>("POST", `/threads/acme/ctx-limits/contexts/${created.id}/run`, {
+      code: "import resource\n(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20, resource.getrlimit(resource.RLIMIT_NOFILE)[0])",
+    });
+    expect(cell).toMatchObject({ ok: true, result: { "text/plain": "(512, 64)" } });
+    const big = await rt.json<{ ok: boolean; error: { type: string } }>("POST", `/threads/acme/ctx-limits/contexts/${created.id}/run`, { code: "b = bytearray(1024 * 2**20)" });
+    expect(big).toMatchObject({ ok: false, error: { type: "MemoryError" } });
+    const refused = await rt.call("POST", "/threads/acme/ctx-limits/contexts", { body: { language: "python", limits: { memory_mb: 10 ** 7 } } });
+    expect(await failure(refused, 400)).toBe("VALIDATION_FAILED");
+  });
+});

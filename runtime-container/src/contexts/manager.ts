@@ -3,6 +3,7 @@ import { AppError, type ContextInfo, type CreateContext, ErrorCode } from "../..
 import type { RuntimeConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { prepareGuest } from "../runner/guest.ts";
+import { resolveLimits } from "../sandbox/limits.ts";
 import type { Sandbox } from "../sandbox/create.ts";
 import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
@@ -33,9 +34,10 @@ export class ContextManager {
     const ws = await this.workspaces.ensure(loc);
     const cwd = resolveGuestDir(ws.guestRoot, req.cwd);
     await requireWorkspaceDir(loc.dir, cwd, req.cwd);
+    const limits = resolveLimits(this.config, req.limits);
     const launch: Launch = async () => {
       const ready = await this.workspaces.ensure(loc);
-      return prepareGuest(this.config, this.sandbox, loc, { argv: kernel.argv(ready.venv), cwd: cwd.guest, env: req.env });
+      return prepareGuest(this.config, this.sandbox, loc, { argv: kernel.argv(ready.venv), cwd: cwd.guest, env: req.env, limits });
     };
     const id = `ctx_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
     const context = new InterpreterContext(id, req.language, launch, this.config.KILL_GRACE_MS);
