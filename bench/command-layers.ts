@@ -1,0 +1,63 @@
+import path from "node:path";
+
+/**
+ * A host command line the runtime spawned (captured by spawn-capture.mjs), and the pure operations on it: another
+ * guest command in the same sandbox, and the command built up layer by layer. The runtime's command line is, outermost
+ * first, wrappers (a program, its options, and the `--` that ends them), the backend (proot or bwrap) with its
+ * options, and inside it the launcher (`/bin/sh -c SCRIPT threadbox-launcher`) followed by the guest argv.
+ */
+export interface HostCommand {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Runs after each spawn: removes the mount-point stubs a run leaves (bwrap refuses to run again over them). */
+  cleanup?: () => Promise<void>;
+}
+
+const LAUNCHER = "threadbox-launcher";
+const BACKENDS = new Set(["proot", "bwrap"]);
+
+/** The launcher's index in argv: the guest command follows it. */
+function launcherAt(argv: string[]): number {
+  const i = argv.indexOf(LAUNCHER);
+  if (i < 3) throw new Error(`no launcher in ${argv.join(" ")}`);
+  return i;
+}
+
+/** The captured command with another guest argv (the launcher and every layer kept). */
+export function withGuest(cmd: HostCommand, guest: string[]): HostCommand {
+  return { ...cmd, args: [...cmd.args.slice(0, launcherAt(cmd.args) + 1), ...guest] };
+}
+
+/**
+ * The command built up layer by layer, innermost first: the backend alone, then each wrapper around it, then the
+ * launcher inside (the last entry is the exact command). Labels name each layer by its program.
+ */
+export function layersOf(cmd: HostCommand): { label: string; cmd: HostCommand }[] {
+  const wrappers: string[][] = [];
+  let argv = [cmd.file, ...cmd.args];
+  while (argv.length > 1 && !BACKENDS.has(path.basename(argv[0] ?? ""))) {
+    // A wrapper is its program, its options (`--name=value` or flags), and the `--` that ends them if it has one.
+    let end = 1;
+    while (end < argv.length && (argv[end] as string).startsWith("-") && argv[end] !== "--") end++;
+    if (argv[end] === "--") end++;
+    wrappers.unshift(argv.slice(0, end));
+    argv = argv.slice(end);
+  }
+  const backend = path.basename(argv[0] ?? "");
+  if (!BACKENDS.has(backend)) throw new Error(`no sandbox backend in ${cmd.file} ${cmd.args.join(" ")}`);
+  const at = launcherAt(argv);
+  const core = [...argv.slice(0, at - 3), ...argv.slice(at + 1)];
+  const out: { label: string; cmd: HostCommand }[] = [];
+  let current = core;
+  const add = (label: string, next: string[]) => {
+    current = next;
+    const [file, ...args] = next as [string, ...string[]];
+    out.push({ label, cmd: { ...cmd, file, args } });
+  };
+  add(`${backend} alone`, core);
+  for (const w of wrappers) add(`+ ${path.basename(w[0] ?? "?")}`, [...w, ...current]);
+  add("+ launcher (= exact command)", [cmd.file, ...cmd.args]);
+  return out;
+}
