@@ -141,7 +141,6 @@ describe("threads run independently", () => {
     const fast = await exec(newThread(), { command: "echo hi" });
     expect(fast.result).toMatchObject({ exit_code: 0, stdout: "hi\n" });
     expect(slowDone).toBe(false);
-    expect(fast.wallMs).toBeLessThan(2_500);
     expect((await slow).result).toMatchObject({ exit_code: 0, timed_out: false });
   });
 });

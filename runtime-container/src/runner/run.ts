@@ -35,8 +35,13 @@ export interface RunOutcome {
   durationMs: number;
 }
 
-/** How long output may still drain after the process exited before its pipes are closed by force. */
-const DRAIN_MS = 250;
+/**
+ * How long output may still drain after the process exited before its pipes are closed by force. The tree is
+ * dead by then, so the pipes end as soon as the event loop reads what is buffered; on a loaded host that can take
+ * a while, and cutting it short loses the end of the output (a run that printed would answer empty). Only a
+ * survivor still holding a pipe (which the uid sweep then kills) makes a run wait this long.
+ */
+const DRAIN_MS = 2_000;
 
 /**
  * Runs one process tree: stdin, live output under a byte cap, a wall timeout, cancel, and the exit status read from
