@@ -93,6 +93,18 @@ describe("errors stay visible", () => {
   });
 });
 
+describe("new venvs", () => {
+  it("are copies of the runtime's template, owned by the thread, with activate scripts for /.venv", async () => {
+    const thread = newThread("tmpl");
+    const r = await exec(rt, thread, "id -u; stat -c %u /.venv /.venv/bin/python3 /.venv/pyvenv.cfg; . /.venv/bin/activate && echo $VIRTUAL_ENV && python -c 'import sys, numpy; print(sys.prefix)'");
+    expect(r.exit_code, r.stderr).toBe(0);
+    const [uid, ...rest] = r.stdout.trim().split("\n");
+    expect(rest).toEqual([uid, uid, uid, "/.venv", "/.venv"]);
+    // The template itself is the runtime's, where no sandbox looks.
+    expect(await exists(path.join(rt.root, "state", "venv-template", "venv", "pyvenv.cfg"))).toBe(true);
+  });
+});
+
 describe("recovery from a corrupted workspace", () => {
   it("rebuilds a venv deleted behind the marker's back", async () => {
     const thread = newThread("novenv");

@@ -82,6 +82,10 @@ export class UidSweeper {
   }
 
   private async sweep(uid: number): Promise<void> {
+    // Nothing left (the usual case: the pid namespace took the run down): no helper to spawn. A scan finding none
+    // is final, since only a process of the uid could start another one, and starts wait for this sweep.
+    // The full scan: a process that made itself non-dumpable hides from the quick one.
+    if (processesOfUids(uid, uid).length === 0) return;
     // kill(-1) as the uid: the kernel signals every process of it in one pass, faster than any fork loop.
     if (this.helper) await execa(this.helper, [`--kill-uid=${uid}`], { reject: false, timeout: 10_000, stdin: "ignore" });
     // Processes already killed can take a moment to exit (a fork bomb's, or tracees of a dead proot).

@@ -6,6 +6,7 @@ import { removeTree } from "../files/dir-tree.ts";
 import { fsCode, lstatAt, withWorkspaceDir } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
 import { type GuestRunner, guestPaths } from "../runner/guest.ts";
+import { GUEST_MOUNTS } from "../sandbox/backend.ts";
 import type { Sandbox } from "../sandbox/create.ts";
 import type { StorageGate } from "../storage/gate.ts";
 import { KeyedLock } from "./lock.ts";
@@ -14,6 +15,7 @@ import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
 import { prepareThreadDirs } from "./ownership.ts";
 import { type Marker, readMarker, removeMarker, statMarker, verifyPython, writeMarker } from "./verify.ts";
 import { type VenvDeps, buildVenv, venvLooksUsable } from "./venv.ts";
+import { VenvTemplate } from "./venv-template.ts";
 import { readManifest } from "../python/manifest.ts";
 
 /** A configured, verified workspace. */
@@ -44,7 +46,12 @@ export class WorkspaceManager {
     private readonly interpreters: string[],
     /** On the bucket mount every operation goes through the gate: a lost mount answers STORAGE_UNAVAILABLE. */
     private readonly storage: StorageGate,
-  ) {}
+  ) {
+    this.venvTemplate = new VenvTemplate(path.join(config.STATE_DIR, "venv-template"), config.PYTHON_BIN, GUEST_MOUNTS.venv);
+  }
+
+  /** New threads' venvs are copies of it (see venv-template.ts). */
+  private readonly venvTemplate: VenvTemplate;
 
   locate(tenant: string, thread: string): WorkspaceLocation {
     const access = { ownerOf: this.sandbox.ownerOf, network: (key: string) => this.sandbox.settings.network(key) };
@@ -167,6 +174,7 @@ export class WorkspaceManager {
       pythonBin: this.config.PYTHON_BIN,
       installer: this.installer,
       log: (level, msg, fields) => log[level](msg, fields),
+      template: this.venvTemplate,
     };
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chown, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import { writeWorkspaceFile } from "../files/file-ops.ts";
@@ -8,6 +8,7 @@ import { readManifest } from "../python/manifest.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { Sandbox } from "../sandbox/create.ts";
 import type { WorkspaceLocation } from "./location.ts";
+import type { VenvTemplate } from "./venv-template.ts";
 import { verifyPython } from "./verify.ts";
 
 const SETUP_TIMEOUT_MS = 300_000;
@@ -22,6 +23,8 @@ export interface VenvDeps {
   pythonBin: string;
   installer: "uv" | "pip";
   log: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
+  /** New venvs are copies of it where the venv is re-rooted (every backend but none). */
+  template?: VenvTemplate;
 }
 
 /** A venv is usable when its interpreter exists and no install was interrupted in it. */
@@ -43,22 +46,11 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   const aside = inPlace ? final : `${final}.build-${randomBytes(4).toString("hex")}`;
   await mkdir(path.dirname(final), { recursive: true, mode: 0o711 });
   if (inPlace) await rm(final, { recursive: true, force: true });
-  // The thread's uid builds it and only that uid may enter it.
-  await mkdir(aside, { mode: 0o700 });
-  if (loc.owner) await chown(aside, loc.owner.uid, loc.owner.gid);
   const mounts = { venv: aside };
   const guestVenv = deps.sandbox.backend.guestMount({ mounts: { ...loc.mounts, ...mounts } }, "venv");
   try {
-    const created = await deps.run(loc, {
-      argv: [deps.pythonBin, "-m", "venv", "--system-site-packages", "--without-pip", guestVenv],
-      timeoutMs: SETUP_TIMEOUT_MS,
-      mounts,
-    });
-    if (created.exitCode !== 0) {
-      throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, `creating the Python venv failed (exit ${created.exitCode})`, {
-        stderr: created.stderr.slice(-4000),
-      });
-    }
+    const copied = !inPlace && deps.template ? await copyTemplate(deps, deps.template, aside, loc) : false;
+    if (!copied) await createVenv(deps, loc, aside, guestVenv);
     const check = await verifyPython(deps.run, loc, guestVenv, mounts);
     if (!check.ok) {
       throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the new venv's interpreter does not run", { stderr: check.error });
@@ -72,6 +64,35 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   } catch (err) {
     if (!inPlace) await rm(aside, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** A copy of the runtime's template venv, owned by the thread; false (and nothing left) when that fails. */
+async function copyTemplate(deps: VenvDeps, template: VenvTemplate, aside: string, loc: WorkspaceLocation): Promise<boolean> {
+  try {
+    await template.copyTo(aside, loc.owner);
+    await chmod(aside, 0o700);
+    return true;
+  } catch (err) {
+    deps.log("warn", "copying the template venv failed; creating the venv in the sandbox", { error: String(err) });
+    await rm(aside, { recursive: true, force: true });
+    return false;
+  }
+}
+
+/** `python -m venv` inside the thread's sandbox, as the thread's uid (the only uid that may enter it). */
+async function createVenv(deps: VenvDeps, loc: WorkspaceLocation, aside: string, guestVenv: string): Promise<void> {
+  await mkdir(aside, { mode: 0o700 });
+  if (loc.owner) await chown(aside, loc.owner.uid, loc.owner.gid);
+  const created = await deps.run(loc, {
+    argv: [deps.pythonBin, "-m", "venv", "--system-site-packages", "--without-pip", guestVenv],
+    timeoutMs: SETUP_TIMEOUT_MS,
+    mounts: { venv: aside },
+  });
+  if (created.exitCode !== 0) {
+    throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, `creating the Python venv failed (exit ${created.exitCode})`, {
+      stderr: created.stderr.slice(-4000),
+    });
   }
 }
 
