@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,10 +23,16 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** The real worker in workerd (`wrangler dev`), with vars pointing it at a runtime. */
+/**
+ * The real worker in workerd (`wrangler dev`), with vars pointing it at a runtime. Its Durable Object storage is
+ * its own (not the repository's .wrangler/state, which `npm start` uses), and so is its inspector port, so test
+ * files can run side by side.
+ */
 export async function startWorker(vars: Record<string, string>): Promise<WorkerProcess> {
   const port = await freePort();
+  const state = await mkdtemp(path.join(os.tmpdir(), "threadbox-wrangler-"));
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
+  args.push("--persist-to", state, "--inspector-port", String(await freePort()));
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn("npx", ["--no-install", ...args], {
     cwd: REPO,
@@ -49,10 +57,12 @@ export async function startWorker(vars: Record<string, string>): Promise<WorkerP
   return {
     url: `http://127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode !== null || child.pid === undefined) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      process.kill(-child.pid, "SIGTERM");
-      await exited;
+      if (child.exitCode === null && child.pid !== undefined) {
+        const exited = new Promise((r) => child.once("exit", r));
+        process.kill(-child.pid, "SIGTERM");
+        await exited;
+      }
+      await rm(state, { recursive: true, force: true });
     },
   };
 }
