@@ -20,6 +20,8 @@ export function hostileTests(
     for (const c of cases.filter((x) => !x.backends || x.backends.includes(backend))) {
       const title = `${c.id}: ${c.title}`;
       if (c.skip) {
+        // The case says why it cannot run here (e.g. X16 needs root to make a setuid-root binary); the reason is
+        // part of the test's name, so the report shows it.
         it.skip(`${title} (${c.skip})`, () => undefined);
         continue;
       }

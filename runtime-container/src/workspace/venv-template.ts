@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import { giveTree } from "../files/chown-tree.ts";
 import type { Owner } from "../files/safe-open.ts";
 
 /**
@@ -27,7 +28,7 @@ export class VenvTemplate {
     const template = await this.template();
     // cp -a keeps links as links (bin/python, lib64) and the modes; then the thread owns every entry.
     await execa("cp", ["-a", "--no-target-directory", template, target], { stdin: "ignore" });
-    if (owner) await execa("chown", ["-R", "--no-dereference", `${owner.uid}:${owner.gid}`, target], { stdin: "ignore" });
+    if (owner) await giveTree(target, owner);
   }
 
   private template(): Promise<string> {
