@@ -150,6 +150,12 @@ describe("exec, run_code, thread state and execution history", () => {
     );
     expect(py.is_error).toBe(false);
     expect(py.metadata.stdout).toBe("42\n");
+    // The call's limits reach the run, as they do for run_python itself.
+    const code = "import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE)[0])";
+    const limited = RunPythonResponseSchema.parse(
+      await expectJson(stack.api("POST", `/v1/threads/${thread}/run_code`, { body: { language: "python", code, limits: { open_files: 77 } } }), 200),
+    );
+    expect(limited.metadata.stdout).toBe("77\n");
     const sh = ExecResultSchema.parse(
       await expectJson(stack.api("POST", `/v1/threads/${thread}/run_code`, { body: { language: "bash", code: "x=6; echo $((x * 7))" } }), 200),
     );

@@ -51,19 +51,14 @@ export function executeRoutes(): Hono<AppEnv> {
     const r = await jsonBody(c, RunCodeSchema);
     const thread = c.req.param("thread");
     const summary = `${r.language}: ${firstLine(r.code)}`;
-    if (r.language === "python") {
-      const body = RunPythonParamsSchema.parse({
-        code: r.code,
-        timeout: r.timeout,
-        capture_screenshot: r.capture_screenshot,
-        ...(r.stdin === undefined ? {} : { stdin: r.stdin }),
-        ...(r.env ? { environment: r.env } : {}),
-        ...(r.cwd ? { working_dir: r.cwd } : {}),
-      });
+    const { language, code, ...rest } = r;
+    if (language === "python") {
+      // run_python names the environment and the directory its own way (seed 003); everything else carries over.
+      const { env, cwd, ...common } = rest;
+      const body = RunPythonParamsSchema.parse({ ...common, code, ...(env ? { environment: env } : {}), ...(cwd ? { working_dir: cwd } : {}) });
       return submit(c, thread, { kind: "run_python", body, summary });
     }
-    if (r.language === "bash") {
-      const { language: _, code, ...rest } = r;
+    if (language === "bash") {
       const body = ExecRequestSchema.parse({ ...rest, command: code });
       return submit(c, thread, { kind: "exec", body, summary });
     }
