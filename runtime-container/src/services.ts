@@ -48,8 +48,14 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     logger,
   );
   const contexts = new ContextManager(config, sandbox, workspaces, logger);
-  // Interpreters started on a lost mount keep it as their root: stop them; their next cell starts afresh.
-  storage.whenLost(() => contexts.stopAll());
+  const executions = new ExecutionRegistry(logger);
+  // Whatever runs on a lost mount keeps resolving paths under it, and would write into the next mount or the bare
+  // directory beneath: running executions end with STORAGE_UNAVAILABLE (never a success they did not have), and
+  // interpreters are stopped (their next cell starts afresh and says so).
+  storage.whenLost((error) => {
+    executions.failAll(error);
+    contexts.stopAll();
+  });
   return {
     config,
     logger,
@@ -58,7 +64,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     run,
     workspaces,
     contexts,
-    executions: new ExecutionRegistry(logger),
+    executions,
     displays,
     screenshots: {
       displays,

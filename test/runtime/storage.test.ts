@@ -111,6 +111,11 @@ describe("workspaces on the bucket mount", () => {
     const running = rt.call("POST", `/threads/${TENANT}/t1/exec`, {
       body: { command: "set -e; for i in $(seq 1 300); do echo $i > counter.txt; sleep 0.1; done", timeout: 60 },
     });
+    // And one that never touches the workspace, so would end well: it is stopped too (it runs rooted in the lost
+    // mount, and proot would resolve its next path in whatever is mounted there next) and must not answer success.
+    const sleeping = rt.call("POST", `/threads/${TENANT}/t1/exec`, {
+      body: { command: "for i in $(seq 1 300); do sleep 0.1; done", timeout: 60 },
+    });
     await new Promise((r) => setTimeout(r, 1500));
     await fx.bucket.stop();
     const daemons = await s3fsPids(fx.mountDir);
@@ -120,8 +125,10 @@ describe("workspaces on the bucket mount", () => {
     // Either the run itself failed (its writes hit the dead mount) or the platform said why: never a fake success.
     const interrupted = await running;
     const body = (await interrupted.json()) as { exit_code?: number; error?: { code: string } };
-    if (interrupted.status === 200) expect(body.exit_code).not.toBe(0);
+    if (interrupted.status === 200) expect(body.exit_code, JSON.stringify(body)).not.toBe(0);
     else expect([interrupted.status, body.error?.code]).toEqual([503, "STORAGE_UNAVAILABLE"]);
+    const stopped = await sleeping;
+    expect([stopped.status, ((await stopped.json()) as { error?: { code: string } }).error?.code]).toEqual([503, "STORAGE_UNAVAILABLE"]);
 
     const refused = await rt.call("POST", `/threads/${TENANT}/t1/exec`, { body: { command: "true" } });
     expect(refused.status).toBe(503);

@@ -49,6 +49,8 @@ export class ExecutionRegistry {
 
     void work(ctx)
       .then((result) => {
+        // Ended by failAll: the platform failed under the work, whatever the work made of being stopped.
+        if (controller.signal.reason instanceof AppError) throw controller.signal.reason;
         stream.emit({ type: "result", result });
         logger.info("execution finished", { duration_ms: Math.round(performance.now() - started), ...summary(result) });
       })
@@ -75,6 +77,11 @@ export class ExecutionRegistry {
 
   cancelAll(): void {
     for (const run of this.running.values()) run.controller.abort();
+  }
+
+  /** Stops every running execution and ends each with `error` instead of its result. */
+  failAll(error: AppError): void {
+    for (const run of this.running.values()) run.controller.abort(error);
   }
 }
 

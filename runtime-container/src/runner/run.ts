@@ -1,5 +1,6 @@
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
+import { AppError } from "../../../shared/src/index.ts";
 import { parseLauncherStatus } from "../sandbox/launcher.ts";
 import { signalDescendants, signalTree } from "./kill-tree.ts";
 import { spawnTree } from "./spawn.ts";
@@ -16,7 +17,10 @@ export interface RunRequest {
   maxOutputBytes: number;
   /** Where SIGTERM goes (see SpawnSpec.termTarget); SIGKILL always goes to the group and the spawned process. */
   termTarget?: "group" | "descendants";
-  /** Aborting cancels the run (TERM, then KILL after the grace). */
+  /**
+   * Aborting cancels the run: TERM, then KILL after the grace; at once when the reason is an AppError (the platform
+   * failed under the run, e.g. its storage is gone: there is nothing left for a graceful exit to save to).
+   */
   signal?: AbortSignal;
   onOutput?: (stream: StreamName, text: string) => void;
   /** Called when the process exits (see spawnTree). */
@@ -76,7 +80,7 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   }, req.timeoutMs);
   const onAbort = () => {
     canceled = true;
-    terminate(req.killGraceMs);
+    terminate(req.signal?.reason instanceof AppError ? 0 : req.killGraceMs);
   };
   req.signal?.addEventListener("abort", onAbort, { once: true });
   if (req.signal?.aborted) onAbort();

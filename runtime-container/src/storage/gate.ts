@@ -1,3 +1,4 @@
+import type { AppError } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { MountedStorage } from "./mounted.ts";
@@ -26,8 +27,11 @@ export interface StorageGate {
   /** The error to report for a thrown value: STORAGE_UNAVAILABLE when the mount failed under it, else `err`. */
   explain(err: unknown): unknown;
   health(): StorageHealth;
-  /** Calls `listener` each time the storage is lost (processes rooted in the old mount must be stopped). */
-  whenLost(listener: () => void): void;
+  /**
+   * Calls `listener` each time the storage is lost, with the error calls get meanwhile: processes rooted in the old
+   * mount must be stopped (proot resolves paths by name, so they would go on writing into whatever is mounted next).
+   */
+  whenLost(listener: (error: AppError) => void): void;
 }
 
 /** A plain local directory: always there, nothing to watch. */

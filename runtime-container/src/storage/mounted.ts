@@ -36,7 +36,7 @@ export class MountedStorage implements StorageGate {
   private daemon: S3fsDaemon | null = null;
   private timer: NodeJS.Timeout | undefined;
   private onLost = lostSignal();
-  private readonly lostListeners: (() => void)[] = [];
+  private readonly lostListeners: ((error: AppError) => void)[] = [];
   private readonly instance = `${os.hostname()}-${process.pid}`;
 
   constructor(
@@ -142,7 +142,7 @@ export class MountedStorage implements StorageGate {
     this.onLost = lostSignal();
   }
 
-  whenLost(listener: () => void): void {
+  whenLost(listener: (error: AppError) => void): void {
     this.lostListeners.push(listener);
   }
 
@@ -152,9 +152,10 @@ export class MountedStorage implements StorageGate {
     this.since = new Date();
     this.error = reason;
     this.epoch++;
-    this.onLost.reject(this.unavailable());
+    const error = this.unavailable();
+    this.onLost.reject(error);
     this.logger.error("storage lost", { mount_dir: this.cfg.mountDir, reason });
-    for (const listener of this.lostListeners) listener();
+    for (const listener of this.lostListeners) listener(error);
     void this.recover();
   }
 
