@@ -1,7 +1,7 @@
 import { chmod, lchown, lstat, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { chownTree, shareWithGroup } from "../files/chown-tree.ts";
-import { withWorkspaceDir } from "../files/safe-open.ts";
+import { fsCode, withWorkspaceDir } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
 import type { WorkspaceLocation } from "./location.ts";
 import { removePlantedEntries } from "./planted.ts";
@@ -24,27 +24,34 @@ const TENANT_SHARED = 0o2770;
 export async function prepareThreadDirs(loc: WorkspaceLocation, logger: Logger): Promise<string[]> {
   const owner = loc.owner;
   const privateBase = path.dirname(loc.privateTmp.tmp);
-  for (const dir of [path.dirname(loc.dir), privateBase, path.dirname(loc.mounts.pipCache), path.dirname(loc.mounts.venv)]) {
-    await mkdir(dir, { recursive: true, mode: TRAVERSE });
-  }
-  // Root's, so the thread cannot swap its tmp dirs for links (their parent is not the thread's to rename in).
-  await setMode(privateBase, TRAVERSE, owner ? { uid: 0, gid: 0 } : null);
-  if (owner) await adoptIfMoved(loc, owner, logger);
-  for (const dir of [loc.dir, ...Object.values(loc.privateTmp)]) {
-    await mkdir(dir, { recursive: true, mode: PRIVATE });
-    await setMode(dir, PRIVATE, owner);
-  }
-  await mkdir(loc.mounts.pipCache, { recursive: true, mode: TENANT_SHARED });
-  await setMode(loc.mounts.pipCache, TENANT_SHARED, owner ? { uid: 0, gid: owner.gid } : null);
-  const removed = await removePlantedEntries(loc.dir);
+  // Independent steps run together: this is on the path of every call, and each fs call is a thread-pool round trip.
+  const parents = [path.dirname(loc.dir), privateBase, path.dirname(loc.mounts.pipCache), path.dirname(loc.mounts.venv)];
+  await Promise.all(parents.map((dir) => mkdir(dir, { recursive: true, mode: TRAVERSE })));
+  await Promise.all([
+    // Root's, so the thread cannot swap its tmp dirs for links (their parent is not the thread's to rename in).
+    ensureDir(privateBase, TRAVERSE, owner ? { uid: 0, gid: 0 } : null),
+    owner ? adoptIfMoved(loc, owner, logger) : undefined,
+  ]);
+  await Promise.all([
+    ...[loc.dir, ...Object.values(loc.privateTmp)].map((dir) => ensureDir(dir, PRIVATE, owner)),
+    ensureDir(loc.mounts.pipCache, TENANT_SHARED, owner ? { uid: 0, gid: owner.gid } : null),
+  ]);
+  const { removed, missing } = await removePlantedEntries(loc.dir);
   // The sandbox may plant a link again meanwhile: safe-open creates the directory, never following one.
-  await withWorkspaceDir(loc.dir, [".threadbox"], { create: true, owner }, async () => undefined);
+  if (missing.includes(".threadbox")) await withWorkspaceDir(loc.dir, [".threadbox"], { create: true, owner }, async () => undefined);
   return removed;
 }
 
-/** mode and owner of a directory the runtime made (never a link: lstat, lchown). */
-async function setMode(dir: string, mode: number, owner: { uid: number; gid: number } | null): Promise<void> {
-  const st = await lstat(dir);
+/** A directory the runtime owns, created when missing, with its mode and owner (never a link: lstat, lchown). */
+async function ensureDir(dir: string, mode: number, owner: { uid: number; gid: number } | null): Promise<void> {
+  let st = await lstat(dir).catch((err: unknown) => {
+    if (fsCode(err) === "ENOENT") return null;
+    throw err;
+  });
+  if (st === null) {
+    await mkdir(dir, { recursive: true, mode });
+    st = await lstat(dir);
+  }
   if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} is not a directory`);
   const chowned = owner !== null && (st.uid !== owner.uid || st.gid !== owner.gid);
   if (chowned) await lchown(dir, owner.uid, owner.gid);
