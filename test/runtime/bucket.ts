@@ -10,7 +10,11 @@ import { processesMatching } from "./harness.ts";
 // An S3-compatible server on loopback (s3rver, objects kept in a temp directory) standing in for R2, with the
 // helpers the storage tests need: list and read objects over plain HTTP, find s3fs processes, force unmounts.
 
-type S3rverInstance = { run(): Promise<{ address: string; port: number }>; close(): Promise<void> };
+type S3rverInstance = {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+  httpServer?: { closeAllConnections(): void };
+};
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 type Accounts = { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
 
@@ -52,7 +56,11 @@ export async function startBucket(name: string): Promise<Bucket> {
     secretAccessKey,
     start,
     async stop() {
-      await server?.close();
+      // An outage at once: close() alone waits for s3fs's keep-alive connections to go idle (a minute, seen in CI),
+      // while the storage it stands for keeps answering.
+      const closing = server?.close();
+      server?.httpServer?.closeAllConnections();
+      await closing;
       server = null;
     },
     async keys(prefix) {
