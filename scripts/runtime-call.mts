@@ -4,7 +4,7 @@
  * RUNTIME_URL (default http://127.0.0.1:8788) and HMAC_SECRET (default: the runtime's development secret).
  */
 import { readFileSync } from "node:fs";
-import { LOCAL_DEV_SECRET, signRequest } from "../shared/src/index.ts";
+import { LOCAL_DEV_SECRET, RUNTIME_HEADER, signRequest } from "../shared/src/index.ts";
 
 const ACCEPT = { json: "application/json", sse: "text/event-stream", ndjson: "application/x-ndjson" } as const;
 
@@ -15,11 +15,13 @@ const [method = "GET", path = "/health", rawBody] = args;
 const body = rawBody === undefined ? "" : rawBody.startsWith("@") ? readFileSync(rawBody.slice(1)) : rawBody;
 const bytes = typeof body === "string" ? new TextEncoder().encode(body) : new Uint8Array(body);
 
-const base = process.env.RUNTIME_URL ?? "http://127.0.0.1:8788";
-const headers = await signRequest(process.env.HMAC_SECRET ?? LOCAL_DEV_SECRET, { method, path, body: bytes });
+const base = (process.env.RUNTIME_URL ?? "http://127.0.0.1:8788").replace(/\/+$/, "");
+// Signed for this runtime by name, as the worker does (a runtime with RUNTIME_ID refuses requests for another).
+const named = { [RUNTIME_HEADER]: base };
+const headers = await signRequest(process.env.HMAC_SECRET ?? LOCAL_DEV_SECRET, { method, path, body: bytes, headers: named });
 const res = await fetch(new URL(path, base), {
   method,
-  headers: { ...headers, accept: ACCEPT[accept] ?? ACCEPT.json, "content-type": "application/json" },
+  headers: { ...named, ...headers, accept: ACCEPT[accept] ?? ACCEPT.json, "content-type": "application/json" },
   body: method === "GET" || method === "HEAD" ? undefined : bytes,
 }).catch((err: Error) => {
   process.stderr.write(`cannot reach the runtime at ${base} (${err.cause ?? err.message}); start it with: npm run runtime\n`);

@@ -66,7 +66,12 @@ const degraded: Record<string, string> = process.getuid?.() === 0 ? {} : { ALLOW
 if (degraded.ALLOW_DEGRADED_ISOLATION) {
   process.stderr.write("WARNING: not running as root: sandboxes share your uid (no per-thread uids, no uid sweep). Development only.\n");
 }
-start("runtime", process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], { PORT: RUNTIME_PORT, HMAC_SECRET: SECRET, ...degraded });
+start("runtime", process.execPath, ["--import", "tsx", "runtime-container/src/main.ts"], {
+  PORT: RUNTIME_PORT,
+  RUNTIME_ID: `http://127.0.0.1:${RUNTIME_PORT}`, // its RUNTIME_URL entry below: requests signed for another runtime are refused
+  HMAC_SECRET: SECRET,
+  ...degraded,
+});
 start(
   "worker",
   "npx",

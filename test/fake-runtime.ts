@@ -139,6 +139,9 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
       const body = Buffer.concat(chunks);
       const now = Math.floor(Date.now() / 1000);
       const verified = await verifyRequest(opts.secret, { method: req.method ?? "", path, body, header: (name) => header(req, name), now });
+      // As a runtime whose RUNTIME_ID is its RUNTIME_URL entry: the worker must name it in every signed request.
+      const named = !verified.ok || verified.runtime === opts.url.replace(/\/+$/, "");
+      if (!named) return json(res, 401, { error: { code: "UNAUTHORIZED", message: `request signed for runtime "${verified.runtime}"` } });
       const refusal = verified.ok ? nonces.claim(verified.nonce, verified.timestamp, now) : verified.reason;
       if (refusal !== "fresh") return json(res, 401, { error: { code: "UNAUTHORIZED", message: `request signature ${refusal}` } });
       calls.push(`${req.method} ${path}`);

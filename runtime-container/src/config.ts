@@ -26,6 +26,8 @@ const ConfigSchema = z
     PORT: int(0, 65_535).default(8788),
     NODE_ENV: z.string().default("development"),
     HMAC_SECRET: z.string().min(16, "HMAC_SECRET must be at least 16 characters").default(DEV_SECRET),
+    /** This runtime's entry in the worker's RUNTIME_URL: set, requests signed for another runtime are refused. */
+    RUNTIME_ID: z.string().min(1).optional(),
     /** Unset: `<STORAGE_MOUNT_DIR>/threads` with STORAGE_MODE=mount, else .data/r2/threadbox/threads in the repository. */
     WORKSPACES_ROOT: absPath.optional(),
     STATE_DIR: absPath.default(path.join(REPO_ROOT, ".data/runtime")),

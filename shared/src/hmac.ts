@@ -1,6 +1,7 @@
 import {
   EXECUTION_ID_HEADER,
   NONCE_HEADER,
+  RUNTIME_HEADER,
   SIGNATURE_HEADER,
   SIGNATURE_WINDOW_SECONDS,
   TIMESTAMP_HEADER,
@@ -8,19 +9,20 @@ import {
 
 /**
  * Signs worker→runtime requests with HMAC-SHA256 over
- *   METHOD \n path?query \n timestamp \n nonce \n execution id ("" when absent) \n hex(sha256(body))
- * The nonce is fresh per request, so the runtime can refuse a second use of it (its replay cache); the execution id
- * header is signed because the runtime names and cancels executions by it. Web Crypto only, so the worker (workerd)
+ *   METHOD \n path?query \n timestamp \n nonce \n execution id \n runtime \n hex(sha256(body))
+ * ("" for an absent execution id or runtime header). The nonce is fresh per request, so the runtime can refuse a
+ * second use of it (its replay cache); the execution id header is signed because the runtime names and cancels
+ * executions by it, the runtime header so a request is good only at the runtime it was meant for. Web Crypto only, so the worker (workerd)
  * and the runtime (Node) run the same code.
  */
 type Body = Uint8Array | string;
 
 export type VerifyResult =
-  | { ok: true; nonce: string; timestamp: number }
+  | { ok: true; nonce: string; timestamp: number; runtime: string }
   | { ok: false; reason: "missing" | "malformed" | "expired" | "mismatch" };
 
 const encoder = new TextEncoder();
-const SIGNATURE_PATTERN = /^v2=([0-9a-fA-F]{64})$/;
+const SIGNATURE_PATTERN = /^v3=([0-9a-fA-F]{64})$/;
 // Digits only: Number() would also accept "1e9", " 12" or "0x10", which the signer never sends.
 const TIMESTAMP_PATTERN = /^\d{1,15}$/;
 // 128 random bits, lowercase hex: one spelling per nonce, so the replay cache cannot be dodged by re-casing.
@@ -70,22 +72,22 @@ export async function sha256Hex(data: Body): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", toBytes(data)));
 }
 
-type Signed = { method: string; path: string; timestamp: string; nonce: string; executionId: string; body?: Body };
+type Signed = { method: string; path: string; timestamp: string; nonce: string; executionId: string; runtime: string; body?: Body };
 
 async function canonical(r: Signed): Promise<Uint8Array<ArrayBuffer>> {
   const bodyHash = await sha256Hex(r.body ?? "");
-  return encoder.encode([r.method.toUpperCase(), r.path, r.timestamp, r.nonce, r.executionId, bodyHash].join("\n"));
+  return encoder.encode([r.method.toUpperCase(), r.path, r.timestamp, r.nonce, r.executionId, r.runtime, bodyHash].join("\n"));
 }
 
-/** The execution id among the headers the caller will send (any spelling of the name), or "". */
-function executionIdOf(headers: Record<string, string> | undefined): string {
-  const entry = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === EXECUTION_ID_HEADER);
+/** A header among those the caller will send (any spelling of the name), or "". */
+function headerOf(headers: Record<string, string> | undefined, wanted: string): string {
+  const entry = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === wanted);
   return entry?.[1] ?? "";
 }
 
 /**
  * Returns the timestamp, nonce and signature headers. `path` is the path with query string, exactly as sent;
- * `headers` are the other headers the request will carry (the signed execution id is taken from them).
+ * `headers` are the other headers the request will carry (the signed execution id and runtime are taken from them).
  * Sign each request anew: the runtime accepts a nonce once. `timestamp` and `nonce` are for tests.
  */
 export async function signRequest(
@@ -99,9 +101,15 @@ export async function signRequest(
   const nonce = req.nonce ?? toHex(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
   if (!NONCE_PATTERN.test(nonce)) throw new Error(`Signature nonce must be ${NONCE_BYTES * 2} lowercase hex digits`);
   const key = await importKey(secret);
-  const message = await canonical({ ...req, timestamp: String(timestamp), nonce, executionId: executionIdOf(req.headers) });
+  const message = await canonical({
+    ...req,
+    timestamp: String(timestamp),
+    nonce,
+    executionId: headerOf(req.headers, EXECUTION_ID_HEADER),
+    runtime: headerOf(req.headers, RUNTIME_HEADER),
+  });
   const mac = await crypto.subtle.sign("HMAC", key, message);
-  return { [TIMESTAMP_HEADER]: String(timestamp), [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: `v2=${toHex(mac)}` };
+  return { [TIMESTAMP_HEADER]: String(timestamp), [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: `v3=${toHex(mac)}` };
 }
 
 /**
@@ -134,8 +142,9 @@ export async function verifyRequest(
 
   const key = await importKey(secret);
   const executionId = req.header(EXECUTION_ID_HEADER) ?? "";
-  const message = await canonical({ ...req, timestamp, nonce, executionId });
+  const runtime = req.header(RUNTIME_HEADER) ?? "";
+  const message = await canonical({ ...req, timestamp, nonce, executionId, runtime });
   // subtle.verify compares in constant time, so the response time does not leak matching prefixes.
   const valid = await crypto.subtle.verify("HMAC", key, fromHex(match[1]), message);
-  return valid ? { ok: true, nonce, timestamp: Number(timestamp) } : { ok: false, reason: "mismatch" };
+  return valid ? { ok: true, nonce, timestamp: Number(timestamp), runtime } : { ok: false, reason: "mismatch" };
 }

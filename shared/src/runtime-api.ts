@@ -5,6 +5,12 @@ export const TIMESTAMP_HEADER = "x-threadbox-timestamp";
 export const NONCE_HEADER = "x-threadbox-nonce";
 /** The worker chooses execution ids so it can cancel and resume them; the runtime makes one when absent. */
 export const EXECUTION_ID_HEADER = "x-threadbox-execution-id";
+/**
+ * The runtime a request is meant for (its entry in the worker's RUNTIME_URL), signed: a runtime with RUNTIME_ID set
+ * refuses requests signed for another, so a request captured on its way to one runtime cannot be replayed at another
+ * that shares the HMAC secret (each runtime's replay cache only knows its own nonces).
+ */
+export const RUNTIME_HEADER = "x-threadbox-runtime";
 export const REQUEST_ID_HEADER = "x-request-id";
 
 /** The HMAC secret of the local stack (`npm start`, `npm run runtime`); the runtime refuses it in production. */

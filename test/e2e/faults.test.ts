@@ -48,7 +48,7 @@ async function killRuntime(): Promise<void> {
 /** A new runtime process on the same port (the worker's RUNTIME_URL) and the same workspaces and state dirs. */
 async function restartRuntime(): Promise<void> {
   const port = new URL(stack.runtime.url).port;
-  const rt = await startRuntime({ PORT: port }, { root: stack.runtime.root });
+  const rt = await startRuntime({ PORT: port, RUNTIME_ID: stack.runtime.url }, { root: stack.runtime.root });
   restarts.push(rt);
   expect(rt.url).toBe(stack.runtime.url);
   expect(rt.workspaces).toBe(stack.runtime.workspaces);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sha256Hex } from "../../shared/src/index.ts";
 import { type RuntimeProcess, TEST_SECRET, startRuntime } from "../runtime/harness.ts";
-import { type WorkerProcess, startWorker } from "./wrangler-dev.ts";
+import { type WorkerProcess, freePort, startWorker } from "./wrangler-dev.ts";
 
 export interface Tenant {
   name: string;
@@ -36,10 +36,15 @@ export async function startStack(
     [await sha256Hex(tenants.a.key)]: tenants.a.name,
     [await sha256Hex(tenants.b.key)]: tenants.b.name,
   });
-  const runtime = await startRuntime(opts.runtime);
+  // Each runtime knows its own RUNTIME_URL entry (RUNTIME_ID), as in a deployment: it refuses requests for another.
+  const named = async () => {
+    const port = await freePort();
+    return { ...opts.runtime, PORT: String(port), RUNTIME_ID: `http://127.0.0.1:${port}` };
+  };
+  const runtime = await startRuntime(await named());
   const runtimes = [runtime];
   while (runtimes.length < (opts.runtimes ?? 1)) {
-    const more = await startRuntime({ ...opts.runtime, WORKSPACES_ROOT: runtime.workspaces });
+    const more = await startRuntime({ ...(await named()), WORKSPACES_ROOT: runtime.workspaces });
     runtimes.push({ ...more, workspaces: runtime.workspaces });
   }
   const worker = await startWorker({

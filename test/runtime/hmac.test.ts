@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXECUTION_ID_HEADER, ErrorBodySchema, NONCE_HEADER, signRequest } from "../../shared/src/index.ts";
+import { EXECUTION_ID_HEADER, ErrorBodySchema, NONCE_HEADER, RUNTIME_HEADER, signRequest } from "../../shared/src/index.ts";
 import { type RuntimeProcess, startRuntime, TEST_SECRET } from "./harness.ts";
 
 // The runtime's only gate is the worker's HMAC signature over method, path+query, timestamp, nonce, execution id
@@ -175,6 +175,40 @@ describe("replay protection", () => {
       expect((await later.call("POST", execPath(), { body: { command: "echo now" } })).status).toBe(200);
     } finally {
       await later.stop();
+    }
+  });
+});
+
+describe("runtimes sharing a secret", () => {
+  it("refuses at one runtime a request captured on its way to another (RUNTIME_ID), and one that names none", async () => {
+    // Both started before anything is signed, so "signed before it started" cannot be why they refuse.
+    const a = await startRuntime({ RUNTIME_ID: "http://rt-a:8788" });
+    const b = await startRuntime({ RUNTIME_ID: "http://rt-b:8788" });
+    try {
+      const thread = `hm-${randomUUID()}`;
+      const path = `/threads/acme/${thread}/exec`;
+      const opts = { body: { command: "echo ran >> runs.txt" }, headers: { [RUNTIME_HEADER]: "http://rt-a:8788" } };
+      let headers: Record<string, string> = {};
+      const first = await a.call("POST", path, { ...opts, sign: (h) => (headers = h) });
+      expect(first.status, await first.clone().text()).toBe(200);
+      // The captured request, sent as it was to runtime B (same secret, B has never seen its nonce).
+      const replay = await b.call("POST", path, { ...opts, sign: () => headers });
+      const text = await replay.clone().text();
+      expect(await expectError(replay, 401), text).toBe("UNAUTHORIZED");
+      expect(ErrorBodySchema.parse(JSON.parse(text)).error.message).toBe('request signed for runtime "http://rt-a:8788", this is "http://rt-b:8788"');
+      // Readdressed to B after signing: the signature no longer matches.
+      const readdressed = await b.call("POST", path, { body: opts.body, headers: { [RUNTIME_HEADER]: "http://rt-b:8788" }, sign: () => headers });
+      expect(await expectError(readdressed, 401)).toBe("UNAUTHORIZED");
+      // Signed without naming a runtime: refused where RUNTIME_ID is set.
+      expect(await expectError(await b.call("POST", path, { body: opts.body }), 401)).toBe("UNAUTHORIZED");
+      // Signed for B, B runs it; the command ran once at A and once at B.
+      const forB = await b.call("POST", `/threads/acme/${thread}/exec`, { body: { command: "cat runs.txt 2>/dev/null | wc -l" }, headers: { [RUNTIME_HEADER]: "http://rt-b:8788" } });
+      expect(await forB.json()).toMatchObject({ exit_code: 0 });
+      const ran = await a.call("GET", `/threads/acme/${thread}/files/runs.txt`, { headers: { [RUNTIME_HEADER]: "http://rt-a:8788" } });
+      expect(await ran.text()).toBe("ran\n");
+    } finally {
+      await a.stop();
+      await b.stop();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { sha256Hex, signRequest, verifyRequest } from "../../shared/src/hmac.ts";
-import { EXECUTION_ID_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../shared/src/runtime-api.ts";
+import { EXECUTION_ID_HEADER, NONCE_HEADER, RUNTIME_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../shared/src/runtime-api.ts";
 
 const SECRET = "s3cret-for-tests";
 const NOW = 1_700_000_000;
@@ -9,7 +9,7 @@ const NONCE = "0123456789abcdef0123456789abcdef";
 const request = { method: "POST", path: "/threads/t1/th1/exec?stream=1", body: '{"cmd":"ls -la é"}' };
 
 const fail = (reason: string) => ({ ok: false, reason });
-const accepted = (nonce: string, timestamp = NOW) => ({ ok: true, nonce, timestamp });
+const accepted = (nonce: string, timestamp = NOW, runtime = "") => ({ ok: true, nonce, timestamp, runtime });
 /** A header getter over plain headers, as verifyRequest reads them. */
 const from = (headers: Record<string, string | undefined>) => (name: string) => headers[name];
 
@@ -22,7 +22,7 @@ async function signed(overrides: { timestamp?: number; secret?: string; headers?
 }
 
 function knownAnswer(lines: string[]): string {
-  return `v2=${createHmac("sha256", SECRET).update(lines.join("\n"), "utf8").digest("hex")}`;
+  return `v3=${createHmac("sha256", SECRET).update(lines.join("\n"), "utf8").digest("hex")}`;
 }
 
 describe("sha256Hex", () => {
@@ -39,20 +39,26 @@ describe("signRequest", () => {
 
   it("signs the documented canonical string (known answer from node:crypto)", async () => {
     const headers = await signRequest(SECRET, { ...request, method: "post", timestamp: NOW, nonce: NONCE });
-    const signature = knownAnswer(["POST", request.path, String(NOW), NONCE, "", bodyHash]);
+    const signature = knownAnswer(["POST", request.path, String(NOW), NONCE, "", "", bodyHash]);
     expect(headers).toEqual({ [TIMESTAMP_HEADER]: String(NOW), [NONCE_HEADER]: NONCE, [SIGNATURE_HEADER]: signature });
   });
 
   it("signs the execution id header, whatever the spelling of its name", async () => {
-    const signature = knownAnswer(["POST", request.path, String(NOW), NONCE, "ex_42", bodyHash]);
+    const signature = knownAnswer(["POST", request.path, String(NOW), NONCE, "ex_42", "", bodyHash]);
     for (const name of [EXECUTION_ID_HEADER, "X-Threadbox-Execution-Id"]) {
       const headers = await signRequest(SECRET, { ...request, headers: { [name]: "ex_42", accept: "x" }, timestamp: NOW, nonce: NONCE });
       expect(headers[SIGNATURE_HEADER]).toBe(signature);
     }
   });
 
+  it("signs the runtime header, after the execution id", async () => {
+    const signature = knownAnswer(["POST", request.path, String(NOW), NONCE, "ex_42", "http://rt-a:8788", bodyHash]);
+    const headers = { [EXECUTION_ID_HEADER]: "ex_42", "X-Threadbox-Runtime": "http://rt-a:8788" };
+    expect((await signRequest(SECRET, { ...request, headers, timestamp: NOW, nonce: NONCE }))[SIGNATURE_HEADER]).toBe(signature);
+  });
+
   it("hashes a missing body as the empty string", async () => {
-    const signature = knownAnswer(["GET", "/health", String(NOW), NONCE, "", createHash("sha256").digest("hex")]);
+    const signature = knownAnswer(["GET", "/health", String(NOW), NONCE, "", "", createHash("sha256").digest("hex")]);
     const headers = await signRequest(SECRET, { method: "GET", path: "/health", timestamp: NOW, nonce: NONCE });
     expect(headers[SIGNATURE_HEADER]).toBe(signature);
   });
@@ -109,8 +115,9 @@ describe("verifyRequest", () => {
   it.each([
     { [SIGNATURE_HEADER]: "garbage" },
     { [SIGNATURE_HEADER]: `v1=${"a".repeat(64)}` },
-    { [SIGNATURE_HEADER]: `v2=${"a".repeat(63)}` },
-    { [SIGNATURE_HEADER]: `v2=${"g".repeat(64)}` },
+    { [SIGNATURE_HEADER]: `v2=${"a".repeat(64)}` },
+    { [SIGNATURE_HEADER]: `v3=${"a".repeat(63)}` },
+    { [SIGNATURE_HEADER]: `v3=${"g".repeat(64)}` },
     { [TIMESTAMP_HEADER]: "1.7e9" },
     { [TIMESTAMP_HEADER]: ` ${NOW}` },
     { [TIMESTAMP_HEADER]: "-5" },
@@ -159,6 +166,17 @@ describe("verifyRequest", () => {
     }
     const without = from({ ...(await signed()), [EXECUTION_ID_HEADER]: "ex_1" });
     expect(await verifyRequest(SECRET, { ...request, header: without, now: NOW })).toEqual(fail("mismatch"));
+  });
+
+  it("binds the runtime header and returns it: a request for one runtime reads as such everywhere", async () => {
+    const forA = await signed({ headers: { [RUNTIME_HEADER]: "http://rt-a:8788" } });
+    const asSent = from({ ...forA, [RUNTIME_HEADER]: "http://rt-a:8788" });
+    expect(await verifyRequest(SECRET, { ...request, header: asSent, now: NOW })).toEqual(accepted(forA[NONCE_HEADER] ?? "", NOW, "http://rt-a:8788"));
+    // Readdressed to another runtime, or the name dropped: the signature no longer matches.
+    for (const runtime of ["http://rt-b:8788", undefined]) {
+      const header = from({ ...forA, [RUNTIME_HEADER]: runtime });
+      expect(await verifyRequest(SECRET, { ...request, header, now: NOW }), String(runtime)).toEqual(fail("mismatch"));
+    }
   });
 
   it("keeps verifying correctly when more secrets are used than the key cache holds", async () => {

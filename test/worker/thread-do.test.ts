@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type ExecResult, type ExecutionRecord, type ThreadState, signRequest } from "../../shared/src/index.ts";
+import { type ExecResult, type ExecutionRecord, RUNTIME_HEADER, type ThreadState, signRequest } from "../../shared/src/index.ts";
 import { threadStub } from "../../worker/src/http/thread-stub.ts";
 import { WORKER_TEST_VARS } from "./bindings.ts";
 import {
@@ -234,13 +234,19 @@ describe("a failing runtime", () => {
     expect(await (await exec(id, "echo back")).json()).toMatchObject({ exit_code: 0, stdout: "back\n" });
   });
 
-  it("(the stand-in) refuses requests without the worker's signature", async () => {
+  it("(the stand-in) refuses requests without the worker's signature for it", async () => {
     const url = `${WORKER_TEST_VARS.RUNTIME_URL}/health`;
     expect((await fetch(url)).status).toBe(401);
     const forged = await signRequest("not-the-hmac-secret-of-these-tests", { method: "GET", path: "/health" });
     expect((await fetch(url, { headers: forged })).status).toBe(401);
-    const signed = await signRequest(env.HMAC_SECRET, { method: "GET", path: "/health" });
-    expect((await fetch(url, { headers: signed })).status).toBe(200);
+    // Signed, but not for this runtime (or for none): refused, as a runtime with RUNTIME_ID does.
+    for (const named of [{}, { [RUNTIME_HEADER]: "http://another-runtime.test" }] as Record<string, string>[]) {
+      const headers = { ...named, ...(await signRequest(env.HMAC_SECRET, { method: "GET", path: "/health", headers: named })) };
+      expect((await fetch(url, { headers })).status).toBe(401);
+    }
+    const named = { [RUNTIME_HEADER]: WORKER_TEST_VARS.RUNTIME_URL };
+    const signed = await signRequest(env.HMAC_SECRET, { method: "GET", path: "/health", headers: named });
+    expect((await fetch(url, { headers: { ...named, ...signed } })).status).toBe(200);
   });
 });
 

@@ -29,7 +29,7 @@ export function createApp(s: Services): Hono<AppEnv> {
       },
     }),
   );
-  app.use("*", hmacAuth(s.config.HMAC_SECRET));
+  app.use("*", hmacAuth(s.config.HMAC_SECRET, { runtimeId: s.config.RUNTIME_ID }));
 
   app.route("/", threadRoutes(s));
   app.route("/", executeRoutes(s));

@@ -9,9 +9,9 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
  * Every request must carry the worker's HMAC signature (see shared/src/hmac.ts) with a nonce this runtime has not
- * accepted before. The body is read here (already capped by bodyLimit) and stays cached for the handlers.
+ * accepted before and, when RUNTIME_ID is set, be signed for this runtime. The body is read here (already capped by bodyLimit) and stays cached for the handlers.
  */
-export function hmacAuth(secret: string, opts: { maxNonces?: number } = {}): MiddlewareHandler {
+export function hmacAuth(secret: string, opts: { maxNonces?: number; runtimeId?: string } = {}): MiddlewareHandler {
   const seen = new ReplayCache({
     maxEntries: opts.maxNonces ?? DEFAULT_MAX_NONCES,
     windowSeconds: SIGNATURE_WINDOW_SECONDS,
@@ -29,6 +29,10 @@ export function hmacAuth(secret: string, opts: { maxNonces?: number } = {}): Mid
       now,
     });
     if (!result.ok) throw new AppError(ErrorCode.UNAUTHORIZED, `request signature ${result.reason}`);
+    // Checked before the nonce is claimed: a request for another runtime leaves nothing in this one's cache.
+    if (opts.runtimeId !== undefined && result.runtime !== opts.runtimeId) {
+      throw new AppError(ErrorCode.UNAUTHORIZED, `request signed for runtime "${result.runtime}", this is "${opts.runtimeId}"`);
+    }
     const claim = seen.claim(result.nonce, result.timestamp, now);
     if (claim === "replayed" || claim === "stale") {
       throw new AppError(ErrorCode.UNAUTHORIZED, `request signature ${claim}: sign every request anew`);

@@ -1,4 +1,4 @@
-import { AppError, ErrorBodySchema, ErrorCode, signRequest } from "../../../shared/src/index.ts";
+import { AppError, ErrorBodySchema, ErrorCode, RUNTIME_HEADER, signRequest } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 
 export interface RuntimeCall {
@@ -30,14 +30,16 @@ export class RuntimeClient {
 
   async call(base: string, req: RuntimeCall): Promise<Response> {
     const body = typeof req.body === "string" ? new TextEncoder().encode(req.body) : (req.body ?? new Uint8Array());
-    // Signed per attempt (a fresh nonce each time), covering the execution id header when there is one.
-    const signed = await signRequest(this.secret, { method: req.method, path: req.path, body, headers: req.headers });
+    // Signed per attempt (a fresh nonce each time), covering the execution id header when there is one, and naming
+    // the runtime it is for (its RUNTIME_URL entry), which a runtime with RUNTIME_ID checks.
+    const headers = { ...req.headers, [RUNTIME_HEADER]: base };
+    const signed = await signRequest(this.secret, { method: req.method, path: req.path, body, headers });
     const target = this.fetcher(base);
     let res: Response;
     try {
       res = await target.fetch(target.origin + req.path, {
         method: req.method,
-        headers: { "content-type": "application/json", ...req.headers, ...signed },
+        headers: { "content-type": "application/json", ...headers, ...signed },
         body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
         signal: req.signal,
       });
