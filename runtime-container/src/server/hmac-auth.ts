@@ -9,7 +9,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
  * Every request must carry the worker's HMAC signature (see shared/src/hmac.ts) with a nonce this runtime has not
- * accepted before and, when RUNTIME_ID is set, be signed for this runtime. The body is read here (already capped by bodyLimit) and stays cached for the handlers.
+ * accepted before and, when RUNTIME_ID is set, be signed for this runtime. The body is read here (already capped by
+ * bodyLimit) and stays cached for the handlers.
  */
 export function hmacAuth(secret: string, opts: { maxNonces?: number; runtimeId?: string } = {}): MiddlewareHandler {
   const seen = new ReplayCache({
