@@ -9,6 +9,7 @@ import {
   parseEvent,
   parseNdjsonStream,
   parseSseStream,
+  RUNTIME_HEADER,
   signRequest,
 } from "../../shared/src/index.ts";
 
@@ -82,7 +83,10 @@ export async function startRuntime(env: Record<string, string> = {}, opts: { roo
     });
   });
 
+  // Called as the worker calls it: a runtime given a RUNTIME_ID gets requests signed for that name.
+  const named: Record<string, string> = env.RUNTIME_ID ? { [RUNTIME_HEADER]: env.RUNTIME_ID } : {};
   const call = async (method: string, pathAndQuery: string, opts: CallOptions = {}) => {
+    const extra = { ...named, ...opts.headers };
     const body =
       opts.raw !== undefined
         ? typeof opts.raw === "string"
@@ -93,12 +97,12 @@ export async function startRuntime(env: Record<string, string> = {}, opts: { roo
           : new TextEncoder().encode(JSON.stringify(opts.body));
     let headers: Record<string, string> = {};
     if (opts.sign !== false) {
-      headers = await signRequest(TEST_SECRET, { method, path: pathAndQuery, body, headers: opts.headers });
+      headers = await signRequest(TEST_SECRET, { method, path: pathAndQuery, body, headers: extra });
       if (typeof opts.sign === "function") headers = opts.sign(headers);
     }
     return fetch(url + pathAndQuery, {
       method,
-      headers: { accept: ACCEPT[opts.accept ?? "json"], "content-type": "application/json", ...headers, ...opts.headers },
+      headers: { accept: ACCEPT[opts.accept ?? "json"], "content-type": "application/json", ...headers, ...extra },
       body: method === "GET" || method === "HEAD" ? undefined : body,
     });
   };

@@ -200,7 +200,8 @@ describe("runtimes sharing a secret", () => {
       const readdressed = await b.call("POST", path, { body: opts.body, headers: { [RUNTIME_HEADER]: "http://rt-b:8788" }, sign: () => headers });
       expect(await expectError(readdressed, 401)).toBe("UNAUTHORIZED");
       // Signed without naming a runtime: refused where RUNTIME_ID is set.
-      expect(await expectError(await b.call("POST", path, { body: opts.body }), 401)).toBe("UNAUTHORIZED");
+      const unnamed = await b.call("POST", path, { body: opts.body, headers: { [RUNTIME_HEADER]: "" } });
+      expect(await expectError(unnamed, 401)).toBe("UNAUTHORIZED");
       // Signed for B, B runs it; the command ran once at A and once at B.
       const forB = await b.call("POST", `/threads/acme/${thread}/exec`, { body: { command: "cat runs.txt 2>/dev/null | wc -l" }, headers: { [RUNTIME_HEADER]: "http://rt-b:8788" } });
       expect(await forB.json()).toMatchObject({ exit_code: 0 });
