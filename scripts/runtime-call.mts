@@ -1,10 +1,11 @@
 /**
  * Calls the runtime's internal API with a valid HMAC signature, the way the worker does.
  *   node --import tsx scripts/runtime-call.mts METHOD PATH [BODY|@file] [--accept json|sse|ndjson]
- * RUNTIME_URL (default http://127.0.0.1:8788) and HMAC_SECRET (default: the runtime's development secret).
+ * RUNTIME_URL (default http://127.0.0.1:8788) and HMAC_SECRET (default: this checkout's, from .dev.vars).
  */
 import { readFileSync } from "node:fs";
-import { LOCAL_DEV_SECRET, RUNTIME_HEADER, signRequest } from "../shared/src/index.ts";
+import { RUNTIME_HEADER, requestTarget, signRequest, targetUrl } from "../shared/src/index.ts";
+import { devHmacSecret } from "./dev-vars.mts";
 
 const ACCEPT = { json: "application/json", sse: "text/event-stream", ndjson: "application/x-ndjson" } as const;
 
@@ -16,10 +17,12 @@ const body = rawBody === undefined ? "" : rawBody.startsWith("@") ? readFileSync
 const bytes = typeof body === "string" ? new TextEncoder().encode(body) : new Uint8Array(body);
 
 const base = (process.env.RUNTIME_URL ?? "http://127.0.0.1:8788").replace(/\/+$/, "");
-// Signed for this runtime by name, as the worker does (a runtime with RUNTIME_ID refuses requests for another).
+// Signed for this runtime by name, as the worker does (a runtime with RUNTIME_ID refuses requests for another), and
+// for the target exactly as fetch will send it.
 const named = { [RUNTIME_HEADER]: base };
-const headers = await signRequest(process.env.HMAC_SECRET ?? LOCAL_DEV_SECRET, { method, path, body: bytes, headers: named });
-const res = await fetch(new URL(path, base), {
+const target = requestTarget(path);
+const headers = await signRequest(devHmacSecret(), { method, path: target, body: bytes, headers: named });
+const res = await fetch(targetUrl(base, target), {
   method,
   headers: { ...named, ...headers, accept: ACCEPT[accept] ?? ACCEPT.json, "content-type": "application/json" },
   body: method === "GET" || method === "HEAD" ? undefined : bytes,

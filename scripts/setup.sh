@@ -43,11 +43,19 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Local worker secrets for wrangler dev and `wrangler types` (LOCAL_DEV_SECRET in shared/src/runtime-api.ts).
-# API_KEYS stays empty here: `npm start` passes the dev key's hash with --var.
+# Local worker secrets for wrangler dev and `wrangler types`, random per checkout and readable by this user only:
+# HMAC_SECRET is also what `npm start`, `npm run runtime` and scripts/runtime-call.mts give the runtime
+# (scripts/dev-vars.mts). A secret from an older checkout that is the published development value is replaced.
+# API_KEYS stays empty here: `npm start` passes the dev key's hash.
+random_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 touch .dev.vars
-grep -q '^HMAC_SECRET=' .dev.vars || printf 'HMAC_SECRET=threadbox-local-dev-secret\n' >> .dev.vars
-grep -q '^TOKEN_SECRET=' .dev.vars || printf 'TOKEN_SECRET=%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >> .dev.vars
+chmod 600 .dev.vars
+if grep -qx 'HMAC_SECRET=threadbox-local-dev-secret' .dev.vars; then
+  say "replacing the published development HMAC_SECRET in .dev.vars with a random one"
+  sed -i '/^HMAC_SECRET=/d' .dev.vars
+fi
+grep -q '^HMAC_SECRET=' .dev.vars || printf 'HMAC_SECRET=%s\n' "$(random_hex)" >> .dev.vars
+grep -q '^TOKEN_SECRET=' .dev.vars || printf 'TOKEN_SECRET=%s\n' "$(random_hex)" >> .dev.vars
 grep -q '^API_KEYS=' .dev.vars || printf 'API_KEYS={}\n' >> .dev.vars
 if [[ ! -f worker/worker-configuration.d.ts || wrangler.toml -nt worker/worker-configuration.d.ts || .dev.vars -nt worker/worker-configuration.d.ts ]]; then
   say "generating worker/worker-configuration.d.ts (wrangler types)"

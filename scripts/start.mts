@@ -1,16 +1,25 @@
 /**
  * `npm start`: the whole local stack on embedded defaults — a runtime on loopback (workspaces in .data/r2/...) and
- * the worker in workerd via `wrangler dev` (real Durable Objects), pointed at it. A development API key is made once
+ * the worker in workerd through wrangler's dev server (real Durable Objects), pointed at it. The HMAC secret they
+ * share is this checkout's own (random, .dev.vars; scripts/dev-vars.mts). A development API key is made once
  * (.data/dev-api-key; THREADBOX_API_KEY overrides it) and printed. Ctrl-C stops everything it started.
+ *
+ * No debugger port: `wrangler dev` always opens a devtools inspector (its CLI can move it, --inspector-port and
+ * --inspector-ip, but not turn it off), and anything that reaches it runs code inside the worker, secrets and all.
+ * A sandbox shares the host's loopback unless its thread has `network: "none"`, so the worker is started through
+ * wrangler's programmatic API with `dev.inspector: false`, which starts no inspector at all. Ask for one with
+ * THREADBOX_INSPECTOR=127.0.0.1:9229 (only on a machine where no untrusted code runs).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { LOCAL_DEV_SECRET, sha256Hex } from "../shared/src/index.ts";
+import { unstable_startWorker } from "wrangler";
+import { sha256Hex } from "../shared/src/index.ts";
+import { devHmacSecret } from "./dev-vars.mts";
 
-const WORKER_PORT = process.env.PORT ?? "8787";
+const WORKER_PORT = Number(process.env.PORT ?? "8787");
 const RUNTIME_PORT = process.env.RUNTIME_PORT ?? "8788";
-const SECRET = process.env.HMAC_SECRET ?? LOCAL_DEV_SECRET;
+const SECRET = devHmacSecret();
 const KEY_FILE = ".data/dev-api-key";
 
 function devApiKey(): string {
@@ -22,7 +31,18 @@ function devApiKey(): string {
   return key;
 }
 
+/** `host:port` from THREADBOX_INSPECTOR, or false (the default: no inspector). */
+function inspector(): { hostname: string; port: number } | false {
+  const asked = process.env.THREADBOX_INSPECTOR;
+  if (!asked) return false;
+  const match = /^(.+):(\d{1,5})$/.exec(asked);
+  if (!match?.[1] || !match[2]) throw new Error(`THREADBOX_INSPECTOR must be host:port, got ${asked}`);
+  process.stderr.write(`WARNING: worker inspector on ${asked}: whatever can connect to it controls the worker.\n`);
+  return { hostname: match[1], port: Number(match[2]) };
+}
+
 const children: ChildProcess[] = [];
+let stopWorker: (() => Promise<void>) | undefined;
 function start(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   children.push(child);
@@ -43,6 +63,7 @@ function shutdown(code: number): void {
   if (stopping) return;
   stopping = true;
   for (const c of children) if (c.exitCode === null && c.pid) process.kill(-c.pid, "SIGTERM");
+  void stopWorker?.().catch(() => undefined);
   setTimeout(() => process.exit(code), 1000).unref();
 }
 process.once("SIGINT", () => shutdown(0));
@@ -72,15 +93,21 @@ start("runtime", process.execPath, ["--import", "tsx", "runtime-container/src/ma
   HMAC_SECRET: SECRET,
   ...degraded,
 });
-start(
-  "worker",
-  "npx",
-  [
-    "--no-install", "wrangler", "dev", "--ip", "127.0.0.1", "--port", WORKER_PORT, "--show-interactive-dev-session=false",
-    "--var", `RUNTIME_URL:http://127.0.0.1:${RUNTIME_PORT}`, "--var", `HMAC_SECRET:${SECRET}`, "--var", `API_KEYS:${apiKeys}`,
-  ],
-  { WRANGLER_SEND_METRICS: "false" },
-);
+
+process.env.WRANGLER_SEND_METRICS = "false";
+const worker = await unstable_startWorker({
+  config: "wrangler.toml",
+  sendMetrics: false,
+  dev: { inspector: inspector(), server: { hostname: "127.0.0.1", port: WORKER_PORT }, watch: false, logLevel: "warn" },
+  // Over wrangler.toml's vars and .dev.vars: this stack's runtime, its secret, the dev key.
+  bindings: {
+    RUNTIME_URL: { type: "plain_text", value: `http://127.0.0.1:${RUNTIME_PORT}` },
+    HMAC_SECRET: { type: "secret_text", value: SECRET },
+    API_KEYS: { type: "secret_text", value: apiKeys },
+  },
+});
+stopWorker = () => worker.dispose();
+await worker.ready;
 const base = `http://127.0.0.1:${WORKER_PORT}`;
 await waitForHealth(`${base}/v1/health`, 120_000);
 process.stdout.write(`

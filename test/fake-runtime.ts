@@ -1,31 +1,33 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   EXECUTION_ID_HEADER,
-  type EventBody,
   ExecRequestSchema,
   SIGNATURE_WINDOW_SECONDS,
   type WorkspaceInfo,
-  encodeNdjson,
+  runtimePaths,
+  sha256Hex,
   verifyRequest,
 } from "../shared/src/index.ts";
 import { ReplayCache } from "../runtime-container/src/server/replay-cache.ts";
+import { runExecScript } from "./fake-exec.ts";
 
 /**
  * A scripted stand-in for the runtime, for the worker tests (test/worker): miniflare runs it in Node as the worker's
  * `outboundService`, so every fetch the worker and its Durable Objects make lands here. It checks the HMAC signature
- * as the real runtime does, refusing a nonce it has seen, then runs an `exec` command as a script of steps
- * (separated by `;` or newlines):
- *
- *   echo TEXT  → a stdout event "TEXT\n"          sleep N → waits N seconds (at most 5), or until cancelled
- *   die        → drops the connection mid-stream  anything else → stderr "…: command not found", exit 127
+ * as the real runtime does (over the request target exactly as it arrived, then the body against the signed digest),
+ * refusing a nonce it has seen except on its health probe, and runs an `exec` command as a script of steps
+ * (test/fake-exec.ts). Files: PUT, GET and DELETE of `…/files/<path>` and the listing `…/files?…` answer with the
+ * path and query as received (decoded), so a test sees exactly what arrived.
  *
  * Test-only control routes under CONTROL (unsigned; the worker never calls them): `GET /_fake/calls` lists the
- * signed calls received, `GET /_fake/setups` the workspace set-ups received (`{ path, body }`), `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call
- * for that thread has its connection dropped, as a runtime that is down would.
+ * signed calls received, `GET /_fake/setups` the workspace set-ups received (`{ path, body }`),
+ * `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call for that thread has its
+ * connection dropped, as a runtime that is down would, and `PUT|DELETE /_fake/refuse/<tenant>/<thread>` one in
+ * which every call for that thread is refused with 401 as if its signature did not match.
  */
 const CONTROL = "/_fake";
-const MAX_SLEEP_MS = 5_000;
 const THREAD_PATH = /^\/threads\/([\w-]+)\/([\w-]+)(?:\/(\w+))?$/;
+const FILES_PATH = /^\/threads\/([\w-]+)\/([\w-]+)\/files(?:\/(.*))?$/;
 const CANCEL_PATH = /^\/executions\/([\w-]+)\/cancel$/;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -35,6 +37,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
   const calls: string[] = [];
   const setups: { path: string; body: string }[] = [];
   const outages = new Set<string>();
+  const refusals = new Set<string>();
   const sleeping = new Map<string, () => void>();
   const nonces = new ReplayCache({ maxEntries: 100_000, windowSeconds: SIGNATURE_WINDOW_SECONDS, startedAt: 0 });
 
@@ -51,50 +54,25 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     if (typeof id !== "string" || !parsed.success || !req.headers.accept?.includes("application/x-ndjson")) {
       return json(res, 400, { error: { code: "VALIDATION_FAILED", message: "the stand-in wants a valid NDJSON exec" } });
     }
-    const started = Date.now();
-    const out = { stdout: "", stderr: "" };
-    let seq = 0;
-    const emit = (event: EventBody) =>
-      new Promise<void>((resolve) => res.write(encodeNdjson({ ...event, seq: seq++, execution_id: id }), () => resolve()));
-    res.writeHead(200, { "content-type": "application/x-ndjson" });
-    await emit({ type: "start", kind: "exec", thread_id: thread, started_at: new Date().toISOString() });
-    let exitCode = 0;
-    let canceled = false;
-    for (const step of parsed.data.command.split(/[;\n]/).map((s) => s.trim())) {
-      const [word = "", ...args] = step.split(" ");
-      if (word === "echo") {
-        out.stdout += `${args.join(" ")}\n`;
-        await emit({ type: "stdout", data: `${args.join(" ")}\n` });
-        exitCode = 0;
-      } else if (word === "sleep") {
-        canceled = await sleepUnlessCancelled(id, Math.min(Number(args[0]) * 1000, MAX_SLEEP_MS));
-        exitCode = canceled ? 137 : 0;
-        if (canceled) break;
-      } else if (word === "die") {
-        // A crash: the response ends without its terminating chunk, the worker sees a broken connection.
-        return void res.destroy();
-      } else {
-        out.stderr += `fake-runtime: ${word}: command not found\n`;
-        await emit({ type: "stderr", data: `fake-runtime: ${word}: command not found\n` });
-        exitCode = 127;
-      }
-    }
-    const value = {
-      execution_id: id,
-      exit_code: exitCode,
-      signal: canceled ? "SIGKILL" : null,
-      ...out,
-      timed_out: false,
-      canceled,
-      truncated: false,
-      duration_ms: Date.now() - started,
-    };
-    await emit({ type: "result", result: { kind: "exec", value } });
-    res.end();
+    await runExecScript(res, id, thread, parsed.data, sleepUnlessCancelled);
   }
 
-  async function runtime(req: IncomingMessage, res: ServerResponse, path: string, body: string): Promise<void> {
-    if (req.method === "GET" && path === "/health") {
+  /** Files: what arrived, decoded, so tests can compare it with what the client asked for. */
+  function files(req: IncomingMessage, res: ServerResponse, target: string, body: Buffer): void {
+    const url = new URL(target, "http://runtime.invalid");
+    const [, , , rest] = FILES_PATH.exec(url.pathname) ?? [];
+    const path = rest === undefined ? null : rest.split("/").map(decodeURIComponent).join("/");
+    const query = Object.fromEntries(url.searchParams);
+    if (req.method === "PUT" && path !== null) return json(res, 201, { path, size: body.length });
+    if (req.method === "GET" && path === null) return json(res, 200, { entries: [], query });
+    if (req.method === "GET") return json(res, 200, { path, query });
+    if (req.method === "DELETE" && path !== null) return json(res, 200, { deleted: path, query });
+    json(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: `the stand-in has no ${req.method} for files` } });
+  }
+
+  async function runtime(req: IncomingMessage, res: ServerResponse, path: string, bytes: Buffer): Promise<void> {
+    const body = bytes.toString("utf8");
+    if (req.method === "GET" && path === runtimePaths.health()) {
       return json(res, 200, { ok: true, version: "fake", isolation: "none", python: null, uptime_s: 0, running_executions: sleeping.size });
     }
     const cancel = CANCEL_PATH.exec(path);
@@ -103,6 +81,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
       stop?.();
       return json(res, 200, { execution_id: cancel[1], cancelled: stop !== undefined });
     }
+    if (FILES_PATH.test(path.split("?")[0] ?? "")) return files(req, res, path, bytes);
     const [, , thread, action] = THREAD_PATH.exec(path) ?? [];
     if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
     if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });
@@ -118,6 +97,9 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     const outage = path.startsWith(`${CONTROL}/outage/`) ? path.slice(`${CONTROL}/outage/`.length) : null;
     if (outage && req.method === "PUT") return (outages.add(outage), json(res, 204, null));
     if (outage && req.method === "DELETE") return (outages.delete(outage), json(res, 204, null));
+    const refusal = path.startsWith(`${CONTROL}/refuse/`) ? path.slice(`${CONTROL}/refuse/`.length) : null;
+    if (refusal && req.method === "PUT") return (refusals.add(refusal), json(res, 204, null));
+    if (refusal && req.method === "DELETE") return (refusals.delete(refusal), json(res, 204, null));
     json(res, 404, { error: { code: "NOT_FOUND", message: `no control route ${req.method} ${path}` } });
   }
 
@@ -129,23 +111,30 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
         return json(res, 502, { error: { code: "RUNTIME_UNAVAILABLE", message: `the stand-in serves ${host}, not ${req.headers.host}` } });
       }
       if (path.startsWith(`${CONTROL}/`)) return control(req, res, path);
-      const [, tenant, thread] = THREAD_PATH.exec(path) ?? [];
+      const [, tenant, thread] = THREAD_PATH.exec(path) ?? FILES_PATH.exec(path.split("?")[0] ?? "") ?? [];
       // A runtime that is down: no answer at all. (miniflare's glue logs "Uncaught (in promise) … Network connection
       // lost" for each such call; the worker handles the error.)
       if (thread && outages.has(`${tenant}/${thread}`)) return void req.socket.destroy();
 
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks);
       const now = Math.floor(Date.now() / 1000);
-      const verified = await verifyRequest(opts.secret, { method: req.method ?? "", path, body, header: (name) => header(req, name), now });
+      const verified = await verifyRequest(opts.secret, { method: req.method ?? "", path, header: (name) => header(req, name), now });
       // As a runtime whose RUNTIME_ID is its RUNTIME_URL entry: the worker must name it in every signed request.
       const named = !verified.ok || verified.runtime === opts.url.replace(/\/+$/, "");
       if (!named) return json(res, 401, { error: { code: "UNAUTHORIZED", message: `request signed for runtime "${verified.runtime}"` } });
-      const refusal = verified.ok ? nonces.claim(verified.nonce, verified.timestamp, now) : verified.reason;
+      const probe = req.method === "GET" && path === runtimePaths.health();
+      const refusal = !verified.ok ? verified.reason : probe ? "fresh" : nonces.claim(verified.nonce, verified.timestamp, now);
       if (refusal !== "fresh") return json(res, 401, { error: { code: "UNAUTHORIZED", message: `request signature ${refusal}` } });
+      if (thread && refusals.has(`${tenant}/${thread}`)) {
+        return json(res, 401, { error: { code: "UNAUTHORIZED", message: "request signature mismatch (the stand-in refuses this thread)" } });
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (verified.ok && (await sha256Hex(body)) !== verified.contentSha256) {
+        return json(res, 401, { error: { code: "UNAUTHORIZED", message: "request signature mismatch: the body is not the one signed" } });
+      }
       calls.push(`${req.method} ${path}`);
-      await runtime(req, res, path, body.toString("utf8"));
+      await runtime(req, res, path, body);
     },
   };
 }

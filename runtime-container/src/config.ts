@@ -1,12 +1,11 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { LOCAL_DEV_SECRET } from "../../shared/src/index.ts";
+import { KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
 import { BUCKET_NAME, type WithStorage, storageProblems, withStorage } from "./storage/config.ts";
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const DEV_SECRET = LOCAL_DEV_SECRET;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
@@ -24,8 +23,12 @@ const ConfigSchema = z
   .object({
     HOST: z.string().default("127.0.0.1"),
     PORT: int(0, 65_535).default(8788),
-    NODE_ENV: z.string().default("development"),
-    HMAC_SECRET: z.string().min(16, "HMAC_SECRET must be at least 16 characters").default(DEV_SECRET),
+    /** Unset is not development: only an explicit NODE_ENV=development allows the published secret. */
+    NODE_ENV: z.string().optional(),
+    /** Shared with the worker; no default, so a runtime never runs on a secret someone else knows. */
+    HMAC_SECRET: z
+      .string({ error: (issue) => (issue.input === undefined ? "not set: the worker's HMAC secret (openssl rand -hex 32); `npm start` makes one per checkout" : undefined) })
+      .min(16, "HMAC_SECRET must be at least 16 characters"),
     /** This runtime's entry in the worker's RUNTIME_URL: set, requests signed for another runtime are refused. */
     RUNTIME_ID: z.string().min(1).optional(),
     /** Unset: `<STORAGE_MOUNT_DIR>/threads` with STORAGE_MODE=mount, else .data/r2/threadbox/threads in the repository. */
@@ -101,13 +104,18 @@ const ConfigSchema = z
       const value = c[limit];
       if (value !== undefined && value > c[max]) ctx.addIssue({ code: "custom", path: [limit], message: `${limit} (${value}) is above ${max} (${c[max]})` });
     }
-    if (c.NODE_ENV === "production" && c.HMAC_SECRET === DEV_SECRET) {
-      ctx.addIssue({ code: "custom", path: ["HMAC_SECRET"], message: "set HMAC_SECRET in production" });
+    if (c.HMAC_SECRET === KNOWN_BAD_DEV_SECRET && c.NODE_ENV !== "development") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["HMAC_SECRET"],
+        message:
+          "is the development secret published in this repository, which anyone can sign with; use a random one " +
+          "(openssl rand -hex 32), or set NODE_ENV=development to allow it on a development machine",
+      });
     }
   });
 
 export type RuntimeConfig = WithStorage<z.infer<typeof ConfigSchema>>;
-export const DEFAULT_DEV_SECRET = DEV_SECRET;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
-import { ConfigError, DEFAULT_DEV_SECRET, loadConfig } from "./config.ts";
+import { KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
+import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { createSandbox } from "./sandbox/create.ts";
 import { createApp } from "./server/app.ts";
@@ -49,8 +50,8 @@ async function main(): Promise<void> {
     logger.info("runtime listening", { url, isolation: sandbox.backend.name, workspaces: config.WORKSPACES_ROOT });
     process.stdout.write(`threadbox runtime listening on ${url}\n`);
     process.stdout.write(`  workspaces: ${config.WORKSPACES_ROOT}\n  isolation:  ${sandbox.backend.name}\n`);
-    if (config.HMAC_SECRET === DEFAULT_DEV_SECRET) {
-      process.stdout.write(`  HMAC_SECRET is the built-in development secret "${DEFAULT_DEV_SECRET}"\n`);
+    if (config.HMAC_SECRET === KNOWN_BAD_DEV_SECRET) {
+      process.stdout.write("  WARNING: HMAC_SECRET is the published development secret (allowed by NODE_ENV=development)\n");
     }
     process.stdout.write(`  try: node --import tsx scripts/runtime-call.mts POST /threads/demo/t1/exec '{"command":"echo hi"}'\n`);
   });

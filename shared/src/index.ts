@@ -10,6 +10,7 @@ export * from "./runtime-api.ts";
 export * from "./sse.ts";
 export * from "./ndjson.ts";
 export * from "./hmac.ts";
+export * from "./request-target.ts";
 export * from "./public-api.ts";
 export * from "./respond.ts";
 export * from "./json-body.ts";

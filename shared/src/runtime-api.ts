@@ -13,8 +13,17 @@ export const EXECUTION_ID_HEADER = "x-threadbox-execution-id";
 export const RUNTIME_HEADER = "x-threadbox-runtime";
 export const REQUEST_ID_HEADER = "x-request-id";
 
-/** The HMAC secret of the local stack (`npm start`, `npm run runtime`); the runtime refuses it in production. */
-export const LOCAL_DEV_SECRET = "threadbox-local-dev-secret";
+/**
+ * Lowercase hex SHA-256 of the request body ("" hashes to e3b0…b855), signed instead of the body itself: the runtime
+ * checks the signature before it reads any body, then hashes the body as it reads it and refuses one that differs.
+ */
+export const CONTENT_SHA256_HEADER = "x-threadbox-content-sha256";
+
+/**
+ * The HMAC secret earlier versions shipped for local use, published in this repository: kept only so that a runtime
+ * given it refuses to start (outside explicit development). `npm start` makes a random secret per checkout.
+ */
+export const KNOWN_BAD_DEV_SECRET = "threadbox-local-dev-secret";
 
 /** Maximum clock skew between worker and runtime, in seconds; also how long the runtime remembers a nonce. */
 export const SIGNATURE_WINDOW_SECONDS = 300;

@@ -1,11 +1,21 @@
 import { randomUUID } from "node:crypto";
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXECUTION_ID_HEADER, ErrorBodySchema, NONCE_HEADER, RUNTIME_HEADER, signRequest } from "../../shared/src/index.ts";
+import {
+  CONTENT_SHA256_HEADER,
+  EXECUTION_ID_HEADER,
+  ErrorBodySchema,
+  NONCE_HEADER,
+  RUNTIME_HEADER,
+  sha256Hex,
+  signRequest,
+} from "../../shared/src/index.ts";
 import { type RuntimeProcess, startRuntime, TEST_SECRET } from "./harness.ts";
 
 // The runtime's only gate is the worker's HMAC signature over method, path+query, timestamp, nonce, execution id
-// and body. Checked through real HTTP: anything not signed by the secret, for this exact request, now, or sent a
-// second time, is a 401, before routing, and bodies over the cap are refused whatever they claim.
+// and the body's signed digest. Checked through real HTTP: anything not signed by the secret, for this exact
+// request, now, or sent a second time, is a 401, before routing (and before any body is read), a body other than
+// the signed one is a 401, and bodies over the cap are refused whatever they claim.
 
 const MAX_BODY = 4096;
 let rt: RuntimeProcess;
@@ -82,10 +92,18 @@ describe("request signatures", () => {
     expect(await expectError(res, 401)).toBe("UNAUTHORIZED");
   });
 
-  it("refuses a tampered body", async () => {
+  it("refuses a tampered body, and a body sent with another body's digest", async () => {
     const path = execPath();
     const res = await sendSignedAs({ method: "POST", path, body: { command: "echo evil" } }, { body: command });
     expect(await expectError(res, 401)).toBe("UNAUTHORIZED");
+    // The signed headers of one body, the digest header swapped for the sent body's: the signature no longer holds.
+    const evil = encode({ command: "echo evil" });
+    const swapped = await rt.call("POST", execPath(), {
+      body: { command: "echo evil" },
+      sign: (h) => ({ ...h, [CONTENT_SHA256_HEADER]: "0".repeat(64) }),
+    });
+    expect(await expectError(swapped, 401)).toBe("UNAUTHORIZED");
+    expect(await sha256Hex(evil)).not.toBe("0".repeat(64));
   });
 
   it("refuses a signature made for another thread, method or query", async () => {
@@ -211,6 +229,59 @@ describe("runtimes sharing a secret", () => {
       await a.stop();
       await b.stop();
     }
+  });
+});
+
+/**
+ * Sends headers and the first bytes of a body that declares `declared` bytes, then waits (bounded) for an answer
+ * without sending the rest: a runtime that checks the signature first answers; one that reads the body first waits.
+ */
+function answerBeforeBody(path: string, headers: Record<string, string>, declared: number): Promise<{ status: number; text: string } | "no answer"> {
+  const url = new URL(rt.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, method: "PUT", path, headers: { ...headers, "content-length": String(declared) } });
+    const timer = setTimeout(() => (req.destroy(), resolve("no answer")), 10_000);
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => (clearTimeout(timer), req.destroy(), resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() })));
+    });
+    req.on("error", (err) => (clearTimeout(timer), reject(err)));
+    req.write("x".repeat(16));
+  });
+}
+
+describe("the signature is checked before the body is read", () => {
+  const filePath = () => `/threads/acme/hm-${randomUUID()}/files/slow.bin`;
+
+  it("refuses an unsigned or forged request (and one over the cap) at once, while its body is still on its way", async () => {
+    const forged = await signRequest("another-secret-0123456789abcdef", { method: "PUT", path: "/x", body: "x" });
+    for (const headers of [{}, forged]) {
+      const answer = await answerBeforeBody(filePath(), headers, MAX_BODY);
+      if (answer === "no answer") throw new Error("the runtime waited for the body of a request it had to refuse");
+      expect(answer.status, answer.text).toBe(401);
+      expect(ErrorBodySchema.parse(JSON.parse(answer.text)).error.code).toBe("UNAUTHORIZED");
+    }
+    // Signed, but declaring a body over the cap: 413, also at once.
+    const path = filePath();
+    const headers = await signRequest(TEST_SECRET, { method: "PUT", path, body: new Uint8Array(2 * MAX_BODY) });
+    const answer = await answerBeforeBody(path, headers, 2 * MAX_BODY);
+    if (answer === "no answer") throw new Error("the runtime waited for a body over its cap");
+    expect(answer.status, answer.text).toBe(413);
+  });
+});
+
+describe("health probes", () => {
+  it("need a valid, current signature but claim no nonce: a probe sent twice is answered twice", async () => {
+    const probe = await captured("GET", "/health");
+    expect(probe.first.status).toBe(200);
+    const again = await probe.again();
+    expect(again.status, await again.clone().text()).toBe(200);
+    // Still signed and time-windowed.
+    expect(await expectError(await sendSignedAs({ method: "GET", path: "/health" }, { timestamp: now() - 600 }), 401)).toBe("UNAUTHORIZED");
+    // Only the exact health read is exempt (other reads: "refuses a captured valid request sent a second time").
+    const query = await captured("GET", "/health?x=1");
+    expect(await expectError(await query.again(), 401)).toBe("UNAUTHORIZED");
   });
 });
 

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../../shared/src/index.ts";
 import { contextRoutes } from "../routes/contexts.ts";
 import { executeRoutes } from "../routes/execute.ts";
@@ -8,7 +7,10 @@ import { threadRoutes } from "../routes/threads.ts";
 import type { Services } from "../services.ts";
 import { hmacAuth } from "./hmac-auth.ts";
 
-/** The runtime's internal API: size cap, then HMAC check, then routes; one error translator for all of it. */
+/**
+ * The runtime's internal API: the HMAC check (signed headers first, then the body read under its size cap and
+ * matched against the signed digest), then routes; one error translator for all of it.
+ */
 type AppEnv = { Variables: { requestId: string } };
 
 export function createApp(s: Services): Hono<AppEnv> {
@@ -20,16 +22,7 @@ export function createApp(s: Services): Hono<AppEnv> {
     c.header(REQUEST_ID_HEADER, id);
     await next();
   });
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: s.config.MAX_BODY_BYTES,
-      onError: () => {
-        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${s.config.MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
-  app.use("*", hmacAuth(s.config.HMAC_SECRET, { runtimeId: s.config.RUNTIME_ID }));
+  app.use("*", hmacAuth(s.config.HMAC_SECRET, { maxBodyBytes: s.config.MAX_BODY_BYTES, runtimeId: s.config.RUNTIME_ID }));
 
   app.route("/", threadRoutes(s));
   app.route("/", executeRoutes(s));

@@ -1,4 +1,12 @@
-import { AppError, ErrorBodySchema, ErrorCode, RUNTIME_HEADER, signRequest } from "../../../shared/src/index.ts";
+import {
+  AppError,
+  ErrorBodySchema,
+  ErrorCode,
+  RUNTIME_HEADER,
+  requestTarget,
+  signRequest,
+  targetUrl,
+} from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 
 export interface RuntimeCall {
@@ -10,8 +18,10 @@ export interface RuntimeCall {
 }
 
 /**
- * Signs every request to a runtime with the shared HMAC secret. A runtime that cannot be reached, or that refuses
- * the signature, is RUNTIME_UNAVAILABLE; its own typed errors (validation, missing file, ...) pass through.
+ * Signs every request to a runtime with the shared HMAC secret. A runtime that cannot be reached is
+ * RUNTIME_UNAVAILABLE; its own typed errors (validation, missing file, ...) pass through. A refused signature is
+ * INTERNAL_ERROR: the runtime answered, so it is up, and a mismatch is this deployment's bug (secrets or clocks that
+ * differ, a target signed otherwise than sent), never a reason to mark the runtime down or to send the call elsewhere.
  */
 export class RuntimeClient {
   constructor(
@@ -29,24 +39,27 @@ export class RuntimeClient {
   }
 
   async call(base: string, req: RuntimeCall): Promise<Response> {
-    const body = typeof req.body === "string" ? new TextEncoder().encode(req.body) : (req.body ?? new Uint8Array());
+    const bodyless = req.method === "GET" || req.method === "HEAD";
+    const body = bodyless ? undefined : typeof req.body === "string" ? new TextEncoder().encode(req.body) : (req.body ?? new Uint8Array());
     // Signed per attempt (a fresh nonce each time), covering the execution id header when there is one, and naming
     // the runtime it is for (its RUNTIME_URL entry), which a runtime with RUNTIME_ID checks.
     const headers = { ...req.headers, [RUNTIME_HEADER]: base };
-    const signed = await signRequest(this.secret, { method: req.method, path: req.path, body, headers });
+    // One encoding of path and query for both: what is signed is exactly what fetch puts on the wire.
+    const path = requestTarget(req.path);
+    const signed = await signRequest(this.secret, { method: req.method, path, body, headers });
     const target = this.fetcher(base);
     let res: Response;
     try {
-      res = await target.fetch(target.origin + req.path, {
+      res = await target.fetch(targetUrl(target.origin, path), {
         method: req.method,
         headers: { "content-type": "application/json", ...headers, ...signed },
-        body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+        body,
         signal: req.signal,
       });
     } catch (err) {
       throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `the runtime at ${base} is unreachable: ${String(err)}`);
     }
-    if (!res.ok) throw await runtimeError(base, res);
+    if (!res.ok) throw await runtimeError(base, res, `${req.method} ${path}`);
     return res;
   }
 
@@ -55,16 +68,31 @@ export class RuntimeClient {
   }
 }
 
-async function runtimeError(base: string, res: Response): Promise<AppError> {
+async function runtimeError(base: string, res: Response, call: string): Promise<AppError> {
   const text = await res.text().catch(() => "");
   if (res.status === 401) {
-    return new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `the runtime at ${base} refused the worker's signature (HMAC_SECRET differs, the clocks differ by more than 5 minutes, or the request was a replay)`);
+    const refusal = ErrorBodySchema.safeParse(safeJson(text));
+    const why = refusal.success ? refusal.data.error.message : `HTTP 401 ${text.slice(0, 200)}`;
+    const message =
+      `the runtime refused the worker's signature for ${call} (${why}): a deployment bug, not an outage — ` +
+      "check that HMAC_SECRET is the same on both sides and their clocks agree within 5 minutes";
+    // Logged as the bug it is; the client gets the same clear message in a 500.
+    console.error(JSON.stringify({ level: "error", msg: "runtime signature refused", runtime: base, call, reason: why }));
+    return new AppError(ErrorCode.INTERNAL_ERROR, message);
   }
   try {
     const { error } = ErrorBodySchema.parse(JSON.parse(text));
     return new AppError(error.code, error.message, error.details);
   } catch {
     return new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `the runtime at ${base} answered ${res.status}`);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
