@@ -187,7 +187,9 @@ describe("workspaces on the bucket mount", () => {
 });
 
 describe("storage configuration", () => {
-  const mount = { STORAGE_MODE: "mount", R2_BUCKET: "threadbox", STATE_DIR: "/srv/threadbox/state" };
+  // The runtime has no default HMAC secret; these cases are about storage.
+  const secret = { HMAC_SECRET: "storage-config-test-secret" };
+  const mount = { ...secret, STORAGE_MODE: "mount", R2_BUCKET: "threadbox", STATE_DIR: "/srv/threadbox/state" };
   const creds = { R2_ENDPOINT: "https://acct.r2.cloudflarestorage.com", R2_ACCESS_KEY_ID: "id", R2_SECRET_ACCESS_KEY: "secret" };
 
   it("puts workspaces on the bucket and keeps the credentials out of the top-level config", () => {
@@ -196,11 +198,11 @@ describe("storage configuration", () => {
     expect(c.storage).toMatchObject({ mode: "mount", mountDir: "/mnt/r2/threadbox", mountBy: "runtime", region: "auto" });
     expect(c.storage.mode === "mount" && c.storage.credentials).toEqual({ accessKeyId: "id", secretAccessKey: "secret" });
     expect(Object.keys(c).filter((k) => k.startsWith("R2_") && k !== "R2_BUCKET" && k !== "R2_ENDPOINT" && k !== "R2_REGION")).toEqual([]);
-    expect(loadConfig({}).storage).toEqual({ mode: "local" });
+    expect(loadConfig(secret).storage).toEqual({ mode: "local" });
   });
 
   it("names what is missing or unsafe", () => {
-    expect(() => loadConfig({ STORAGE_MODE: "mount" })).toThrow(/R2_BUCKET[\s\S]*R2_ENDPOINT[\s\S]*R2_SECRET_ACCESS_KEY/);
+    expect(() => loadConfig({ ...secret, STORAGE_MODE: "mount" })).toThrow(/R2_BUCKET[\s\S]*R2_ENDPOINT[\s\S]*R2_SECRET_ACCESS_KEY/);
     expect(loadConfig({ ...mount, STORAGE_MOUNT_BY: "external" }).storage).toMatchObject({ credentials: null });
     expect(() => loadConfig({ ...mount, ...creds, WORKSPACES_ROOT: "/data/threads" })).toThrow(/WORKSPACES_ROOT: must be inside/);
     expect(() => loadConfig({ ...mount, ...creds, STATE_DIR: "/mnt/r2/threadbox/state" })).toThrow(/STATE_DIR: must be local disk/);

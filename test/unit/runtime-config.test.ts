@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../runtime-container/src/config.ts";
+import { KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
+import { ConfigError, loadConfig as load } from "../../runtime-container/src/config.ts";
 import { parseLauncherStatus } from "../../runtime-container/src/sandbox/launcher.ts";
 import { resolveGuestDir } from "../../runtime-container/src/workspace/guest-path.ts";
+
+// Every case but the secret's own gets one: the runtime has no default secret.
+const SECRET = "runtime-config-test-secret";
+const loadConfig = (env: Record<string, string>) => load({ HMAC_SECRET: SECRET, ...env });
 
 describe("runtime config", () => {
   it("has working embedded defaults", () => {
@@ -21,11 +26,23 @@ describe("runtime config", () => {
     }
   });
 
-  it("refuses ISOLATION=none unless explicitly allowed, and the dev secret in production", () => {
+  it("refuses ISOLATION=none unless explicitly allowed, and a short secret", () => {
     expect(() => loadConfig({ ISOLATION: "none" })).toThrow(/ALLOW_UNSAFE_NONE_ISOLATION/);
     expect(loadConfig({ ISOLATION: "none", ALLOW_UNSAFE_NONE_ISOLATION: "1" }).ISOLATION).toBe("none");
-    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/HMAC_SECRET/);
     expect(() => loadConfig({ HMAC_SECRET: "short" })).toThrow(/16/);
+  });
+
+  it("has no default HMAC secret: without one it refuses to start, saying how to make one", () => {
+    expect(() => load({})).toThrow(/HMAC_SECRET: not set.*openssl rand -hex 32/);
+    expect(() => load({ HMAC_SECRET: "" })).toThrow(/HMAC_SECRET: not set/);
+  });
+
+  it("refuses the published development secret unless NODE_ENV=development is set explicitly", () => {
+    for (const NODE_ENV of [undefined, "production", "test", "Development"]) {
+      const env: Record<string, string> = NODE_ENV === undefined ? {} : { NODE_ENV };
+      expect(() => loadConfig({ ...env, HMAC_SECRET: KNOWN_BAD_DEV_SECRET }), String(NODE_ENV)).toThrow(/HMAC_SECRET: is the development secret published/);
+    }
+    expect(loadConfig({ NODE_ENV: "development", HMAC_SECRET: KNOWN_BAD_DEV_SECRET }).HMAC_SECRET).toBe(KNOWN_BAD_DEV_SECRET);
   });
 });
 
