@@ -9,11 +9,15 @@ import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
 export const CreateThreadSchema = z.strictObject({ id: ThreadIdSchema.optional(), network: NetworkModeSchema.default("default") });
 
 export const TokenRequestSchema = z.strictObject({
+  /** An existing thread: the token is bound to this incarnation of it. */
   thread: ThreadIdSchema,
   /** seconds; a browser token should live minutes, not days */
   ttl_seconds: z.number().int().min(60).max(86_400).default(900),
+  /** Whether the token may delete its thread (workspace and history); without it only an API key can. */
+  can_delete: z.boolean().default(false),
 });
-export const TokenResponseSchema = z.object({ token: z.string(), thread: z.string(), expires_at: z.string() });
+export const TokenResponseSchema = z.object({ token: z.string(), thread: z.string(), expires_at: z.string(), can_delete: z.boolean() });
+export const RevokedSchema = z.object({ revoked: z.literal(true), thread: z.string().optional() });
 
 export const ExecutionStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "error"]);
 export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;

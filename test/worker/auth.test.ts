@@ -1,12 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../shared/src/index.ts";
-import { parseApiKeys, tenantForKey } from "../../worker/src/auth/api-keys.ts";
+import { keyIdOf, parseApiKeys, tenantForKey } from "../../worker/src/auth/api-keys.ts";
 import { base64urlDecode, base64urlEncode } from "../../worker/src/auth/base64url.ts";
-import { requireKey, requireThreadAccess } from "../../worker/src/auth/middleware.ts";
-import { mintToken, verifyToken } from "../../worker/src/auth/tokens.ts";
+import { type Principal, requireKey, requireThreadAccess } from "../../worker/src/auth/middleware.ts";
+import { type MintOptions, mintToken, verifyToken } from "../../worker/src/auth/tokens.ts";
 import { TEST_KEYS } from "./bindings.ts";
 import { type ErrorReply, call } from "./test-app.ts";
+import { threadId } from "./thread-api.ts";
+import { threadStub } from "../../worker/src/http/thread-stub.ts";
 
 const CHALLENGE = 'Bearer realm="threadbox"';
 
@@ -16,18 +18,39 @@ async function expectError(res: Response, status: number, code: string): Promise
   return body;
 }
 
-async function tokenFor(thread: string, tenant = "acme"): Promise<string> {
-  return (await mintToken(env.TOKEN_SECRET, { tenant, thread, ttlSeconds: 300 })).token;
+const KEY_IDS = { acme: keyIdOf(await sha256Hex(TEST_KEYS.acme)), beta: keyIdOf(await sha256Hex(TEST_KEYS.beta)) };
+/** What a token binds besides tenant and thread; the test app below checks no thread object, only the signature. */
+const binding = (tenant: "acme" | "beta") => ({
+  incarnation: "0123456789abcdef0123456789abcdef",
+  generation: 0,
+  tenantGeneration: 0,
+  keyId: KEY_IDS[tenant],
+  canDelete: false,
+});
+const mint = (opts: Pick<MintOptions, "thread" | "ttlSeconds" | "now"> & { tenant?: "acme" | "beta" }, secret = env.TOKEN_SECRET) =>
+  mintToken(secret, { ...binding(opts.tenant ?? "acme"), ...opts, tenant: opts.tenant ?? "acme" });
+const tokenPrincipal = (thread: string): Principal => ({
+  tenant: "acme",
+  via: "token",
+  thread,
+  grant: { incarnation: "0123456789abcdef0123456789abcdef", generation: 0 },
+  tokenId: "0123456789abcdef",
+  tenantGeneration: 0,
+  canDelete: false,
+});
+
+async function tokenFor(thread: string): Promise<string> {
+  return (await mint({ thread, ttlSeconds: 300 })).token;
 }
 
 describe("API keys", () => {
   it("maps a valid key to its tenant", async () => {
     const res = await call("/v1/threads/t1", { auth: `Bearer ${TEST_KEYS.acme}` });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ thread: "t1", principal: { tenant: "acme", via: "key" } });
+    expect(await res.json()).toEqual({ thread: "t1", principal: { tenant: "acme", via: "key", keyId: KEY_IDS.acme } });
     const beta = await call("/v1/threads/t1", { auth: `bearer  ${TEST_KEYS.beta}` });
     const { principal } = (await beta.json()) as { principal: unknown };
-    expect(principal).toEqual({ tenant: "beta", via: "key" });
+    expect(principal).toEqual({ tenant: "beta", via: "key", keyId: KEY_IDS.beta });
   });
 
   it("answers 401 with a challenge for a wrong key, no header, or another scheme", async () => {
@@ -74,23 +97,22 @@ describe("API keys", () => {
 describe("thread tokens", () => {
   it("authenticates a token for its own thread", async () => {
     const res = await call("/v1/threads/thread-a", { auth: `Bearer ${await tokenFor("thread-a")}` });
-    const principal = { tenant: "acme", via: "token", thread: "thread-a" };
-    expect(await res.json()).toEqual({ thread: "thread-a", principal });
+    const grant = { incarnation: binding("acme").incarnation, generation: 0 };
+    const principal = { tenant: "acme", via: "token", thread: "thread-a", grant, tenantGeneration: 0, canDelete: false };
+    expect(await res.json()).toMatchObject({ thread: "thread-a", principal });
   });
 
   it("answers THREAD_NOT_FOUND, like a missing thread, for a token used on another thread", async () => {
     const res = await call("/v1/threads/thread-b", { auth: `Bearer ${await tokenFor("thread-a")}` });
     expect((await expectError(res, 404, "THREAD_NOT_FOUND")).error.message).toBe("thread thread-b not found");
-    expect(() => requireThreadAccess({ tenant: "acme", via: "token", thread: "a" }, "b")).toThrow(
-      expect.objectContaining({ code: "THREAD_NOT_FOUND" }),
-    );
-    expect(() => requireThreadAccess({ tenant: "acme", via: "key" }, "b")).not.toThrow();
+    expect(() => requireThreadAccess(tokenPrincipal("a"), "b")).toThrow(expect.objectContaining({ code: "THREAD_NOT_FOUND" }));
+    expect(() => requireThreadAccess({ tenant: "acme", via: "key", keyId: KEY_IDS.acme }, "b")).not.toThrow();
   });
 
   it("answers 401 for expired, forged, alg:none and tampered tokens", async () => {
-    const claims = { tenant: "acme", thread: "t1", ttlSeconds: 60 };
-    const expired = (await mintToken(env.TOKEN_SECRET, { ...claims, now: 1_000_000 })).token;
-    const forged = (await mintToken("another-secret-of-at-least-32-characters", claims)).token;
+    const claims = { thread: "t1", ttlSeconds: 60 };
+    const expired = (await mint({ ...claims, now: 1_000_000 })).token;
+    const forged = (await mint(claims, "another-secret-of-at-least-32-characters")).token;
     const [header = "", payload = "", signature = ""] = (await tokenFor("t1")).split(".");
     const none = `${base64urlEncode('{"alg":"none"}')}.${payload}.`;
     const json = new TextDecoder().decode(base64urlDecode(payload) ?? new Uint8Array());
@@ -109,11 +131,14 @@ describe("POST /v1/tokens", () => {
     call("/v1/tokens", { method: "POST", auth, body, headers: { "content-type": "application/json" } });
 
   it("mints a token for a key that verifies for that tenant and thread", async () => {
-    const res = await post(`Bearer ${TEST_KEYS.beta}`, JSON.stringify({ thread: "thread-x", ttl_seconds: 120 }));
+    // Tokens are for threads that exist (bound to their incarnation): made here straight in the thread's object.
+    const thread = threadId("thread-x");
+    await threadStub(env, "beta", thread).create("beta", thread);
+    const res = await post(`Bearer ${TEST_KEYS.beta}`, JSON.stringify({ thread, ttl_seconds: 120 }));
     expect(res.status).toBe(201);
     const body = (await res.json()) as { token: string; thread: string; expires_at: string };
-    expect(body.thread).toBe("thread-x");
-    expect(await verifyToken(env.TOKEN_SECRET, body.token)).toEqual({ tenant: "beta", thread: "thread-x" });
+    expect(body.thread).toBe(thread);
+    expect(await verifyToken(env.TOKEN_SECRET, body.token)).toMatchObject({ tenant: "beta", thread, keyId: KEY_IDS.beta, canDelete: false });
     const lifetime = Date.parse(body.expires_at) - Date.now();
     expect(lifetime).toBeGreaterThan(100_000);
     expect(lifetime).toBeLessThanOrEqual(120_000);
@@ -122,8 +147,7 @@ describe("POST /v1/tokens", () => {
   it("refuses a token trying to mint tokens with 403", async () => {
     const res = await post(`Bearer ${await tokenFor("thread-x")}`, JSON.stringify({ thread: "thread-x" }));
     await expectError(res, 403, "FORBIDDEN");
-    const token = { tenant: "acme", via: "token", thread: "t" } as const;
-    expect(() => requireKey(token)).toThrow(expect.objectContaining({ code: "FORBIDDEN" }));
+    expect(() => requireKey(tokenPrincipal("t"))).toThrow(expect.objectContaining({ code: "FORBIDDEN" }));
   });
 
   it("answers 400 for invalid JSON and for schema violations", async () => {

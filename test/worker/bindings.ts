@@ -24,4 +24,8 @@ export const WORKER_TEST_VARS = {
   // Out of reach for the other tests; rate-limit.test.ts sets small limits in envs of its own.
   RATE_LIMIT_PER_MINUTE: "100000",
   RATE_LIMIT_BURST: "10000",
+  TOKEN_RATE_LIMIT_PER_MINUTE: "100000",
+  TOKEN_RATE_LIMIT_BURST: "10000",
+  OPEN_RATE_LIMIT_PER_MINUTE: "100000",
+  OPEN_RATE_LIMIT_BURST: "10000",
 };

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../shared/src/index.ts";
 import { app } from "../../worker/src/app.ts";
 import { workerConfig } from "../../worker/src/config.ts";
+import { threadStub } from "../../worker/src/http/thread-stub.ts";
 import { takeToken } from "../../worker/src/ratelimit/token-bucket.ts";
 import type { ErrorReply } from "./test-app.ts";
 
@@ -14,6 +15,7 @@ const KEYS = {
   two: `tbk_rl_two_${crypto.randomUUID()}`,
   three: `tbk_rl_three_${crypto.randomUUID()}`,
 };
+const TENANTS = { [KEYS.one]: "rl-one", [KEYS.two]: "rl-two", [KEYS.three]: "rl-three" };
 const API_KEYS = JSON.stringify({
   [await sha256Hex(KEYS.one)]: "rl-one",
   [await sha256Hex(KEYS.two)]: "rl-two",
@@ -29,13 +31,19 @@ function send(limits: LimitedEnv, path: string, credential?: string, init: Reque
   return Promise.resolve(app.request(path, { ...init, headers }, limits));
 }
 
-/** A key-only route that needs no runtime: mint a token (201). */
-const mint = (key: string, thread = "t1", limits = strict) =>
-  send(limits, "/v1/tokens", key, {
+/**
+ * A key-only route that needs no runtime: mint a token (201). Tokens are for existing threads: the thread is made
+ * straight in its object, which costs no request of the key's.
+ */
+async function mint(key: string, thread = "t1", limits = strict): Promise<Response> {
+  const tenant = TENANTS[key] ?? "";
+  await threadStub(env, tenant, thread).create(tenant, thread);
+  return send(limits, "/v1/tokens", key, {
     method: "POST",
     body: JSON.stringify({ thread }),
     headers: { "content-type": "application/json" },
   });
+}
 
 async function expectLimited(res: Response, limits = strict): Promise<number> {
   const body = (await res.json()) as ErrorReply & { error: { request_id?: string } };

@@ -5,6 +5,18 @@ import { mintToken, verifyToken } from "../../worker/src/auth/tokens.ts";
 const SECRET = "threadbox-known-answer-secret-0123456789abcdef";
 const NOW = 1_700_000_000;
 const encoder = new TextEncoder();
+/** What a token names besides tenant and thread (its thread's incarnation, generations, minting key, own id). */
+const BINDING = {
+  incarnation: "0123456789abcdef0123456789abcdef",
+  generation: 0,
+  tenantGeneration: 0,
+  keyId: "06fdd8a971672508",
+  tokenId: "fedcba9876543210fedcba9876543210",
+  canDelete: false,
+};
+const BOUND_CLAIMS = { inc: BINDING.incarnation, gen: 0, tgen: 0, kid: BINDING.keyId, jti: BINDING.tokenId };
+const mint = (secret: string, opts: { tenant: string; thread: string; ttlSeconds: number; now?: number }) =>
+  mintToken(secret, { ...BINDING, ...opts });
 
 function segment(value: unknown): string {
   return base64urlEncode(JSON.stringify(value));
@@ -19,7 +31,7 @@ async function hs256(secret: string, input: string): Promise<string> {
 }
 
 function claims(overrides: Record<string, unknown> = {}) {
-  return { iss: "threadbox", sub: "acme", thread: "thread-1", scope: "thread", iat: NOW, exp: NOW + 900, ...overrides };
+  return { iss: "threadbox", sub: "acme", thread: "thread-1", scope: "thread", ...BOUND_CLAIMS, iat: NOW, exp: NOW + 900, ...overrides };
 }
 
 /** A token with any header and claims, correctly HS256-signed with `secret`. */
@@ -33,19 +45,23 @@ describe("mintToken / verifyToken", () => {
     // node -e: base64url(header) + "." + base64url(claims), HMAC-SHA256 with SECRET, base64url digest.
     const expected = [
       "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
-      "eyJpc3MiOiJ0aHJlYWRib3giLCJzdWIiOiJhY21lIiwidGhyZWFkIjoidGhyZWFkLTEiLCJzY29wZSI6InRocmVhZCIsImlh" +
-        "dCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAwOTAwfQ",
-      "2YlD2Uuc2TQBM3yKNWJ4M9f7ta4_iTZDvLyVGLFHGzE",
+      "eyJpc3MiOiJ0aHJlYWRib3giLCJzdWIiOiJhY21lIiwidGhyZWFkIjoidGhyZWFkLTEiLCJzY29wZSI6InRocmVhZCIsImluYyI6IjAxMjM0" +
+        "NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwiZ2VuIjowLCJ0Z2VuIjowLCJraWQiOiIwNmZkZDhhOTcxNjcyNTA4IiwianRpIjoiZmVk" +
+        "Y2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTAiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMDkwMH0",
+      "dwy6FVgd60HFUfdc602NtEIZ2p8Pd7vSwLcgraNXWBc",
     ].join(".");
-    const minted = await mintToken(SECRET, { tenant: "acme", thread: "thread-1", ttlSeconds: 900, now: NOW });
-    expect(minted).toEqual({ token: expected, expires_at: "2023-11-14T22:28:20.000Z" });
+    const minted = await mint(SECRET, { tenant: "acme", thread: "thread-1", ttlSeconds: 900, now: NOW });
+    expect(minted).toEqual({ token: expected, expires_at: "2023-11-14T22:28:20.000Z", token_id: BINDING.tokenId });
     expect(minted.token).toBe(await craft({ alg: "HS256", typ: "JWT" }, claims()));
   });
 
-  it("round-trips tenant and thread until expiry", async () => {
-    const { token } = await mintToken(SECRET, { tenant: "beta", thread: "t_2", ttlSeconds: 60, now: NOW });
-    expect(await verifyToken(SECRET, token, NOW)).toEqual({ tenant: "beta", thread: "t_2" });
-    expect(await verifyToken(SECRET, token, NOW + 59)).toEqual({ tenant: "beta", thread: "t_2" });
+  it("round-trips tenant, thread and what binds it until expiry", async () => {
+    const { token } = await mint(SECRET, { tenant: "beta", thread: "t_2", ttlSeconds: 60, now: NOW });
+    const all = { ...BINDING, tenant: "beta", thread: "t_2" };
+    expect(await verifyToken(SECRET, token, NOW)).toEqual(all);
+    expect(await verifyToken(SECRET, token, NOW + 59)).toEqual(all);
+    const deleting = await mintToken(SECRET, { ...BINDING, tenant: "beta", thread: "t_2", ttlSeconds: 60, now: NOW, canDelete: true });
+    expect(await verifyToken(SECRET, deleting.token, NOW)).toEqual({ ...all, canDelete: true });
     expect(await verifyToken(SECRET, token, NOW + 60)).toBeNull();
   });
 
@@ -58,7 +74,7 @@ describe("mintToken / verifyToken", () => {
 
   it("rejects a signature made with another secret", async () => {
     const opts = { tenant: "acme", thread: "thread-1", ttlSeconds: 900, now: NOW };
-    const { token } = await mintToken(`${SECRET}-other`, opts);
+    const { token } = await mint(`${SECRET}-other`, opts);
     expect(await verifyToken(SECRET, token, NOW)).toBeNull();
   });
 
@@ -74,7 +90,7 @@ describe("mintToken / verifyToken", () => {
   });
 
   it("rejects a tampered payload", async () => {
-    const { token } = await mintToken(SECRET, { tenant: "acme", thread: "thread-1", ttlSeconds: 900, now: NOW });
+    const { token } = await mint(SECRET, { tenant: "acme", thread: "thread-1", ttlSeconds: 900, now: NOW });
     const [header, , signature] = token.split(".");
     const tampered = `${header}.${segment(claims({ thread: "thread-2" }))}.${signature}`;
     expect(await verifyToken(SECRET, tampered, NOW)).toBeNull();
@@ -90,6 +106,13 @@ describe("mintToken / verifyToken", () => {
       claims({ sub: "../acme" }),
       claims({ thread: "a/b" }),
       claims({ exp: String(NOW + 900) }),
+      // Unbound: no incarnation, generation or key (a token minted before tokens were bound), or a malformed one.
+      claims({ inc: undefined }),
+      claims({ gen: undefined }),
+      claims({ tgen: -1 }),
+      claims({ kid: "not-hex" }),
+      claims({ jti: undefined }),
+      claims({ del: false }),
       "not an object",
     ]) {
       expect(await verifyToken(SECRET, await craft(header, payload), NOW)).toBeNull();
@@ -97,7 +120,7 @@ describe("mintToken / verifyToken", () => {
   });
 
   it("rejects malformed tokens without throwing", async () => {
-    const good = (await mintToken(SECRET, { tenant: "acme", thread: "thread-1", ttlSeconds: 900, now: NOW })).token;
+    const good = (await mint(SECRET, { tenant: "acme", thread: "thread-1", ttlSeconds: 900, now: NOW })).token;
     const [h = "", p = "", s = ""] = good.split(".");
     // 32 bytes take 43 characters; the last one's two low bits are padding, so this spells the same bytes.
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -110,7 +133,7 @@ describe("mintToken / verifyToken", () => {
   });
 
   it("refuses a TOKEN_SECRET shorter than 32 characters", async () => {
-    await expect(mintToken("short", { tenant: "acme", thread: "t", ttlSeconds: 60 })).rejects.toMatchObject({
+    await expect(mint("short", { tenant: "acme", thread: "t", ttlSeconds: 60 })).rejects.toMatchObject({
       code: "INTERNAL_ERROR",
       message: expect.stringContaining("TOKEN_SECRET"),
     });

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared/src/index.ts";
-import { authenticate } from "./auth/middleware.ts";
+import { CHALLENGE, authenticate } from "./auth/middleware.ts";
 import { workerConfig } from "./config.ts";
 import type { AppEnv } from "./http/context.ts";
 import { openApiDocument } from "./openapi.ts";
-import { rateLimit } from "./ratelimit/middleware.ts";
+import { openRateLimit, rateLimit } from "./ratelimit/middleware.ts";
 import { contextRoutes } from "./routes/contexts.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
@@ -14,8 +14,14 @@ import { healthRoutes } from "./routes/health.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
-/** The public `/v1` API: request id, health (open), body cap, auth, rate limit, routes; one error translator. */
+/** The public `/v1` API: request id, open routes, body cap, auth, rate limit, routes; one error translator. */
 export const app = new Hono<AppEnv>();
+
+/**
+ * Routes anyone may call, without credentials: rate limited per client address instead (openRateLimit). A route
+ * added here is limited like the others; keep each cheap (health answers from the isolate's cached view).
+ */
+const OPEN_ROUTES = ["/v1/health", "/openapi.json"] as const;
 
 app.use("*", async (c, next) => {
   const id = c.req.header(REQUEST_ID_HEADER) ?? crypto.randomUUID();
@@ -23,6 +29,7 @@ app.use("*", async (c, next) => {
   c.header(REQUEST_ID_HEADER, id);
   await next();
 });
+for (const path of OPEN_ROUTES) app.use(path, openRateLimit());
 app.route("/", healthRoutes());
 app.get("/openapi.json", (c) => c.json(openApiDocument()));
 app.use("/v1/*", (c, next) =>
@@ -53,5 +60,7 @@ app.onError((raw, c) => {
   }
   const retryAfter = (err.details as { retry_after?: number } | undefined)?.retry_after;
   if (err.status === 429 && retryAfter) c.header("Retry-After", String(retryAfter));
+  // Also for a 401 from deeper down (a thread's object refusing a revoked token): the challenge says how to retry.
+  if (err.status === 401) c.header("WWW-Authenticate", CHALLENGE);
   return c.json(err.toBody(c.get("requestId")), err.status);
 });

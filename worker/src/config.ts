@@ -11,11 +11,20 @@ const ConfigSchema = z
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 2 ** 20).default(32 * 2 ** 20),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
     RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
+    /** Each thread token's own bucket, under its tenant's ceiling (RATE_LIMIT_*): one browser cannot starve the rest. */
+    TOKEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
+    TOKEN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(50),
+    /** Unauthenticated routes (health, the OpenAPI document), per client address. */
+    OPEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
+    OPEN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(60),
   })
   // The limiter keeps buckets in memory (ratelimit/rate-limiter.ts): a bucket must refill within a minute.
-  .refine((c) => c.RATE_LIMIT_BURST <= c.RATE_LIMIT_PER_MINUTE, {
-    path: ["RATE_LIMIT_BURST"],
-    message: "must not exceed RATE_LIMIT_PER_MINUTE",
+  .superRefine((c, ctx) => {
+    for (const prefix of ["", "TOKEN_", "OPEN_"] as const) {
+      if (c[`${prefix}RATE_LIMIT_BURST`] > c[`${prefix}RATE_LIMIT_PER_MINUTE`]) {
+        ctx.addIssue({ code: "custom", path: [`${prefix}RATE_LIMIT_BURST`], message: `must not exceed ${prefix}RATE_LIMIT_PER_MINUTE` });
+      }
+    }
   });
 
 export interface WorkerConfig {
@@ -26,6 +35,10 @@ export interface WorkerConfig {
   maxBodyBytes: number;
   /** Per API key (and per tenant for thread tokens): a token bucket of `burst`, refilled at `perMinute`. */
   rateLimit: { perMinute: number; burst: number };
+  /** Per thread token, under its tenant's `rateLimit`. */
+  tokenRateLimit: { perMinute: number; burst: number };
+  /** Per client address on the routes that need no credentials. */
+  openRateLimit: { perMinute: number; burst: number };
 }
 
 const cache = new WeakMap<object, WorkerConfig>();
@@ -48,6 +61,8 @@ export function workerConfig(env: Env): WorkerConfig {
     idleTimeoutMs: parsed.data.IDLE_TIMEOUT_SECONDS * 1000,
     maxBodyBytes: parsed.data.MAX_BODY_BYTES,
     rateLimit: { perMinute: parsed.data.RATE_LIMIT_PER_MINUTE, burst: parsed.data.RATE_LIMIT_BURST },
+    tokenRateLimit: { perMinute: parsed.data.TOKEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.TOKEN_RATE_LIMIT_BURST },
+    openRateLimit: { perMinute: parsed.data.OPEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.OPEN_RATE_LIMIT_BURST },
   };
   cache.set(env, config);
   return config;

@@ -18,6 +18,7 @@ import {
   RunPythonParamsSchema,
   RunPythonResponseSchema,
   RunPythonToolSchema,
+  RevokedSchema,
   ThreadStateSchema,
   TokenRequestSchema,
   TokenResponseSchema,
@@ -44,13 +45,35 @@ const HealthSchema = z.object({
 
 /** Every public route, documented from the same zod schemas that validate it. */
 const ROUTES: Record<string, Record<string, Op>> = {
-  "/v1/health": { get: { summary: "Liveness and each runtime's reachability (503 when none answers); never rate limited", ok: HealthSchema, auth: false } },
-  "/v1/tokens": { post: { summary: "Mint a short-lived token for one thread", body: TokenRequestSchema, ok: TokenResponseSchema, status: 201 } },
+  "/v1/health": {
+    get: {
+      summary: "Liveness and each runtime's reachability (503 when none answers), refreshed every few seconds; no credentials, rate limited per client address",
+      ok: HealthSchema,
+      auth: false,
+    },
+  },
+  "/openapi.json": { get: { summary: "This document; no credentials, rate limited per client address", ok: z.looseObject({}), auth: false } },
+  "/v1/tokens": {
+    post: {
+      summary:
+        "Mint a short-lived token for one existing thread (API key only). It works for this incarnation of the thread only, " +
+        "until revoked (per thread or tenant), or until the minting key leaves API_KEYS; it may delete the thread only with can_delete. " +
+        "Rate limited per token, under the tenant's ceiling",
+      body: TokenRequestSchema,
+      ok: TokenResponseSchema,
+      status: 201,
+    },
+  },
+  "/v1/tokens/revoke": { post: { summary: "Revoke every token of the tenant minted so far (API key only)", ok: RevokedSchema } },
   "/v1/threads": { post: { summary: "Create a thread and set up its workspace", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201 } },
   "/v1/threads/{thread}": {
     get: { summary: "Thread state", ok: ThreadStateSchema },
-    delete: { summary: "Delete the thread and its workspace", ok: z.object({ id: z.string(), deleted: z.boolean() }) },
+    delete: {
+      summary: "Delete the thread, its workspace and history (API key, or a token minted with can_delete)",
+      ok: z.object({ id: z.string(), deleted: z.boolean() }),
+    },
   },
+  "/v1/threads/{thread}/tokens/revoke": { post: { summary: "Revoke every token of the thread minted so far (API key only)", ok: RevokedSchema } },
   "/v1/threads/{thread}/exec": { post: { summary: `Run a shell command. ${EXECUTION}`, body: ExecRequestSchema, ok: ExecResultSchema } },
   "/v1/threads/{thread}/run_python": { post: { summary: `The run_python tool. ${EXECUTION}`, body: RunPythonParamsSchema, ok: RunPythonResponseSchema } },
   "/v1/tools/run_python": { post: { summary: "run_python with the tool's exact body (sandbox_id names the thread)", body: RunPythonToolSchema, ok: RunPythonResponseSchema } },
@@ -92,9 +115,10 @@ function operation(path: string, op: Op) {
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: json(op.body, "input") } } } } : {}),
     responses: {
       [String(op.status ?? 200)]: { description: "OK", content },
-      ...(op.auth === false
-        ? {}
-        : { "429": { description: "RATE_LIMITED (with Retry-After), or THREAD_BUSY", content: { "application/json": { schema: json(ErrorBodySchema, "output") } } } }),
+      "429": {
+        description: op.auth === false ? "RATE_LIMITED for this client address (with Retry-After)" : "RATE_LIMITED (with Retry-After), or THREAD_BUSY",
+        content: { "application/json": { schema: json(ErrorBodySchema, "output") } },
+      },
       default: { description: "Error", content: { "application/json": { schema: json(ErrorBodySchema, "output") } } },
     },
   };

@@ -5,10 +5,16 @@ import { AppError, ErrorCode, TenantIdSchema, sha256Hex } from "../../../shared/
  * API keys: the `API_KEYS` secret maps the lowercase hex SHA-256 of each key to its tenant id, so a leaked
  * configuration never reveals a usable key. A presented key is hashed and compared with every entry.
  */
-export type ApiKeyEntry = { readonly hash: Uint8Array; readonly tenant: string };
+export type ApiKeyEntry = { readonly hash: Uint8Array; readonly tenant: string; readonly keyId: string };
 export type ApiKeyTable = readonly ApiKeyEntry[];
 
 const DIGEST_BYTES = 32;
+/** A key's id in the tokens it mints: the first 64 bits of its SHA-256 (enough to tell keys apart; reveals nothing). */
+const KEY_ID_CHARS = 16;
+
+export function keyIdOf(hashHex: string): string {
+  return hashHex.slice(0, KEY_ID_CHARS);
+}
 
 const ApiKeysSchema = z.record(
   z.string().regex(/^[0-9a-f]{64}$/, "each key must be the lowercase hex SHA-256 of an API key"),
@@ -44,7 +50,7 @@ export function parseApiKeys(raw: string): ApiKeyTable {
   }
   const parsed = ApiKeysSchema.safeParse(json);
   if (!parsed.success) throw misconfigured("has an invalid entry");
-  const table = Object.entries(parsed.data).map(([hash, tenant]) => ({ hash: fromHex(hash), tenant }));
+  const table = Object.entries(parsed.data).map(([hash, tenant]) => ({ hash: fromHex(hash), tenant, keyId: keyIdOf(hash) }));
   cached = { raw, table };
   return table;
 }
@@ -66,6 +72,14 @@ export async function lookupKey(table: ApiKeyTable, key: string): Promise<{ tena
     if (diff === 0 && tenant === null) tenant = entry.tenant;
   }
   return tenant === null ? null : { tenant, id };
+}
+
+/**
+ * Whether the key with this id still belongs to `tenant`: a token minted by a key since removed from API_KEYS (or
+ * moved to another tenant) stops working with it.
+ */
+export function keyStillListed(table: ApiKeyTable, tenant: string, keyId: string): boolean {
+  return table.some((entry) => entry.keyId === keyId && entry.tenant === tenant);
 }
 
 /** The tenant owning `key`, or null (see lookupKey). */

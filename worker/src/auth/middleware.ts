@@ -1,13 +1,29 @@
 import { createMiddleware } from "hono/factory";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
-import { lookupKey, parseApiKeys } from "./api-keys.ts";
+import type { ThreadAccess } from "../do/access.ts";
+import { keyIdOf, keyStillListed, lookupKey, parseApiKeys } from "./api-keys.ts";
 import { verifyToken } from "./tokens.ts";
 
-/** Who is calling: a tenant's API key (every thread of the tenant) or a token for one thread. */
-export type Principal = { tenant: string; via: "key" } | { tenant: string; via: "token"; thread: string };
 /**
- * `rateLimitKey` names the caller's rate-limit bucket: `key:<sha-256 of the key>` per API key, and one bucket for
- * all thread tokens of a tenant (`tokens:<tenant>`), so minting many tokens does not multiply a key's rate.
+ * Who is calling: a tenant's API key (every thread of the tenant) or a token for one thread. A token carries its
+ * grant (checked by the thread's object), its id and tenant generation (checked by the tenant's token limiter) and
+ * whether it may delete its thread.
+ */
+export type Principal =
+  | { tenant: string; via: "key"; keyId: string }
+  | {
+      tenant: string;
+      via: "token";
+      thread: string;
+      grant: NonNullable<ThreadAccess>;
+      tokenId: string;
+      tenantGeneration: number;
+      canDelete: boolean;
+    };
+/**
+ * `rateLimitKey` names the caller's rate-limit object: `key:<sha-256 of the key>` per API key, and one object for
+ * all thread tokens of a tenant (tokenLimiterName), which keeps a bucket per token under a tenant-wide ceiling, so
+ * minting many tokens does not multiply a key's rate and one token cannot use up the others'.
  */
 export type AuthEnv = { Bindings: Env; Variables: { principal: Principal; rateLimitKey: string } };
 
@@ -15,7 +31,10 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 // Three base64url segments (the last may be empty, as in an `alg: none` token, so that one is refused as a
 // token). An API key of this shape would be taken for a token, so keys are issued without dots.
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const CHALLENGE = 'Bearer realm="threadbox"';
+export const CHALLENGE = 'Bearer realm="threadbox"';
+
+/** The RateLimiter object holding a tenant's token buckets and token generation. */
+export const tokenLimiterName = (tenant: string) => `tokens:${tenant}`;
 
 /**
  * Sets `principal` and `rateLimitKey`, or throws UNAUTHORIZED. The challenge header goes on the context before
@@ -34,12 +53,23 @@ export function authenticate() {
     if (JWT_SHAPE.test(credential)) {
       const claims = await verifyToken(c.env.TOKEN_SECRET, credential);
       if (!claims) throw refuse("invalid or expired token");
-      c.set("principal", { tenant: claims.tenant, via: "token", thread: claims.thread });
-      c.set("rateLimitKey", `tokens:${claims.tenant}`);
+      if (!keyStillListed(parseApiKeys(c.env.API_KEYS), claims.tenant, claims.keyId)) {
+        throw refuse("this token was revoked: the API key that minted it is no longer valid");
+      }
+      c.set("principal", {
+        tenant: claims.tenant,
+        via: "token",
+        thread: claims.thread,
+        grant: { incarnation: claims.incarnation, generation: claims.generation },
+        tokenId: claims.tokenId,
+        tenantGeneration: claims.tenantGeneration,
+        canDelete: claims.canDelete,
+      });
+      c.set("rateLimitKey", tokenLimiterName(claims.tenant));
     } else {
       const key = await lookupKey(parseApiKeys(c.env.API_KEYS), credential);
       if (key === null) throw refuse("invalid API key");
-      c.set("principal", { tenant: key.tenant, via: "key" });
+      c.set("principal", { tenant: key.tenant, via: "key", keyId: keyIdOf(key.id) });
       c.set("rateLimitKey", `key:${key.id}`);
     }
     await next();
@@ -54,6 +84,18 @@ export function threadNotFound(threadId: string): AppError {
 /** A token reaches only its own thread; a key reaches every thread of its tenant (the DO id scopes those). */
 export function requireThreadAccess(principal: Principal, threadId: string): void {
   if (principal.via === "token" && principal.thread !== threadId) throw threadNotFound(threadId);
+}
+
+/** What the caller reaches in a thread's object: everything (a key) or its token's grant. */
+export function accessOf(principal: Principal): ThreadAccess {
+  return principal.via === "token" ? principal.grant : null;
+}
+
+/** Deleting a thread (its workspace and history) takes an API key, or a token minted with `can_delete`. */
+export function requireDeleteRight(principal: Principal): void {
+  if (principal.via === "token" && !principal.canDelete) {
+    throw new AppError(ErrorCode.FORBIDDEN, "deleting a thread needs an API key, or a token minted with can_delete: true");
+  }
 }
 
 /** Tokens cannot mint tokens: a token handed to a browser must not outlive itself or widen its thread. */

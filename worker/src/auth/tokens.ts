@@ -4,9 +4,24 @@ import { base64urlDecode, base64urlEncode, decodeJsonSegment } from "./base64url
 
 /**
  * Thread-scoped tokens: compact JWTs signed with HS256 (HMAC-SHA256 over `header.payload`). A browser or
- * sandboxed agent gets one thread for minutes instead of the tenant's API key.
+ * sandboxed agent gets one thread for minutes instead of the tenant's API key. Besides tenant and thread, a token
+ * names what it can be revoked by, each checked on every request made with it:
+ *   inc, gen  the thread's incarnation and token generation (its Durable Object checks both: do/access.ts)
+ *   tgen      the tenant's token generation (its token RateLimiter object checks it: ratelimit/rate-limiter.ts)
+ *   kid       the API key that minted it (still listed in API_KEYS, for the same tenant: auth/middleware.ts)
+ *   jti       its own id (its rate-limit bucket), and `del`: whether it may delete its thread.
  */
-export type TokenClaims = { tenant: string; thread: string };
+export type TokenClaims = {
+  tenant: string;
+  thread: string;
+  incarnation: string;
+  generation: number;
+  tenantGeneration: number;
+  keyId: string;
+  tokenId: string;
+  canDelete: boolean;
+};
+export type MintOptions = Omit<TokenClaims, "tokenId"> & { ttlSeconds: number; now?: number; tokenId?: string };
 
 const ISSUER = "threadbox";
 const SCOPE = "thread";
@@ -18,11 +33,18 @@ const MAX_TOKEN_LENGTH = 4096;
 
 const HEADER = base64urlEncode(JSON.stringify({ alg: "HS256", typ: "JWT" }));
 const HeaderSchema = z.object({ alg: z.literal("HS256"), typ: z.literal("JWT").optional() });
+const HEX_ID = /^[0-9a-f]{16,64}$/;
 const ClaimsSchema = z.object({
   iss: z.literal(ISSUER),
   scope: z.literal(SCOPE),
   sub: TenantIdSchema,
   thread: ThreadIdSchema,
+  inc: z.string().regex(HEX_ID),
+  gen: z.number().int().min(0),
+  tgen: z.number().int().min(0),
+  kid: z.string().regex(HEX_ID),
+  jti: z.string().regex(HEX_ID),
+  del: z.literal(true).optional(),
   iat: z.number().int(),
   exp: z.number().int(),
 });
@@ -54,11 +76,13 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** Signs a token for one thread of one tenant. `now` is unix seconds (tests pin it). */
-export async function mintToken(
-  secret: string,
-  opts: { tenant: string; thread: string; ttlSeconds: number; now?: number },
-): Promise<{ token: string; expires_at: string }> {
+/** A token id: 128 random bits, lowercase hex. */
+export function newTokenId(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+/** Signs a token for one thread of one tenant. `now` is unix seconds and `tokenId` fixed only in tests. */
+export async function mintToken(secret: string, opts: MintOptions): Promise<{ token: string; expires_at: string; token_id: string }> {
   const key = await importKey(secret);
   if (!Number.isSafeInteger(opts.ttlSeconds) || opts.ttlSeconds <= 0) {
     const got = opts.ttlSeconds;
@@ -66,22 +90,38 @@ export async function mintToken(
   }
   const iat = opts.now ?? nowSeconds();
   const exp = iat + opts.ttlSeconds;
-  const claims = { iss: ISSUER, sub: opts.tenant, thread: opts.thread, scope: SCOPE, iat, exp };
+  const jti = opts.tokenId ?? newTokenId();
+  const claims = {
+    iss: ISSUER,
+    sub: opts.tenant,
+    thread: opts.thread,
+    scope: SCOPE,
+    inc: opts.incarnation,
+    gen: opts.generation,
+    tgen: opts.tenantGeneration,
+    kid: opts.keyId,
+    jti,
+    ...(opts.canDelete ? { del: true as const } : {}),
+    iat,
+    exp,
+  };
   // Callers pass validated ids; a bad one here is our bug, and a token that could never verify helps no one.
   if (!ClaimsSchema.safeParse(claims).success) {
-    throw new AppError(ErrorCode.INTERNAL_ERROR, "cannot mint a token for an invalid tenant or thread id");
+    throw new AppError(ErrorCode.INTERNAL_ERROR, "cannot mint a token from invalid claims (tenant, thread or ids)");
   }
   const signingInput = `${HEADER}.${base64urlEncode(JSON.stringify(claims))}`;
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput));
   return {
     token: `${signingInput}.${base64urlEncode(new Uint8Array(mac))}`,
     expires_at: new Date(exp * 1000).toISOString(),
+    token_id: jti,
   };
 }
 
 /**
- * The tenant and thread a token grants, or null when it is malformed, not HS256, badly signed, expired or
- * issued in the future. Throws only for a misconfigured secret.
+ * The claims of a token (TokenClaims), or null when it is malformed, not HS256, badly signed, expired or issued in
+ * the future. Whether it has been revoked is checked by those who keep the generations. Throws only for a
+ * misconfigured secret.
  */
 export async function verifyToken(secret: string, token: string, now?: number): Promise<TokenClaims | null> {
   const key = await importKey(secret);
@@ -107,7 +147,16 @@ export async function verifyToken(secret: string, token: string, now?: number): 
   const claims = ClaimsSchema.safeParse(decodeJsonSegment(payloadPart));
   if (!claims.success) return null;
   const at = now ?? nowSeconds();
-  const { sub, thread, iat, exp } = claims.data;
-  if (exp <= at || iat > at + MAX_CLOCK_SKEW_SECONDS || iat >= exp) return null;
-  return { tenant: sub, thread };
+  const c = claims.data;
+  if (c.exp <= at || c.iat > at + MAX_CLOCK_SKEW_SECONDS || c.iat >= c.exp) return null;
+  return {
+    tenant: c.sub,
+    thread: c.thread,
+    incarnation: c.inc,
+    generation: c.gen,
+    tenantGeneration: c.tgen,
+    keyId: c.kid,
+    tokenId: c.jti,
+    canDelete: c.del === true,
+  };
 }

@@ -35,7 +35,8 @@ export interface ExecuteRequest {
 /**
  * One execution at a time per thread, a bounded queue behind it. Each execution's events come from the runtime as
  * NDJSON, are recorded (bounded) and published to live readers; a runtime lost mid-way ends the execution with
- * RUNTIME_UNAVAILABLE, never with a made-up success.
+ * RUNTIME_UNAVAILABLE, never with a made-up success. Recording never fails the run: storage is this object's own
+ * business, so an event it cannot store is still published, never blamed on the runtime (see unstored()).
  */
 export class Executor {
   private readonly queue: string[] = [];
@@ -144,6 +145,7 @@ export class Executor {
       try {
         await this.follow(res, record, () => ended);
       } catch (err) {
+        // Only the stream can fail here (record() does not throw): the runtime's connection, or its events.
         this.placement.failed(url);
         throw err;
       }
@@ -169,13 +171,34 @@ export class Executor {
     throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime stopped before the execution finished; it is not run again");
   }
 
-  /** Stores and publishes one event; returns whether it ended the execution. */
+  /** Stores and publishes one event; returns whether it ended the execution. Never throws for storage. */
   private record(event: ExecutionEvent): boolean {
     const terminal = isTerminal(event);
-    this.store.appendEvent(event, terminal);
-    if (terminal) this.store.finish(event.execution_id, { ...outcomeOf(event), at: new Date().toISOString() });
+    try {
+      this.store.appendEvent(event, terminal, terminal ? { ...outcomeOf(event), at: new Date().toISOString() } : undefined);
+    } catch (err) {
+      this.unstored(event, terminal, err);
+    }
     this.live.publish(event);
     return terminal;
+  }
+
+  /**
+   * An event this object could not store (a bug: the store keeps every size the schemas allow). Live readers still
+   * get it. The stored log says what is missing: a skipped event marks the log truncated; a terminal one is replaced
+   * by an INTERNAL_ERROR that says the run finished, so a reader who resumes later is not told a story of an outage.
+   */
+  private unstored(event: ExecutionEvent, terminal: boolean, err: unknown): void {
+    const id = event.execution_id;
+    console.error(JSON.stringify({ level: "error", msg: "event not stored", execution_id: id, seq: event.seq, type: event.type, error: String(err) }));
+    try {
+      if (!terminal) return this.store.markTruncated(id, event.seq);
+      const message = `the run finished (its ${event.type} was sent live) but could not be stored: ${String(err)}; it is not run again`;
+      const standIn = this.stamp(id, event.seq, { type: "error", code: ErrorCode.INTERNAL_ERROR, message });
+      this.store.appendEvent(standIn, true, { ...outcomeOf(standIn), at: new Date().toISOString() });
+    } catch (again) {
+      console.error(JSON.stringify({ level: "error", msg: "execution record not updated", execution_id: id, error: String(again) }));
+    }
   }
 
   private terminate(id: string, code: ErrorCode, message: string): void {

@@ -2,19 +2,19 @@ import { AppError, ErrorCode, type ThreadSetup, runtimePaths } from "../../../sh
 import { chooseRuntime } from "../runtime/choose.ts";
 import type { RuntimeCall, RuntimeClient } from "../runtime/client.ts";
 import { callWithFailover, isRuntimeFailure } from "../runtime/failover.ts";
-import { RuntimeHealth } from "../runtime/health.ts";
+import { type RuntimeHealth, isolateHealth } from "../runtime/health.ts";
 import { placeThread, rankRuntimes, threadKey } from "../runtime/placement.ts";
 import { probeRuntime } from "../runtime/probe.ts";
 import type { ThreadRow, ThreadStore } from "./store.ts";
 
-/**
- * Where the health view lives: in the isolate, shared by every thread Durable Object it hosts, not in a "fleet"
- * Durable Object. A fleet object would put one more round trip, to one hot object, in front of every call; here a
- * runtime found dead by one thread is skipped by its neighbours in the same isolate for free, and a thread alone in
- * its isolate pays one probe to learn it. Losing the view (isolate evicted) costs nothing but those probes: it holds
- * plain data only (promises and I/O objects must not cross Durable Objects), and the placement itself is in SQLite.
+/*
+ * Where the health view lives: in the isolate (runtime/health.ts, isolateHealth), shared by every thread Durable
+ * Object it hosts, not in a "fleet" Durable Object. A fleet object would put one more round trip, to one hot object,
+ * in front of every call; here a runtime found dead by one thread is skipped by its neighbours in the same isolate for
+ * free, and a thread alone in its isolate pays one probe to learn it. Losing the view (isolate evicted) costs nothing
+ * but those probes: it holds plain data only (promises and I/O objects must not cross Durable Objects), and the
+ * placement itself is in SQLite.
  */
-const isolateHealth = new RuntimeHealth();
 
 /**
  * A thread's placement on a runtime: sticky (recorded in the thread's SQLite), moved only when its runtime does not

@@ -1,15 +1,16 @@
 import type { ExecutionEvent, ExecutionKind, ExecutionRecord, ExecutionStatus, NetworkMode } from "../../../shared/src/index.ts";
+import { CHUNKS_SCHEMA, CHUNK_CHARS, ChunkStore, REQUEST_SLOT } from "./chunks.ts";
+import { EVENTS_SCHEMA, EventLog } from "./event-log.ts";
+import { RowLimitedSql } from "./row-limit.ts";
 
-/** Bounds on what one thread keeps: the log of one execution, and how many finished executions are kept. */
-export const MAX_EVENTS_PER_EXECUTION = 5_000;
-export const MAX_EVENT_BYTES_PER_EXECUTION = 4 * 2 ** 20;
+export { MAX_EVENTS_PER_EXECUTION, MAX_EVENT_BYTES_PER_EXECUTION } from "./event-log.ts";
+/** How many finished executions a thread keeps. */
 export const MAX_EXECUTIONS_KEPT = 200;
-const TAIL_CHARS = 4_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS thread (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL,
-  placed_at TEXT, network TEXT
+  placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL, request TEXT NOT NULL,
@@ -17,9 +18,8 @@ CREATE TABLE IF NOT EXISTS executions (
   stdout_tail TEXT NOT NULL DEFAULT '', stderr_tail TEXT NOT NULL DEFAULT '', last_seq INTEGER NOT NULL DEFAULT -1,
   event_count INTEGER NOT NULL DEFAULT 0, event_bytes INTEGER NOT NULL DEFAULT 0, events_truncated INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS events (
-  execution_id TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (execution_id, seq)
-);`;
+${EVENTS_SCHEMA}
+${CHUNKS_SCHEMA}`;
 
 export interface ThreadRow {
   id: string;
@@ -31,6 +31,13 @@ export interface ThreadRow {
   placed_at: string;
   /** Kept here, not only on the runtime: a thread moved to another runtime must keep `none` (see do/placement.ts). */
   network: NetworkMode;
+  /**
+   * Made at creation, never reused: a thread deleted and created again under the same id is another incarnation,
+   * and tokens minted for the first one do not reach the second (auth/tokens.ts).
+   */
+  incarnation: string;
+  /** Bumped to revoke every token of the thread minted before (POST /v1/threads/:thread/tokens/revoke). */
+  token_generation: number;
 }
 
 type ExecutionRow = Omit<ExecutionRecord, "events_truncated" | "kind" | "status"> & {
@@ -42,28 +49,54 @@ type ExecutionRow = Omit<ExecutionRecord, "events_truncated" | "kind" | "status"
   events_truncated: number;
 };
 
-/** All SQL of a thread's Durable Object. */
+/** A fresh incarnation id: 128 random bits. */
+export function newIncarnation(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+/**
+ * All SQL of a thread's Durable Object, written through RowLimitedSql (every value within the production row
+ * limit, in every environment). `transact` makes a multi-statement write all-or-nothing (the object passes
+ * `storage.transactionSync`).
+ */
 export class ThreadStore {
-  constructor(private readonly sql: SqlStorage) {
+  private readonly sql: RowLimitedSql;
+  private readonly chunks: ChunkStore;
+  private readonly events: EventLog;
+
+  constructor(
+    sql: SqlStorage,
+    private readonly transact: <T>(fn: () => T) => T = (fn) => fn(),
+  ) {
+    this.sql = new RowLimitedSql(sql);
+    this.chunks = new ChunkStore(this.sql);
+    this.events = new EventLog(this.sql, this.chunks);
     this.init();
   }
 
   /** Creates the tables; again after `storage.deleteAll()`, which drops them while this object lives on. */
   init(): void {
     this.sql.exec(SCHEMA);
+    this.events.migrate();
     // Threads created before placement was tracked: their placement dates from their creation.
     const columns = this.sql.exec("SELECT name FROM pragma_table_info('thread')").toArray().map((r) => r.name);
     if (!columns.includes("placed_at")) this.sql.exec("ALTER TABLE thread ADD COLUMN placed_at TEXT");
     // Threads created before the network mode was kept here: NULL reads as "default", what they were created with
     // unless they asked for "none" (only their first runtime knows that; it still applies it there).
     if (!columns.includes("network")) this.sql.exec("ALTER TABLE thread ADD COLUMN network TEXT");
+    // Threads created before incarnations: they get one now (tokens minted before then carried none anyway).
+    if (!columns.includes("incarnation")) this.sql.exec("ALTER TABLE thread ADD COLUMN incarnation TEXT");
+    if (!columns.includes("token_generation")) {
+      this.sql.exec("ALTER TABLE thread ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0");
+    }
+    this.sql.exec("UPDATE thread SET incarnation = ? WHERE incarnation IS NULL", newIncarnation());
   }
 
   thread(): ThreadRow | null {
     const row = this.sql
       .exec(
         "SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at, " +
-          "coalesce(network, 'default') AS network FROM thread LIMIT 1",
+          "coalesce(network, 'default') AS network, incarnation, token_generation FROM thread LIMIT 1",
       )
       .toArray()[0];
     return (row as ThreadRow | undefined) ?? null;
@@ -71,9 +104,17 @@ export class ThreadStore {
 
   createThread(row: ThreadRow): void {
     this.sql.exec(
-      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at, row.network,
+      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at, row.network, row.incarnation,
+      row.token_generation,
     );
+  }
+
+  /** Revokes every token minted for the thread so far; returns the new generation. */
+  revokeTokens(): number {
+    this.sql.exec("UPDATE thread SET token_generation = token_generation + 1");
+    return this.thread()?.token_generation ?? 0;
   }
 
   /** Moves the thread to another runtime. */
@@ -85,16 +126,22 @@ export class ThreadStore {
     this.sql.exec("UPDATE thread SET last_active_at = ?", now);
   }
 
+  /** Queues an execution; its request (up to the body cap, 32 MiB) in its row when small, else in pieces. */
   insertExecution(e: { id: string; kind: ExecutionKind; summary: string; request: string; created_at: string }): void {
-    this.sql.exec(
-      "INSERT INTO executions (id, kind, status, summary, request, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
-      e.id, e.kind, e.summary, e.request, e.created_at,
-    );
+    this.transact(() => {
+      const inline = e.request.length <= CHUNK_CHARS;
+      this.sql.exec(
+        "INSERT INTO executions (id, kind, status, summary, request, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
+        e.id, e.kind, e.summary, inline ? e.request : "", e.created_at,
+      );
+      if (!inline) this.chunks.put(e.id, REQUEST_SLOT, e.request);
+    });
   }
 
   request(id: string): string | null {
-    const row = this.sql.exec("SELECT request FROM executions WHERE id = ?", id).toArray()[0];
-    return (row?.request as string | undefined) ?? null;
+    const row = this.sql.exec<{ request: string }>("SELECT request FROM executions WHERE id = ?", id).toArray()[0];
+    if (!row) return null;
+    return row.request !== "" ? row.request : this.chunks.get(id, REQUEST_SLOT);
   }
 
   setStarted(id: string, at: string): void {
@@ -102,6 +149,7 @@ export class ThreadStore {
   }
 
   finish(id: string, f: { status: ExecutionStatus; exit_code: number | null; error_code: string | null; at: string }): void {
+    this.chunks.delete(id, REQUEST_SLOT);
     this.sql.exec(
       `UPDATE executions SET status = ?, exit_code = ?, error_code = ?, finished_at = ?,
          duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (julianday(?) - julianday(started_at)) * 86400000 END,
@@ -111,33 +159,21 @@ export class ThreadStore {
     this.prune();
   }
 
-  /** Stores an event within the bounds (the terminal event always) and keeps the output tails. */
-  appendEvent(event: ExecutionEvent, terminal: boolean): void {
-    const data = JSON.stringify(event);
-    const row = this.sql.exec("SELECT event_count, event_bytes FROM executions WHERE id = ?", event.execution_id).toArray()[0];
-    const count = Number(row?.event_count ?? 0);
-    const bytes = Number(row?.event_bytes ?? 0);
-    const fits = count < MAX_EVENTS_PER_EXECUTION && bytes + data.length <= MAX_EVENT_BYTES_PER_EXECUTION;
-    if (fits || terminal) {
-      this.sql.exec("INSERT OR REPLACE INTO events (execution_id, seq, data) VALUES (?, ?, ?)", event.execution_id, event.seq, data);
-      this.sql.exec(
-        "UPDATE executions SET event_count = event_count + 1, event_bytes = event_bytes + ?, last_seq = ? WHERE id = ?",
-        data.length, event.seq, event.execution_id,
-      );
-    } else {
-      this.sql.exec("UPDATE executions SET events_truncated = 1, last_seq = ? WHERE id = ?", event.seq, event.execution_id);
-    }
-    if (event.type === "stdout" || event.type === "stderr") {
-      const column = event.type === "stdout" ? "stdout_tail" : "stderr_tail";
-      this.sql.exec(`UPDATE executions SET ${column} = substr(${column} || ?, -${TAIL_CHARS}) WHERE id = ?`, event.data, event.execution_id);
-    }
+  /** Stores an event (see EventLog) and, for the terminal one, the outcome, together. */
+  appendEvent(event: ExecutionEvent, terminal: boolean, outcome?: Parameters<ThreadStore["finish"]>[1]): void {
+    this.transact(() => {
+      this.events.append(event, terminal);
+      if (outcome) this.finish(event.execution_id, outcome);
+    });
+  }
+
+  /** An event that could not be stored: the log says events are missing. */
+  markTruncated(id: string, seq: number): void {
+    this.events.truncated(id, seq);
   }
 
   eventsAfter(id: string, after: number): ExecutionEvent[] {
-    return this.sql
-      .exec("SELECT data FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq", id, after)
-      .toArray()
-      .map((r) => JSON.parse(r.data as string) as ExecutionEvent);
+    return this.events.after(id, after);
   }
 
   execution(id: string): ExecutionRecord | null {
@@ -176,7 +212,8 @@ export class ThreadStore {
       )
       .toArray();
     for (const r of old) {
-      this.sql.exec("DELETE FROM events WHERE execution_id = ?", r.id as string);
+      this.events.delete(r.id as string);
+      this.chunks.delete(r.id as string);
       this.sql.exec("DELETE FROM executions WHERE id = ?", r.id as string);
     }
   }

@@ -2,15 +2,17 @@ import { DurableObject } from "cloudflare:workers";
 import { AppError, ErrorCode, type ExecutionRecord, type NetworkMode, runtimePaths } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 import { type RuntimeClient, runtimeClient } from "../runtime/client.ts";
+import { type ThreadAccess, accessThread } from "./access.ts";
 import { type ExecuteRequest, Executor } from "./executor.ts";
 import { LiveEvents } from "./live.ts";
 import { ThreadPlacement } from "./placement.ts";
 import { type RpcResult, rpc } from "./rpc.ts";
-import { type ThreadRow, ThreadStore } from "./store.ts";
+import { type ThreadRow, ThreadStore, newIncarnation } from "./store.ts";
 
 /**
  * One per (tenant, thread). A thin shell: SQL lives in ThreadStore, the execution state machine in Executor.
- * Methods are RPC; errors cross as values (RpcResult).
+ * Methods are RPC; errors cross as values (RpcResult). Every method a thread token can reach takes the caller's
+ * `access` (null for an API key) and checks it against the thread it holds (access.ts).
  */
 export class ThreadDO extends DurableObject<Env> {
   private readonly store: ThreadStore;
@@ -22,7 +24,7 @@ export class ThreadDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const config = workerConfig(env);
-    this.store = new ThreadStore(ctx.storage.sql);
+    this.store = new ThreadStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     this.runtime = runtimeClient(env);
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
     this.executor = new Executor(this.store, this.live, this.placement, this.runtime, config.queueMax, () => {
@@ -37,22 +39,36 @@ export class ThreadDO extends DurableObject<Env> {
       if (existing) return { created: false, thread: existing };
       const now = new Date().toISOString();
       const runtimeUrl = this.placement.initial(tenant, id);
-      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl, placed_at: now, network };
+      const incarnation = newIncarnation();
+      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl, placed_at: now, network, incarnation, token_generation: 0 };
       this.store.createThread(thread);
       return { created: true, thread };
     });
   }
 
-  describe(): Promise<RpcResult<{ thread: ThreadRow; counts: ReturnType<ThreadStore["counts"]> }>> {
-    return rpc(() => ({ thread: this.thread(), counts: this.store.counts() }));
+  describe(access: ThreadAccess): Promise<RpcResult<{ thread: ThreadRow; counts: ReturnType<ThreadStore["counts"]> }>> {
+    return rpc(() => ({ thread: this.thread(access), counts: this.store.counts() }));
+  }
+
+  /** What a token minted now carries (API keys only: the route checks). */
+  tokenGrant(): Promise<RpcResult<{ incarnation: string; generation: number }>> {
+    return rpc(() => {
+      const thread = this.thread(null);
+      return { incarnation: thread.incarnation, generation: thread.token_generation };
+    });
+  }
+
+  /** Every token minted for this thread so far stops working (API keys only: the route checks). */
+  revokeTokens(): Promise<RpcResult<{ generation: number }>> {
+    return rpc(() => (this.thread(null), { generation: this.store.revokeTokens() }));
   }
 
   /**
    * The runtime for a call the worker makes on the thread's behalf (files, contexts, workspace state), moving the
    * thread first if its runtime does not answer. `replayable`: see RuntimeHealth.verdict.
    */
-  route(replayable: boolean): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
-    return rpc(() => this.placement.route(replayable));
+  route(access: ThreadAccess, replayable: boolean): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
+    return rpc(() => (this.thread(access), this.placement.route(replayable)));
   }
 
   /** The worker's call to `url` failed as an unreachable runtime's would. */
@@ -60,35 +76,38 @@ export class ThreadDO extends DurableObject<Env> {
     return rpc(() => (this.placement.failed(url), null));
   }
 
-  submit(req: ExecuteRequest): Promise<RpcResult<ReadableStream<Uint8Array>>> {
-    return rpc(() => this.executor.submit(this.thread(), req));
+  submit(access: ThreadAccess, req: ExecuteRequest): Promise<RpcResult<ReadableStream<Uint8Array>>> {
+    return rpc(() => this.executor.submit(this.thread(access), req));
   }
 
-  events(executionId: string, after: number): Promise<RpcResult<ReadableStream<Uint8Array>>> {
+  events(access: ThreadAccess, executionId: string, after: number): Promise<RpcResult<ReadableStream<Uint8Array>>> {
     return rpc(() => {
-      this.thread();
+      this.thread(access);
       const record = this.record(executionId);
       const finished = !["queued", "running"].includes(record.status);
       return this.live.subscribe(executionId, this.store.eventsAfter(executionId, after), finished, after);
     });
   }
 
-  executions(limit: number): Promise<RpcResult<ExecutionRecord[]>> {
-    return rpc(() => (this.thread(), this.store.list(limit)));
+  executions(access: ThreadAccess, limit: number): Promise<RpcResult<ExecutionRecord[]>> {
+    return rpc(() => (this.thread(access), this.store.list(limit)));
   }
 
-  execution(executionId: string): Promise<RpcResult<ExecutionRecord>> {
-    return rpc(() => (this.thread(), this.record(executionId)));
+  execution(access: ThreadAccess, executionId: string): Promise<RpcResult<ExecutionRecord>> {
+    return rpc(() => (this.thread(access), this.record(executionId)));
   }
 
-  cancel(executionId: string): Promise<RpcResult<{ execution_id: string; cancelled: boolean }>> {
-    return rpc(() => this.executor.cancel(this.thread(), executionId));
+  cancel(access: ThreadAccess, executionId: string): Promise<RpcResult<{ execution_id: string; cancelled: boolean }>> {
+    return rpc(() => this.executor.cancel(this.thread(access), executionId));
   }
 
-  /** Ends its executions, deletes the workspace on the runtime, then forgets everything. */
-  destroy(): Promise<RpcResult<{ deleted: true }>> {
+  /**
+   * Ends its executions, deletes the workspace on the runtime, then forgets everything, the incarnation with it: a
+   * thread created again under this id gets a new one. (A token may call this only if minted with `can_delete`.)
+   */
+  destroy(access: ThreadAccess): Promise<RpcResult<{ deleted: true }>> {
     return rpc(async () => {
-      const thread = this.thread();
+      const thread = this.thread(access);
       this.executor.abandon("the thread was deleted");
       // Any runtime can delete the workspace (shared storage); a dead one's in-memory state died with it.
       await this.placement.call({ method: "DELETE", path: runtimePaths.thread(thread.tenant, thread.id) }, false);
@@ -109,10 +128,8 @@ export class ThreadDO extends DurableObject<Env> {
       .catch((err: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "idle release failed", error: String(err) })));
   }
 
-  private thread(): ThreadRow {
-    const thread = this.store.thread();
-    if (!thread) throw new AppError(ErrorCode.THREAD_NOT_FOUND, "no such thread");
-    return thread;
+  private thread(access: ThreadAccess): ThreadRow {
+    return accessThread(this.store.thread(), access);
   }
 
   private record(executionId: string): ExecutionRecord {

@@ -15,9 +15,9 @@ export async function forwardToRuntime(
   runtimePath: (tenant: string, thread: string) => string,
   body?: Uint8Array | string,
 ): Promise<Response> {
-  const { stub } = threadFromPath(c);
+  const { stub, access } = threadFromPath(c);
   const replayable = method === "GET" || method === "HEAD";
-  const res = await callThreadRuntime(c.env, stub, replayable, (t) => ({ method, path: runtimePath(t.tenant, t.id), body }));
+  const res = await callThreadRuntime(c.env, stub, access, replayable, (t) => ({ method, path: runtimePath(t.tenant, t.id), body }));
   return new Response(res.body, {
     status: res.status,
     headers: Object.fromEntries([...res.headers].filter(([k]) => PASSED_HEADERS.includes(k))),

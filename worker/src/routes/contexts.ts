@@ -36,10 +36,10 @@ export function contextRoutes(): Hono<AppEnv> {
   app.post("/v1/threads/:thread/contexts/:ctx/run", async (c) => {
     const id = contextId(c);
     const body = await jsonBody(c, RunCellSchema);
-    const { stub } = threadFromPath(c);
+    const { stub, access } = threadFromPath(c);
     const executionId = `ex_${crypto.randomUUID().replaceAll("-", "")}`;
     const summary = `cell: ${(body.code.split("\n").find((l) => l.trim() !== "") ?? "").slice(0, 190)}`;
-    const stream = await call(stub.submit({ kind: "cell", body, summary, executionId, contextId: id }));
+    const stream = await call(stub.submit(access, { kind: "cell", body, summary, executionId, contextId: id }));
     return respondWithEvents(c, stream, executionId);
   });
 

@@ -14,9 +14,9 @@ import { jsonBody } from "../http/request.ts";
 
 /** Queues an execution in the thread's Durable Object and answers in the client's format as events arrive. */
 async function submit(c: Context<AppEnv>, threadId: string, req: Omit<ExecuteRequest, "executionId">): Promise<Response> {
-  const { stub } = threadFromPath(c, threadId);
+  const { stub, access } = threadFromPath(c, threadId);
   const executionId = `ex_${crypto.randomUUID().replaceAll("-", "")}`;
-  const stream = await call(stub.submit({ ...req, executionId }));
+  const stream = await call(stub.submit(access, { ...req, executionId }));
   return respondWithEvents(c, stream, executionId);
 }
 

@@ -2,17 +2,18 @@ import { Hono } from "hono";
 import { workerConfig } from "../config.ts";
 import type { AppEnv } from "../http/context.ts";
 import { runtimeClient } from "../runtime/client.ts";
-import { probeRuntimeHealth } from "../runtime/probe.ts";
+import { fleetHealth } from "../runtime/fleet-health.ts";
 
 /**
- * Liveness and each runtime's reachability, probed now (no auth; runtimes by their position in RUNTIME_URL, never
- * their addresses). 200 while one runtime answers: threads on the others move to it on their next call.
+ * Liveness and each runtime's reachability (no auth; runtimes by their position in RUNTIME_URL, never their
+ * addresses), from the isolate's view, refreshed at a bounded rate (runtime/fleet-health.ts). 200 while one runtime
+ * answers: threads on the others move to it on their next call.
  */
 export function healthRoutes(): Hono<AppEnv> {
   return new Hono<AppEnv>().get("/v1/health", async (c) => {
     const config = workerConfig(c.env);
     const client = runtimeClient(c.env);
-    const probes = await Promise.all(config.runtimeUrls.map((url) => probeRuntimeHealth(client, url)));
+    const probes = await fleetHealth(client, config.runtimeUrls);
     const healthy = probes.filter((p) => p.reachable).length;
     // A runtime running without its required isolation layers (ALLOW_DEGRADED_ISOLATION) says so: `degraded: true`.
     const flag = (degraded: boolean) => (degraded ? { degraded: true } : {});

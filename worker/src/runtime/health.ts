@@ -29,8 +29,19 @@ export interface RuntimeStatus {
  */
 export class RuntimeHealth {
   private readonly entries = new Map<string, Entry>();
+  private changeCount = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
+
+  /** Counts changes of any runtime's state (up, suspect, down): a view derived from probes can tell it is behind. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  private set(url: string, entry: Entry): void {
+    if (this.entries.get(url)?.state !== entry.state) this.changeCount++;
+    this.entries.set(url, entry);
+  }
 
   /**
    * `replayable`: the call may be sent again if it fails (it has no side effects to duplicate). Any other call goes
@@ -47,19 +58,19 @@ export class RuntimeHealth {
 
   /** The runtime answered (a probe, or any call). */
   up(url: string): void {
-    this.entries.set(url, { state: "up", at: this.now() });
+    this.set(url, { state: "up", at: this.now() });
   }
 
   /** A call failed: the next use probes first. A runtime already down keeps its backoff. */
   suspect(url: string): void {
-    if (this.entries.get(url)?.state !== "down") this.entries.set(url, { state: "suspect" });
+    if (this.entries.get(url)?.state !== "down") this.set(url, { state: "suspect" });
   }
 
   down(url: string): void {
     const e = this.entries.get(url);
     const failures = e?.state === "down" ? e.failures + 1 : 1;
     const wait = Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
-    this.entries.set(url, { state: "down", failures, retryAt: this.now() + wait });
+    this.set(url, { state: "down", failures, retryAt: this.now() + wait });
   }
 
   /** Records a probe's outcome; returns it. */
@@ -75,3 +86,9 @@ export class RuntimeHealth {
     return e.state === "down" ? { url, state: "down", retry_at: e.retryAt } : { url, state: e.state };
   }
 }
+
+/**
+ * The isolate's view, shared by every thread Durable Object it hosts (do/placement.ts says why it lives here) and
+ * read by the health route to notice that calls found a runtime changed (runtime/fleet-health.ts).
+ */
+export const isolateHealth = new RuntimeHealth();
