@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { type DisplayOutput, type EventBody, type ExecRequest, encodeNdjson } from "../shared/src/index.ts";
 
@@ -6,7 +7,7 @@ import { type DisplayOutput, type EventBody, type ExecRequest, encodeNdjson } fr
  *
  *   echo TEXT  → a stdout event "TEXT\n"            sleep N → waits N seconds (at most 5), or until cancelled
  *   die        → drops the connection mid-stream    ctrl N  → N bytes of control characters (\x01-\x1f) on stdout
- *   stdin      → stdout "stdin N\n": the length of the stdin it was given (checking it arrived whole)
+ *   stdin      → stdout "stdin N HEX\n": the length (UTF-16 units) and SHA-256 of the stdin it was given
  *   shot N K   → N screenshots of K base64 characters each, as display events and in the result's `displays`
  *   anything else → stderr "…: command not found", exit 127
  */
@@ -51,7 +52,10 @@ export async function runExecScript(res: ServerResponse, id: string, thread: str
     exitCode = 0;
     if (word === "echo") await stdout(`${args.join(" ")}\n`);
     else if (word === "ctrl") await stdout(controlChars(Number(args[0])));
-    else if (word === "stdin") await stdout(`stdin ${req.stdin?.length ?? 0}\n`);
+    else if (word === "stdin") {
+      const stdin = req.stdin ?? "";
+      await stdout(`stdin ${stdin.length} ${createHash("sha256").update(stdin, "utf8").digest("hex")}\n`);
+    }
     else if (word === "shot") {
       for (let i = 0; i < Number(args[0]); i++) {
         const shot: DisplayOutput = { mime: "image/png", data: fakePng(i, Number(args[1])), source: "screenshot" };

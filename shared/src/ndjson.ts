@@ -11,30 +11,41 @@ export function encodeNdjson(value: unknown): string {
   return `${json}\n`;
 }
 
-/** Incremental parser: feed decoded text in any chunking, get one value per complete line. */
+/**
+ * Incremental parser: feed decoded text in any chunking, get one value per complete line. Linear in the input: each
+ * chunk is scanned once and an unfinished line is kept in pieces, so a line of megabytes (a big result) arriving in
+ * many small chunks costs no more than its length.
+ */
 export class NdjsonParser {
-  #buffer = "";
+  #pending: string[] = [];
   #lineNumber = 0;
 
   push(chunk: string): unknown[] {
-    this.#buffer += chunk;
     const values: unknown[] = [];
     let start = 0;
-    for (let end = this.#buffer.indexOf("\n"); end !== -1; end = this.#buffer.indexOf("\n", start)) {
-      const value = this.#line(this.#buffer.slice(start, end));
+    for (let end = chunk.indexOf("\n"); end !== -1; end = chunk.indexOf("\n", start)) {
+      const value = this.#line(this.#take(chunk.slice(start, end)));
       if (value.present) values.push(value.value);
       start = end + 1;
     }
-    this.#buffer = this.#buffer.slice(start);
+    if (start < chunk.length) this.#pending.push(chunk.slice(start));
     return values;
   }
 
   /** Parses a last line that had no trailing newline; call once the input has ended. */
   flush(): unknown[] {
-    const rest = this.#buffer;
-    this.#buffer = "";
+    const rest = this.#take("");
     const value = this.#line(rest);
     return value.present ? [value.value] : [];
+  }
+
+  /** The line ending with `last`: what was pending before it, and it. */
+  #take(last: string): string {
+    if (this.#pending.length === 0) return last;
+    this.#pending.push(last);
+    const line = this.#pending.join("");
+    this.#pending = [];
+    return line;
   }
 
   // `present` rather than a sentinel, because a line may legitimately hold `null`.

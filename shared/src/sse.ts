@@ -44,9 +44,12 @@ export function sseComment(text: string): string {
   return `: ${text.replace(/[\r\n]/g, "")}\n\n`;
 }
 
-/** Incremental parser: feed decoded text in any chunking, get complete messages back. */
+/**
+ * Incremental parser: feed decoded text in any chunking, get complete messages back. Linear in the input: each chunk
+ * is scanned once, an unfinished line kept in pieces (a `data:` line of a big result may be megabytes long).
+ */
 export class SseParser {
-  #buffer = "";
+  #pending: string[] = [];
   #started = false;
   /** The previous chunk ended in CR, so a LF opening this chunk belongs to that line break. */
   #skipLeadingLf = false;
@@ -70,20 +73,28 @@ export class SseParser {
       this.#started = true;
       if (text.startsWith("\uFEFF")) text = text.slice(1);
     }
-    this.#buffer += text;
 
     const messages: SseMessage[] = [];
     let start = 0;
     const breaks = /\r\n|\r|\n/g;
-    for (let m = breaks.exec(this.#buffer); m !== null; m = breaks.exec(this.#buffer)) {
+    for (let m = breaks.exec(text); m !== null; m = breaks.exec(text)) {
       // A CR at the very end may be half of a CRLF split across chunks: end the line now, drop the LF later.
-      if (m[0] === "\r" && m.index === this.#buffer.length - 1) this.#skipLeadingLf = true;
-      const message = this.#line(this.#buffer.slice(start, m.index));
+      if (m[0] === "\r" && m.index === text.length - 1) this.#skipLeadingLf = true;
+      const message = this.#line(this.#take(text.slice(start, m.index)));
       if (message) messages.push(message);
       start = m.index + m[0].length;
     }
-    this.#buffer = this.#buffer.slice(start);
+    if (start < text.length) this.#pending.push(text.slice(start));
     return messages;
+  }
+
+  /** The line ending with `last`: what was pending before it (never holding a line break), and it. */
+  #take(last: string): string {
+    if (this.#pending.length === 0) return last;
+    this.#pending.push(last);
+    const line = this.#pending.join("");
+    this.#pending = [];
+    return line;
   }
 
   #line(line: string): SseMessage | undefined {

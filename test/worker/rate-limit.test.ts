@@ -67,8 +67,9 @@ describe("rate limits per API key", () => {
 
     expect((await mint(KEYS.two)).status).toBe(201);
     // Health and the OpenAPI document stay open, even with the limited key presented.
-    expect((await send(strict, "/v1/health", KEYS.one)).status).toBe(200);
-    expect((await send(strict, "/openapi.json", KEYS.one)).status).toBe(200);
+    const address = { headers: { "CF-Connecting-IP": "203.0.113.11" } };
+    expect((await send(strict, "/v1/health", KEYS.one, address)).status).toBe(200);
+    expect((await send(strict, "/openapi.json", KEYS.one, address)).status).toBe(200);
     // A refused credential is a 401, not a 429.
     expect((await send(strict, "/v1/threads/t1", `${KEYS.one}x`)).status).toBe(401);
   });
