@@ -206,14 +206,54 @@ describe("thread tokens", () => {
     expect(create.error.code).toBe("FORBIDDEN");
   });
 
-  it("scopes a token to its tenant: tenant b's token for tenant a's thread id finds nothing", async () => {
+  it("scopes a token to its tenant: tenant b cannot get one for tenant a's thread id, and b's own reaches b's thread only", async () => {
     const thread = await createThread(stack, uniqueId("tok-tenant"));
+    // Tokens are minted for existing threads only: for b, a's thread id names nothing.
+    const refused = await expectJson<ErrorJson>(stack.api("POST", "/v1/tokens", { body: { thread }, auth: stack.tenants.b.key }), 404);
+    expect(refused.error.code).toBe("THREAD_NOT_FOUND");
+    await createThread(stack, thread, stack.tenants.b.key);
     const tokenB = await mintToken(thread, stack.tenants.b.key);
-    const res = await expectJson<ErrorJson>(
-      stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "echo hi" }, auth: tokenB }),
-      404,
-    );
-    expect(res.error.code).toBe("THREAD_NOT_FOUND");
+    await expectJson(stack.api("PUT", `/v1/threads/${thread}/files/b.txt`, { raw: "b's", auth: tokenB }), 201);
+    // Written to b's workspace, not a's.
+    expect((await stack.api("GET", `/v1/threads/${thread}/files/b.txt`)).status).toBe(404);
+    expect(await (await stack.api("GET", `/v1/threads/${thread}/files/b.txt`, { auth: stack.tenants.b.key })).text()).toBe("b's");
+  });
+
+  it("binds a token to its thread's incarnation: deleted and created again, the thread does not honour it", async () => {
+    const thread = await createThread(stack, uniqueId("tok-inc"));
+    const token = await mintToken(thread);
+    await expectJson(stack.api("PUT", `/v1/threads/${thread}/files/old.txt`, { raw: "old", auth: token }), 201);
+    await expectJson(stack.api("DELETE", `/v1/threads/${thread}`), 200);
+    await createThread(stack, thread);
+    for (const [method, route, body] of [
+      ["GET", "", undefined],
+      ["POST", "/exec", { command: "echo stale" }],
+      ["GET", "/files?path=", undefined],
+      ["PUT", "/files/planted.txt", "x"],
+    ] as const) {
+      const opts = typeof body === "string" ? { raw: body, auth: token } : body === undefined ? { auth: token } : { body, auth: token };
+      const res = await expectJson<ErrorJson>(stack.api(method, `/v1/threads/${thread}${route}`, opts), 404);
+      expect(res.error.code, `${method} ${route}`).toBe("THREAD_NOT_FOUND");
+    }
+    expect((await stack.api("GET", `/v1/threads/${thread}/files/planted.txt`)).status).toBe(404);
+    const fresh = await mintToken(thread);
+    await expectJson(stack.api("GET", `/v1/threads/${thread}`, { auth: fresh }), 200);
+  });
+
+  it("lets a token delete its thread only when minted with can_delete, and revokes a thread's tokens on request", async () => {
+    const thread = await createThread(stack, uniqueId("tok-del"));
+    const token = await mintToken(thread);
+    expect((await expectJson<ErrorJson>(stack.api("DELETE", `/v1/threads/${thread}`, { auth: token }), 403)).error.code).toBe("FORBIDDEN");
+    await expectJson(stack.api("GET", `/v1/threads/${thread}`), 200);
+
+    await expectJson(stack.api("POST", `/v1/threads/${thread}/tokens/revoke`), 200);
+    expect((await expectJson<ErrorJson>(stack.api("GET", `/v1/threads/${thread}`, { auth: token }), 401)).error.code).toBe("UNAUTHORIZED");
+
+    const res = await stack.api("POST", "/v1/tokens", { body: { thread, can_delete: true } });
+    const deleter = (await expectJson<{ token: string; can_delete: boolean }>(res, 201));
+    expect(deleter.can_delete).toBe(true);
+    await expectJson(stack.api("DELETE", `/v1/threads/${thread}`, { auth: deleter.token }), 200);
+    await expectJson(stack.api("GET", `/v1/threads/${thread}`), 404);
   });
 
   it("refuses forged tokens: a changed signature, a changed payload, alg none (401)", async () => {

@@ -102,8 +102,10 @@ describe("runtime down", () => {
     ]);
 
     await restartRuntime();
-    const healthy = await fetch(`${stack.worker.url}/v1/health`);
-    expect(healthy.status).toBe(200);
+    // Health answers from a view the worker refreshes every couple of seconds (anyone may ask, so asking must not
+    // cost a call to every runtime): it says 200 once that view has seen the runtime back.
+    const healthy = await waitFor(async () => (await fetch(`${stack.worker.url}/v1/health`)).status === 200, 10_000, 500);
+    expect(healthy).toBe(true);
     expect((await exec(thread, "cat before.txt")).stdout).toBe("before\n");
   });
 });

@@ -21,7 +21,9 @@ export function fileRoutes(s: Services): Hono {
 
   app.get("/threads/:tenant/:thread/files", async (c) => {
     const loc = await existing(c);
-    const rel = filePath(c, c.req.query("path") ?? "");
+    // The query value is decoded already: encoded again, it takes the same checks as a path segment (a directory
+    // named "a%zz" or "100%" is a name, not an escape).
+    const rel = filePath(c, encodeURIComponent(c.req.query("path") ?? ""));
     const recursive = ["1", "true"].includes(c.req.query("recursive") ?? "");
     return c.json(await listWorkspaceDir(loc.dir, rel, { recursive }));
   });
