@@ -58,16 +58,30 @@ function start(name: string, cmd: string, args: string[], env: Record<string, st
   return child;
 }
 
+/** Each child leads its own process group (detached): the whole group goes. */
+function killChildren(): void {
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null || !c.pid) continue;
+    try {
+      process.kill(-c.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 let stopping = false;
 function shutdown(code: number): void {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null && c.pid) process.kill(-c.pid, "SIGTERM");
+  killChildren();
   void stopWorker?.().catch(() => undefined);
   setTimeout(() => process.exit(code), 1000).unref();
 }
 process.once("SIGINT", () => shutdown(0));
 process.once("SIGTERM", () => shutdown(0));
+// Wrangler's dev server runs in this process and may end it on a signal before the handlers above run.
+process.on("exit", killChildren);
 
 async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -60,7 +60,10 @@ export const warmExec: Scenario = {
   },
 };
 
-/** The transport floor: `/health` on the runtime, and through the worker (which asks the runtime's `/health`). */
+/**
+ * The transport floor: `/health` on the runtime, and through the worker (which answers from its view of the runtimes,
+ * refreshed every couple of seconds: a rate-limit round trip and no runtime call, most of the time).
+ */
 function healthFloors(env: BenchEnv): [string, string, () => Promise<void>][] {
   const check = async (res: Promise<Response>) => {
     const r = await res;
@@ -69,6 +72,6 @@ function healthFloors(env: BenchEnv): [string, string, () => Promise<void>][] {
   };
   return [
     ["floor.runtime-health", "floor: GET /health on the runtime", () => check(env.runtime("proot").call("GET", "/health"))],
-    ["floor.worker-health", "floor: GET /v1/health via the worker (→ runtime /health)", () => check(env.stack.api("GET", "/v1/health"))],
+    ["floor.worker-health", "floor: GET /v1/health via the worker (cached view)", () => check(env.stack.api("GET", "/v1/health"))],
   ];
 }
