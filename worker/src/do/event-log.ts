@@ -66,7 +66,11 @@ export class EventLog {
         id, after,
       )
       .toArray()
-      .map((r) => JSON.parse(r.chunked ? (this.chunks.get(id, r.seq) ?? "null") : r.data) as ExecutionEvent);
+      .flatMap((r) => {
+        // Pieces are written with their row in one transaction; a row without them would be a bug: skip, not crash.
+        const data = r.chunked ? this.chunks.get(id, r.seq) : r.data;
+        return data === null ? [] : [JSON.parse(data) as ExecutionEvent];
+      });
   }
 
   delete(id: string): void {
