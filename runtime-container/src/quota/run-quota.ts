@@ -1,0 +1,27 @@
+import type { RunLimits } from "../sandbox/limits.ts";
+import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { DiskQuota } from "./disk-quota.ts";
+
+const MIB = 1024 * 1024;
+
+/** What a run gets from the disk quota: its limits with RLIMIT_FSIZE capped, the watchdog's signal, and its end. */
+export interface QuotaRun {
+  limits: RunLimits;
+  /** Aborted (reason: the line for stderr) when the watchdog finds the thread over its quota. */
+  signal: AbortSignal;
+  /** Call once the run's processes are gone. */
+  end: () => void;
+}
+
+/**
+ * Admits a run (507 DISK_QUOTA_EXCEEDED when the thread is over its quota) and watches it: one file can then grow
+ * only to what is left (EFBIG, or SIGXFSZ, inside the run), and many files are caught by the watchdog.
+ * RLIMIT_FSIZE is set in whole MiB, rounded down: never more than what is left.
+ */
+export async function admitRun(quota: DiskQuota, loc: WorkspaceLocation, limits: RunLimits): Promise<QuotaRun> {
+  const { remaining } = await quota.admit(loc);
+  const fileSizeMb = Math.min(limits.fileSizeMb, Math.max(0, Math.floor(remaining.bytes / MIB)));
+  const controller = new AbortController();
+  const end = quota.watch(loc, (line) => controller.abort(line));
+  return { limits: { ...limits, fileSizeMb }, signal: controller.signal, end };
+}
