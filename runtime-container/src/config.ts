@@ -77,7 +77,7 @@ const ConfigSchema = z
      * quota/). Over it, runs, installs and uploads are refused (507) and running ones stopped.
      */
     THREAD_DISK_MB: int(1, 2 ** 24).default(4096),
-    THREAD_INODES: int(100, 10_000_000).default(200_000),
+    THREAD_INODES: int(100, 10_000_000).default(100_000),
     PYTHON_BIN: z.string().default("/usr/bin/python3"),
     PYTHON_MODE: z.enum(["venv", "system"]).default("venv"),
     PYTHON_INSTALLER: z.enum(["auto", "uv", "pip"]).default("auto"),
