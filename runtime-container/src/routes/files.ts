@@ -43,19 +43,21 @@ export function fileRoutes(s: Services): Hono {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     const rel = filePath(c);
     if (rel === "") throw new AppError(ErrorCode.INVALID_PATH, "name a file to write, not the workspace root");
-    const written = await quotaUpload(s.quota, loc, rel, c.req.header("content-length"), async () => {
+    const read = async () => {
       await s.workspaces.ensureDirs(loc);
       return new Uint8Array(await c.req.arrayBuffer());
-    }, (data) => writeWorkspaceFile(loc.dir, rel, data, { owner: loc.owner }));
-    return c.json(written, 201);
+    };
+    const write = (data: Uint8Array) => writeWorkspaceFile(loc.dir, rel, data, { owner: loc.owner });
+    // Within the thread's disk quota, counted before a byte is written (507 otherwise).
+    return c.json(await quotaUpload(s.quota, loc, rel, c.req.header("content-length"), read, write), 201);
   });
 
   app.delete("/threads/:tenant/:thread/files/*", async (c) => {
     const loc = await existing(c);
     const rel = filePath(c);
-    await deleteWorkspacePath(loc.dir, rel, { recursive: ["1", "true"].includes(c.req.query("recursive") ?? "") }).finally(() =>
-      s.quota.invalidate(loc),
-    );
+    const recursive = ["1", "true"].includes(c.req.query("recursive") ?? "");
+    // Even a failed deletion may have removed part of a tree: the thread's disk usage is measured again.
+    await deleteWorkspacePath(loc.dir, rel, { recursive }).finally(() => s.quota.invalidate(loc));
     return c.json({ deleted: rel });
   });
 
