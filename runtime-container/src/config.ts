@@ -75,6 +75,12 @@ const ConfigSchema = z
     /** Unset: a run's CPU limit is its timeout plus the kill grace plus 1 s, so the wall timeout fires first. */
     LIMIT_CPU_S: int(1, 86_400).optional(),
     MAX_CPU_S: int(1, 86_400).default(3600),
+    /**
+     * Each thread's disk quota: bytes on disk and inodes of its workspace, private tmp dirs and venv together (see
+     * quota/). Over it, runs, installs and uploads are refused (507) and running ones stopped.
+     */
+    THREAD_DISK_MB: int(1, 2 ** 24).default(4096),
+    THREAD_INODES: int(100, 10_000_000).default(100_000),
     PYTHON_BIN: z.string().default("/usr/bin/python3"),
     PYTHON_MODE: z.enum(["venv", "system"]).default("venv"),
     PYTHON_INSTALLER: z.enum(["auto", "uv", "pip"]).default("auto"),

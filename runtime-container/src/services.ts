@@ -7,6 +7,7 @@ import { DisplayManager } from "./gui/displays.ts";
 import type { ScreenshotDeps } from "./gui/screenshots.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./python/run-python.ts";
+import { DiskQuota } from "./quota/disk-quota.ts";
 import { stdlibProber, systemInterpreters, systemPythonProber } from "./python/system-python.ts";
 import { type GuestRunner, createGuestRunner } from "./runner/guest.ts";
 import type { Sandbox } from "./sandbox/create.ts";
@@ -22,6 +23,8 @@ export interface Services {
   /** The workspace storage (local directory or bucket mount) and its health. */
   storage: StorageGate;
   run: GuestRunner;
+  /** Each thread's disk quota: admission, the watchdog, usage reports. */
+  quota: DiskQuota;
   workspaces: WorkspaceManager;
   executions: ExecutionRegistry;
   contexts: ContextManager;
@@ -37,7 +40,8 @@ export interface Services {
 }
 
 export function createServices(config: RuntimeConfig, logger: Logger, sandbox: Sandbox, storage: StorageGate): Services {
-  const run = createGuestRunner(config, sandbox);
+  const quota = new DiskQuota({ bytes: config.THREAD_DISK_MB * 2 ** 20, inodes: config.THREAD_INODES }, logger, (fn) => storage.guard(fn));
+  const run = createGuestRunner(config, sandbox, quota);
   const owner = (loc: WorkspaceLocation): Owner => loc.owner;
   const installer = pythonInstaller(config);
   const interpreters = systemInterpreters();
@@ -62,6 +66,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     sandbox,
     storage,
     run,
+    quota,
     workspaces,
     contexts,
     executions,

@@ -28,6 +28,8 @@ export const ErrorCode = {
   RUNTIME_UNAVAILABLE: "RUNTIME_UNAVAILABLE",
   STORAGE_UNAVAILABLE: "STORAGE_UNAVAILABLE",
   RUNTIME_TIMEOUT: "RUNTIME_TIMEOUT",
+  /** The thread holds more disk space or inodes than its quota: runs, installs and uploads wait until it frees some. */
+  DISK_QUOTA_EXCEEDED: "DISK_QUOTA_EXCEEDED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const ErrorCodeSchema = z.enum(ErrorCode);
@@ -60,6 +62,7 @@ export const ERROR_STATUS = {
   RUNTIME_UNAVAILABLE: 503,
   STORAGE_UNAVAILABLE: 503,
   RUNTIME_TIMEOUT: 504,
+  DISK_QUOTA_EXCEEDED: 507,
 } as const satisfies Record<ErrorCode, number>;
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 

@@ -70,6 +70,8 @@ export const ExecResultSchema = z.object({
   canceled: z.boolean(),
   /** stdout+stderr together hit the output cap; the run was stopped there. */
   truncated: z.boolean(),
+  /** Present (true) when the run was stopped because its thread went over its disk quota (stderr says so too). */
+  disk_quota_exceeded: z.boolean().optional(),
   duration_ms: z.number().nonnegative(),
   displays: DisplaysSchema,
 });

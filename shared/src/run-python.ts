@@ -72,6 +72,8 @@ export const RunPythonMetadataSchema = z.object({
   error_code: PythonErrorCodeSchema.optional(),
   /** stdout+stderr together hit the output cap. */
   truncated: z.boolean(),
+  /** Present (true) when the run was stopped because its thread went over its disk quota. */
+  disk_quota_exceeded: z.boolean().optional(),
   execution_id: z.string(),
 });
 export type RunPythonMetadata = z.infer<typeof RunPythonMetadataSchema>;

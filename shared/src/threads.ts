@@ -9,6 +9,32 @@ export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 export const ThreadSetupSchema = z.strictObject({ network: NetworkModeSchema.optional() });
 export type ThreadSetup = z.infer<typeof ThreadSetupSchema>;
 
+/** Usage against a quota: bytes on disk (st_blocks) and inodes. */
+export const DiskCountsSchema = z.object({ bytes: z.number().int().nonnegative(), inodes: z.number().int().nonnegative() });
+
+/** A thread's disk use on its runtime (workspace, private /tmp, venv) against its quota. */
+export const DiskUsageSchema = DiskCountsSchema.extend({
+  quota_bytes: z.number().int().positive(),
+  quota_inodes: z.number().int().positive(),
+  over_quota: z.boolean(),
+  /** False when the walk stopped early (over the inode quota, or nested too deep): the counts are a lower bound. */
+  complete: z.boolean(),
+  parts: z.object({ workspace: DiskCountsSchema, tmp: DiskCountsSchema, venv: DiskCountsSchema }),
+  measured_at: z.string(),
+});
+export type DiskUsage = z.infer<typeof DiskUsageSchema>;
+
+/** Sums over threads: how many were measured, and how many of them are over their quota. */
+const DiskTotalsSchema = DiskCountsSchema.extend({ threads: z.number().int().nonnegative(), over_quota: z.number().int().nonnegative() });
+
+/** `/health` → disk: the threads this runtime measured since it started (their last walk), in all and per tenant. */
+export const RuntimeDiskSchema = z.object({
+  quota: z.object({ bytes: z.number().int().positive(), inodes: z.number().int().positive() }),
+  total: DiskTotalsSchema,
+  tenants: z.record(z.string(), DiskTotalsSchema),
+});
+export type RuntimeDisk = z.infer<typeof RuntimeDiskSchema>;
+
 export const WorkspaceInfoSchema = z.object({
   configured: z.boolean(),
   python_version: z.string().nullable(),
@@ -19,6 +45,7 @@ export const WorkspaceInfoSchema = z.object({
   configured_at: z.string().nullable(),
   /** The thread's stateful contexts on its runtime, each with its memory (`rss_bytes`). */
   contexts: z.array(ContextInfoSchema).default([]),
+  disk: DiskUsageSchema.optional(),
 });
 export type WorkspaceInfo = z.infer<typeof WorkspaceInfoSchema>;
 
@@ -32,5 +59,6 @@ export const RuntimeHealthSchema = z.object({
   /** A required isolation layer is missing and ALLOW_DEGRADED_ISOLATION let the runtime start anyway. */
   degraded: z.boolean().optional(),
   missing_layers: z.array(z.string()).optional(),
+  disk: RuntimeDiskSchema.optional(),
 });
 export type RuntimeHealth = z.infer<typeof RuntimeHealthSchema>;

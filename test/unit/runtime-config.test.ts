@@ -46,6 +46,18 @@ describe("runtime config", () => {
   });
 });
 
+describe("disk quota settings", () => {
+  it("has per-thread defaults and refuses nonsense", () => {
+    const c = loadConfig({});
+    expect(c.THREAD_DISK_MB).toBe(4096);
+    expect(c.THREAD_INODES).toBe(100_000);
+    expect(loadConfig({ THREAD_DISK_MB: "16", THREAD_INODES: "2000" })).toMatchObject({ THREAD_DISK_MB: 16, THREAD_INODES: 2000 });
+    expect(() => loadConfig({ THREAD_DISK_MB: "0" })).toThrow(/THREAD_DISK_MB/);
+    expect(() => loadConfig({ THREAD_DISK_MB: "lots" })).toThrow(/THREAD_DISK_MB/);
+    expect(() => loadConfig({ THREAD_INODES: "10" })).toThrow(/THREAD_INODES/);
+  });
+});
+
 describe("launcher status", () => {
   it("accepts only a shell status", () => {
     expect(parseLauncherStatus("0")).toBe(0);

@@ -42,6 +42,7 @@ export async function runArgv(
       timed_out: out.timedOut,
       canceled: out.canceled,
       truncated: out.truncated,
+      ...(out.diskQuotaExceeded ? { disk_quota_exceeded: true } : {}),
       duration_ms: Math.round(out.durationMs * 10) / 10,
     },
   };

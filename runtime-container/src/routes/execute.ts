@@ -40,6 +40,8 @@ export function executeRoutes(s: Services): Hono {
       // Limits above the runtime's maxima are a 400 now, before anything of the call is written.
       resolveLimits(s.config, (req as { limits?: RunLimitsRequest }).limits);
       const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+      // Over its disk quota, the thread starts nothing: a 507 now, before an execution exists (the runner checks again).
+      await s.quota.admit(loc, kind === "install" ? "the install was not started" : "the run was not started");
       const id = executionIdHeader(c.req.header(EXECUTION_ID_HEADER));
       const shots = (req as { capture_screenshot?: boolean }).capture_screenshot === true;
       const stream = s.executions.start(kind, loc, id, async (ctx) => {

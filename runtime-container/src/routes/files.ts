@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { AppError, ErrorCode, decodeWorkspacePath } from "../../../shared/src/index.ts";
 import { deleteWorkspacePath, listWorkspaceDir, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
+import { quotaUpload } from "../quota/upload.ts";
 import type { Services } from "../services.ts";
 import type { WorkspaceLocation } from "../workspace/location.ts";
 
@@ -44,15 +45,21 @@ export function fileRoutes(s: Services): Hono {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     const rel = filePath(c);
     if (rel === "") throw new AppError(ErrorCode.INVALID_PATH, "name a file to write, not the workspace root");
-    await s.workspaces.ensureDirs(loc);
-    const data = new Uint8Array(await c.req.arrayBuffer());
-    return c.json(await writeWorkspaceFile(loc.dir, rel, data, { owner: loc.owner }), 201);
+    const read = async () => {
+      await s.workspaces.ensureDirs(loc);
+      return new Uint8Array(await c.req.arrayBuffer());
+    };
+    const write = (data: Uint8Array) => writeWorkspaceFile(loc.dir, rel, data, { owner: loc.owner });
+    // Within the thread's disk quota, counted before a byte is written (507 otherwise).
+    return c.json(await quotaUpload(s.quota, loc, rel, c.req.header("content-length"), read, write), 201);
   });
 
   app.delete("/threads/:tenant/:thread/files/*", async (c) => {
     const loc = await existing(c);
     const rel = filePath(c);
-    await deleteWorkspacePath(loc.dir, rel, { recursive: ["1", "true"].includes(c.req.query("recursive") ?? "") });
+    const recursive = ["1", "true"].includes(c.req.query("recursive") ?? "");
+    // Even a failed deletion may have removed part of a tree: the thread's disk usage is measured again.
+    await deleteWorkspacePath(loc.dir, rel, { recursive }).finally(() => s.quota.invalidate(loc));
     return c.json({ deleted: rel });
   });
 

@@ -18,6 +18,7 @@ export function threadRoutes(s: Services): Hono {
       running_executions: s.executions.size,
       degraded: s.sandbox.report.degraded,
       missing_layers: s.sandbox.report.missing,
+      disk: s.quota.report(),
     };
     // A runtime that lost its storage cannot serve threads: the 503 tells the worker to place them elsewhere.
     return c.json({ ...health, layers: s.sandbox.report, storage }, storage.ok ? 200 : 503);
@@ -30,13 +31,13 @@ export function threadRoutes(s: Services): Hono {
     if (setup.network) s.sandbox.settings.setNetwork(located.key, setup.network);
     const loc = s.workspaces.locate(located.tenant, located.thread);
     await s.workspaces.ensure(loc);
-    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), network: loc.network });
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), network: loc.network, disk: await s.quota.usage(loc) });
   });
 
   app.get("/threads/:tenant/:thread", async (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
     if (!(await s.workspaces.exists(loc))) throw new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${loc.thread} has no workspace`);
-    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc) });
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), disk: await s.quota.usage(loc) });
   });
 
   /** Idle thread: release what the runtime holds for it between calls (its contexts and its display). */
@@ -55,6 +56,7 @@ export function threadRoutes(s: Services): Hono {
     s.displays.release(loc);
     const existed = await s.workspaces.exists(loc);
     await s.workspaces.remove(loc);
+    s.quota.forget(loc);
     return c.json({ deleted: existed });
   });
 

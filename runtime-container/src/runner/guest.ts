@@ -1,5 +1,7 @@
 import type { RunLimitsRequest } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
+import type { DiskQuota } from "../quota/disk-quota.ts";
+import { admitRun } from "../quota/run-quota.ts";
 import type { Mounts } from "../sandbox/backend.ts";
 import type { PreparedCommand, Sandbox } from "../sandbox/create.ts";
 import { type RunLimits, resolveLimits } from "../sandbox/limits.ts";
@@ -50,11 +52,19 @@ export async function prepareGuest(
   return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
 }
 
-/** Runs a command inside a thread's sandbox with every layer applied (backend, uid, pid namespace, seccomp). */
-export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox): GuestRunner {
+/**
+ * Runs a command inside a thread's sandbox with every layer applied (backend, uid, pid namespace, seccomp), and,
+ * given the disk quota, only when the thread is under it, with RLIMIT_FSIZE at most what is left, watched.
+ */
+export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox, quota?: DiskQuota): GuestRunner {
   return async (loc, run) => {
-    const limits = resolveLimits(config, run.limits, run.timeoutMs);
-    const spawn = await prepareGuest(config, sandbox, loc, { ...run, argv: launcherArgv(run.argv), limits });
+    const resolved = resolveLimits(config, run.limits, run.timeoutMs);
+    const quotaRun = quota ? await admitRun(quota, loc, resolved) : null;
+    const limits = quotaRun?.limits ?? resolved;
+    const spawn = await prepareGuest(config, sandbox, loc, { ...run, argv: launcherArgv(run.argv), limits }).catch((err: unknown) => {
+      quotaRun?.end();
+      throw err;
+    });
     try {
       return await runProcess({
         ...spawn,
@@ -63,12 +73,14 @@ export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox): Gues
         killGraceMs: config.KILL_GRACE_MS,
         maxOutputBytes: config.MAX_OUTPUT_BYTES,
         signal: run.signal,
+        diskQuota: quotaRun?.signal,
         onOutput: run.onOutput,
       });
     } finally {
       // The tree is dead (runProcess killed it); wait for the uid sweep so the call returns with nothing left.
       await spawn.release?.();
       await spawn.cleanup?.();
+      quotaRun?.end();
     }
   };
 }

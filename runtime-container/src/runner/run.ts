@@ -22,6 +22,11 @@ export interface RunRequest {
    * failed under the run, e.g. its storage is gone: there is nothing left for a graceful exit to save to).
    */
   signal?: AbortSignal;
+  /**
+   * Aborted by the disk quota's watchdog (reason: the line for stderr) when the thread went over its quota: the run
+   * is killed at once and ends with `diskQuotaExceeded`, the line at the end of its stderr.
+   */
+  diskQuota?: AbortSignal;
   onOutput?: (stream: StreamName, text: string) => void;
   /** Called when the process exits (see spawnTree). */
   release?: () => Promise<void>;
@@ -36,6 +41,8 @@ export interface RunOutcome {
   timedOut: boolean;
   canceled: boolean;
   truncated: boolean;
+  /** Stopped because the thread went over its disk quota (see RunRequest.diskQuota). */
+  diskQuotaExceeded?: boolean;
   durationMs: number;
 }
 
@@ -59,6 +66,7 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
 
   let timedOut = false;
   let canceled = false;
+  let statusText = "";
   let killTimer: NodeJS.Timeout | undefined;
   let sent: NodeJS.Signals | null = null;
   const send = (signal: NodeJS.Signals) => {
@@ -84,6 +92,14 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   };
   req.signal?.addEventListener("abort", onAbort, { once: true });
   if (req.signal?.aborted) onAbort();
+  let overQuota: string | null = null;
+  const onOverQuota = () => {
+    if (parseLauncherStatus(statusText) !== null) return; // the command had ended: it was not stopped
+    overQuota = String(req.diskQuota?.reason);
+    terminate(0);
+  };
+  req.diskQuota?.addEventListener("abort", onOverQuota, { once: true });
+  if (req.diskQuota?.aborted) onOverQuota();
 
   const watch = (stream: Readable | null | undefined, name: StreamName) =>
     stream?.on("data", (chunk: Buffer) => {
@@ -94,7 +110,6 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
 
   // The launcher writes the user's command's status in one write() when it exits (proot and the wrappers keep
   // the pipe open, so there is no EOF to wait for); what the command left behind is killed at once.
-  let statusText = "";
   const statusPipe = child.stdio[3] as Readable | undefined;
   statusPipe?.on("data", (chunk: Buffer) => {
     statusText += chunk.toString("latin1");
@@ -107,12 +122,15 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   });
   clearTimeout(timer);
   req.signal?.removeEventListener("abort", onAbort);
-  const stoppedBy = timedOut || canceled || output.truncated ? sent : null;
+  req.diskQuota?.removeEventListener("abort", onOverQuota);
+  const stoppedBy = timedOut || canceled || output.truncated || overQuota !== null ? sent : null;
   if (pid !== undefined) signalTree(pid, "SIGKILL");
   clearTimeout(killTimer);
   await drain([child.stdout, child.stderr, statusPipe]);
   void child.catch(() => undefined);
   output.finish();
+  // After the program's own output, past the cap if need be: the reason it stopped must not be cut off.
+  if (overQuota !== null) req.onOutput?.("stderr", overQuota);
 
   if (exit.error) throw exit.error;
   // Without the launcher's status, the wrappers' own exit code (proot says 255) is not the command's: when we
@@ -124,10 +142,11 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
     exitCode,
     signal,
     stdout: output.text.stdout,
-    stderr: output.text.stderr,
+    stderr: output.text.stderr + (overQuota ?? ""),
     timedOut,
     canceled,
     truncated: output.truncated,
+    ...(overQuota !== null ? { diskQuotaExceeded: true } : {}),
     durationMs: performance.now() - started,
   };
 }
