@@ -1,8 +1,9 @@
-import { lchown, lstat, rm, writeFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import type { WorkspaceInfo } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
-import { removeTree } from "../files/dir-tree.ts";
+import { createWorkspaceFile } from "../files/file-ops.ts";
+import { removeHostEntry, removeTree } from "../files/remove-tree.ts";
 import { fsCode, lstatAt, withWorkspaceDir } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
 import { type GuestRunner, guestPaths } from "../runner/guest.ts";
@@ -110,6 +111,11 @@ export class WorkspaceManager {
     };
   }
 
+  /**
+   * Removes the thread's workspace, private tmp dirs and venv. The caller first stops everything of the thread (see
+   * executions/stop-thread.ts), but the trees are still the sandbox's: each is removed from its parent, a directory
+   * only root can change, through held directory fds, so a directory swapped for a link is never walked through.
+   */
   async remove(loc: WorkspaceLocation): Promise<void> {
     await this.storage.guard(() => this.removeLocked(loc));
   }
@@ -117,9 +123,9 @@ export class WorkspaceManager {
   private async removeLocked(loc: WorkspaceLocation): Promise<void> {
     await this.lock.run(loc.key, async () => {
       this.verified.delete(loc.key);
-      await rm(loc.dir, { recursive: true, force: true });
-      await rm(path.dirname(loc.privateTmp.tmp), { recursive: true, force: true });
-      await rm(loc.mounts.venv, { recursive: true, force: true });
+      for (const dir of [loc.dir, path.dirname(loc.privateTmp.tmp), loc.mounts.venv]) {
+        await removeHostEntry(path.dirname(dir), path.basename(dir));
+      }
     });
   }
 
@@ -196,10 +202,8 @@ export class WorkspaceManager {
     await this.writeIfMissing(loc, "package.json", packageJson());
   }
 
+  /** Created in the workspace directory we hold (O_EXCL: whatever is there, a link included, is left alone). */
   private async writeIfMissing(loc: WorkspaceLocation, name: string, content: string): Promise<void> {
-    const file = path.join(loc.dir, name);
-    if (await lstat(file).catch(() => null)) return;
-    await writeFile(file, content, { flag: "wx", mode: 0o644 });
-    if (loc.owner) await lchown(file, loc.owner.uid, loc.owner.gid);
+    await createWorkspaceFile(loc.dir, name, new TextEncoder().encode(content), { owner: loc.owner });
   }
 }
