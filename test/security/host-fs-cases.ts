@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { type ExecResult, ExecResultSchema, InstallResultSchema, RunPythonResponseSchema } from "../../shared/src/index.ts";
 import { type PackageIndex, startPackageIndex } from "../runtime/package-index.ts";
 import { newMarker, poll } from "./hostile.ts";
+import { scanProcesses } from "./processes.ts";
 import { useTarget } from "./suite.ts";
 import { type Backend, TENANT, type Target, runtimeTarget } from "./target.ts";
 
@@ -54,13 +55,19 @@ def swap(pairs, flag):
     first = True
     while True:
         for spot, target in pairs:
-            if not exchange(spot, spot + ".swap"):
-                for step in (lambda: os.rename(spot, spot + ".real"), lambda: os.symlink(target, spot),
-                             lambda: os.unlink(spot), lambda: os.rename(spot + ".real", spot)):
-                    try:
-                        step()
-                    except OSError:
-                        pass
+            if exchange(spot, spot + ".swap"):
+                continue
+            if RENAMEAT2 is None:
+                steps = [lambda: os.rename(spot, spot + ".real"), lambda: os.symlink(target, spot),
+                         lambda: os.unlink(spot), lambda: os.rename(spot + ".real", spot)]
+            else:
+                # One of the two names was removed under us: put a link back.
+                steps = [lambda: os.symlink(target, spot), lambda: os.symlink(target, spot + ".swap")]
+            for step in steps:
+                try:
+                    step()
+                except OSError:
+                    pass
         time.sleep(0.0002)
         if first:
             open(flag, "w").close()
@@ -269,12 +276,24 @@ export function hostFsTests(backend: Backend): void {
       const running = exec(t, attacker, 'exec python3 -c "$PROG"', { PROG: SWAPPER_EXEC, SPOTS: JSON.stringify(spots), FORK: "1" });
       for (const spot of ["/d0", "/tmp/d0", "/.venv/d0", "/c0"]) await flagged(t, attacker, `started-${spot.replaceAll("/", "_")}`);
 
-      const res = await t.rt.call("DELETE", `/threads/${TENANT}/${attacker}`);
+      const uid = (await stat(t.dir(attacker))).uid;
+      let settled = false;
+      const deleting = t.rt.call("DELETE", `/threads/${TENANT}/${attacker}`).finally(() => (settled = true));
+      // While the deletion waits for the thread's processes, nothing new starts in the thread.
+      const during: number[] = [];
+      for (let i = 0; i < 100 && !settled && !during.includes(429); i++) {
+        during.push((await t.rt.call("POST", `/threads/${TENANT}/${attacker}/exec`, { body: { command: "true" } })).status);
+      }
+      const res = await deleting;
       const text = await res.text();
+      // The answer comes once the thread is dead: no process of its uid is left (zombies aside).
+      const left = (await scanProcesses()).filter((p) => p.uid === uid && p.state !== "Z");
       const out = await running;
       await expectVictimIntact(t, victim, labels);
       expect(res.status, text).toBe(200);
       expect(JSON.parse(text)).toEqual({ deleted: true });
+      expect(left.map((p) => `${p.pid} ${p.cmdline}`), "processes of the thread outlived its deletion").toEqual([]);
+      expect(during, "an exec started in the thread while it was being deleted").toContain(429);
       expect(out.canceled).toBe(true);
       expect(await exists(t.dir(attacker)), "the deleted thread's workspace is still there").toBe(false);
       const state = path.join(t.rt.root, "state");
@@ -365,6 +384,33 @@ export function hostFsTests(backend: Backend): void {
       expect(info.configured).toBe(false);
       // The next call rebuilds the venv rather than trusting it.
       expect((await exec(t, thread, "/.venv/bin/python -c 'print(1)'")).stdout).toBe("1\n");
+    });
+
+    // A rebuild replaces the venv (the old one removed) and tidies the workspace's `.venv` (bwrap's mount point for it)
+    // while a context of the thread keeps swapping directories there for links. Under bwrap the runs before the switch
+    // remove the stale mount points (sandbox/stubs.ts), which detaches the context's /.venv: its swaps then land in the
+    // workspace's `.venv`, whose removal used to fail the set-up (500). Under proot the context follows the new venv.
+    it.runIf(backend === "bwrap")("H9: a venv rebuilt while a context swaps directories under /.venv for links to another thread", { timeout: 240_000 }, async () => {
+      const t = target();
+      const m = newMarker();
+      const attacker = `h9-${m}`;
+      const victim = `h9v-${m}`;
+      await Promise.all([t.createThread(attacker), makeVictim(t, victim, ["venv"])]);
+      const ctx = await t.rt.json<{ id: string }>("POST", `/threads/${TENANT}/${attacker}/contexts`, { language: "python" }, 201);
+      const code = swapperCell({ SPOTS: [spotsAt("/.venv/r", victimDir(t, victim, "venv"), 16)] });
+      expect((await t.rt.json<{ ok: boolean }>("POST", `/threads/${TENANT}/${attacker}/contexts/${ctx.id}/run`, { code })).ok).toBe(true);
+      await flagged(t, attacker, "started-_.venv_r0");
+      // A venv without its interpreter is rebuilt by the next call: a new one switched in, the old one removed.
+      expect((await exec(t, attacker, "rm /.venv/bin/python && echo removed")).stdout).toBe("removed\n");
+      const res = await t.rt.call("POST", `/threads/${TENANT}/${attacker}/exec`, { body: { command: "/.venv/bin/python -c 'print(2)'" } });
+      const text = await res.text();
+      await expectVictimIntact(t, victim, ["venv"]);
+      expect(res.status, text).toBe(200);
+      expect(ExecResultSchema.parse(JSON.parse(text)).stdout).toBe("2\n");
+      expect(await t.rt.json("DELETE", `/threads/${TENANT}/${attacker}`)).toEqual({ deleted: true });
+      await expectVictimIntact(t, victim, ["venv"]);
+      const venvs = await readdir(path.join(t.rt.root, "state", "venvs", TENANT));
+      expect(venvs.filter((n) => n.startsWith(attacker)), "venvs of the deleted thread left behind").toEqual([]);
     });
 
     // Last: on a runtime that blocks on the FIFO, every later file operation would hang too.

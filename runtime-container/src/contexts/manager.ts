@@ -19,8 +19,8 @@ const REAP_EVERY_MS = 30_000;
  */
 export class ContextManager {
   private readonly byThread = new Map<string, Map<string, InterpreterContext>>();
-  /** Threads being deleted: no context starts in them until they are open again. */
-  private readonly closed = new Set<string>();
+  /** Threads being deleted (how many deletions are under way): no context starts in them until they are open again. */
+  private readonly closed = new Map<string, number>();
 
   constructor(
     private readonly config: RuntimeConfig,
@@ -85,7 +85,7 @@ export class ContextManager {
    * for good, and resolves once each has exited and its uid is swept. Returns how many contexts there were.
    */
   async close(loc: WorkspaceLocation): Promise<number> {
-    this.closed.add(loc.key);
+    this.closed.set(loc.key, (this.closed.get(loc.key) ?? 0) + 1);
     const contexts = [...(this.byThread.get(loc.key)?.values() ?? [])];
     this.byThread.delete(loc.key);
     await Promise.all(contexts.map((c) => c.close()));
@@ -93,7 +93,9 @@ export class ContextManager {
   }
 
   open(loc: WorkspaceLocation): void {
-    this.closed.delete(loc.key);
+    const left = (this.closed.get(loc.key) ?? 1) - 1;
+    if (left > 0) this.closed.set(loc.key, left);
+    else this.closed.delete(loc.key);
   }
 
   private refuseClosed(loc: WorkspaceLocation): void {

@@ -24,8 +24,8 @@ interface Running {
  */
 export class ExecutionRegistry {
   private readonly running = new Map<string, Running>();
-  /** Threads being deleted: nothing new starts in them until they are open again. */
-  private readonly closed = new Set<string>();
+  /** Threads being deleted (how many deletions are under way): nothing new starts in them until they are open again. */
+  private readonly closed = new Map<string, number>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -91,11 +91,13 @@ export class ExecutionRegistry {
 
   /** Refuses new executions of the thread (THREAD_BUSY) until `open`: its deletion is under way. */
   close(threadKey: string): void {
-    this.closed.add(threadKey);
+    this.closed.set(threadKey, (this.closed.get(threadKey) ?? 0) + 1);
   }
 
   open(threadKey: string): void {
-    this.closed.delete(threadKey);
+    const left = (this.closed.get(threadKey) ?? 1) - 1;
+    if (left > 0) this.closed.set(threadKey, left);
+    else this.closed.delete(threadKey);
   }
 
   cancelAll(): void {

@@ -15,7 +15,7 @@ import { bashrc, packageJson, pyprojectToml } from "./layout.ts";
 import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
 import { prepareThreadDirs } from "./ownership.ts";
 import { type Marker, readMarker, removeMarker, statMarker, verifyPython, writeMarker } from "./verify.ts";
-import { type VenvDeps, buildVenv, venvLooksUsable } from "./venv.ts";
+import { type VenvDeps, buildVenv, removeVenvLeftovers, venvLooksUsable } from "./venv.ts";
 import { VenvTemplate } from "./venv-template.ts";
 import { readManifest } from "../python/manifest.ts";
 
@@ -126,6 +126,7 @@ export class WorkspaceManager {
       for (const dir of [loc.dir, path.dirname(loc.privateTmp.tmp), loc.mounts.venv]) {
         await removeHostEntry(path.dirname(dir), path.basename(dir));
       }
+      await removeVenvLeftovers(loc);
     });
   }
 
@@ -156,10 +157,11 @@ export class WorkspaceManager {
     await removeMarker(loc.dir);
     await this.writeLayout(loc, venv);
     // Workspaces from before the venv moved to local disk: the mount hides that copy, so it only costs space.
-    // removeTree, not fs.rm: the sandbox could swap a directory below for a link mid-walk.
+    // removeTree, not fs.rm: the sandbox could swap a directory below for a link mid-walk. Best effort: a process of
+    // the thread may be writing there (it is also bwrap's mount point), and that must not fail the set-up.
     await withWorkspaceDir(loc.dir, [], {}, async (root) => {
       if ((await lstatAt(root, ".venv"))?.isDirectory()) await removeTree(root, ".venv");
-    });
+    }).catch((err: unknown) => log.warn("the workspace's old .venv could not be removed", { error: String(err) }));
     const check = await buildVenv(this.venvDeps(log), loc);
     const marker: Marker = {
       python_version: check.version,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, lchown, mkdir, rename } from "node:fs/promises";
+import { chmod, lchown, mkdir, readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import { statWorkspacePath, writeWorkspaceFile } from "../files/file-ops.ts";
@@ -44,6 +44,18 @@ function removeVenvDir(dir: string): Promise<void> {
 }
 
 /**
+ * Removes what earlier builds of the thread's venv left beside it (`<thread>.build-*`, `<thread>.old-*`: a runtime
+ * that died mid-build, or an old venv a process of the thread kept writing in). Ids hold no ".", so the prefix is the
+ * thread's alone. The listing is of root's own directory STATE_DIR/venvs/<tenant>.
+ */
+export async function removeVenvLeftovers(loc: WorkspaceLocation): Promise<void> {
+  const parent = path.dirname(loc.mounts.venv);
+  const prefix = `${path.basename(loc.mounts.venv)}.`;
+  const names = await readdir(parent).catch(() => []);
+  for (const name of names.filter((n) => n.startsWith(prefix))) await removeHostEntry(parent, name);
+}
+
+/**
  * Builds the thread's venv aside (on local disk, seen as /.venv while it is built), layered on the base interpreter
  * with its system packages, reinstalls the manifest's resolved packages, then switches it in with a rename: a
  * half-built venv is never in use. Returns the interpreter's version.
@@ -54,6 +66,7 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   const inPlace = deps.sandbox.backend.guestMount({ mounts: loc.mounts }, "venv") === final;
   const aside = inPlace ? final : `${final}.build-${randomBytes(4).toString("hex")}`;
   await mkdir(path.dirname(final), { recursive: true, mode: 0o711 });
+  await removeVenvLeftovers(loc);
   if (inPlace) await removeVenvDir(final);
   const mounts = { venv: aside };
   const guestVenv = deps.sandbox.backend.guestMount({ mounts: { ...loc.mounts, ...mounts } }, "venv");
@@ -68,7 +81,7 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
     // The sandbox wrote into `aside`: a root writeFile there could follow a link it planted.
     const record = `${JSON.stringify({ python: check.version, built_at: new Date().toISOString() })}\n`;
     await writeWorkspaceFile(aside, "threadbox-venv.json", new TextEncoder().encode(record), { owner: loc.owner });
-    if (!inPlace) await switchIn(aside, final);
+    if (!inPlace) await switchIn(aside, final, deps);
     return check;
   } catch (err) {
     if (!inPlace) await removeVenvDir(aside);
@@ -129,13 +142,16 @@ async function reinstallManifest(deps: VenvDeps, loc: WorkspaceLocation, venv: s
   if (!outcome.ok) deps.log("warn", "restoring system-mode packages failed", { packages: manifest.system, error: outcome.message });
 }
 
-async function switchIn(aside: string, final: string): Promise<void> {
+async function switchIn(aside: string, final: string, deps: VenvDeps): Promise<void> {
   const old = `${final}.old-${randomBytes(4).toString("hex")}`;
   const hadOld = await rename(final, old).then(
     () => true,
     () => false,
   );
   await rename(aside, final);
-  // A context of the thread may still be writing in the old venv (a bind mount keeps it), so never by path.
-  if (hadOld) await removeVenvDir(old);
+  // A context of the thread may still be writing in the old venv (a bind mount keeps it), so never by path, and
+  // best effort: the new venv is in place; what is left goes with the next build or the thread.
+  if (hadOld) {
+    await removeVenvDir(old).catch((err: unknown) => deps.log("warn", "the old venv could not be removed yet", { error: String(err) }));
+  }
 }
