@@ -68,7 +68,7 @@ def swap(pairs, flag):
                     step()
                 except OSError:
                     pass
-        time.sleep(0.0002)
+        time.sleep(0.001)
         if first:
             open(flag, "w").close()
             first = False
