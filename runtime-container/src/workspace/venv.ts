@@ -66,7 +66,8 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   const inPlace = deps.sandbox.backend.guestMount({ mounts: loc.mounts }, "venv") === final;
   const aside = inPlace ? final : `${final}.build-${randomBytes(4).toString("hex")}`;
   await mkdir(path.dirname(final), { recursive: true, mode: 0o711 });
-  await removeVenvLeftovers(loc);
+  // Best effort: an old venv a context still writes in may not go yet; it does not stop this build.
+  await removeVenvLeftovers(loc).catch((err: unknown) => deps.log("warn", "an earlier venv could not be removed yet", { error: String(err) }));
   if (inPlace) await removeVenvDir(final);
   const mounts = { venv: aside };
   const guestVenv = deps.sandbox.backend.guestMount({ mounts: { ...loc.mounts, ...mounts } }, "venv");
