@@ -43,6 +43,10 @@ export class InterpreterContext {
   private readonly out = { stdout: new CellStream("stdout"), stderr: new CellStream("stderr") };
   private waiting: ((frame: Frame | { type: "exit" }) => void) | null = null;
   private display: ((body: EventBody) => void) | null = null;
+  /** Closed for good (its thread is being deleted): no interpreter starts any more. */
+  private closed = false;
+  /** Settles when the current interpreter's tree has exited and its clean-up and uid sweep are done. */
+  private exited: Promise<void> = Promise.resolve();
 
   constructor(
     readonly id: string,
@@ -64,9 +68,26 @@ export class InterpreterContext {
   }
 
   async start(): Promise<void> {
+    if (this.closed) throw this.closedError();
     const cmd = await this.launch();
+    // Closed while the command was prepared: start nothing (the prepared uid hold is given back).
+    if (this.closed) {
+      await Promise.all([cmd.release?.(), cmd.cleanup?.()]);
+      throw this.closedError();
+    }
     const child = spawnTree(cmd);
     this.child = child;
+    // The backend's clean-up (its mount points) and the uid sweep (spawnTree starts it; release is idempotent).
+    this.exited = new Promise<void>((resolve) => {
+      let ended = false;
+      const done = () => {
+        if (ended) return;
+        ended = true;
+        void Promise.all([cmd.cleanup?.(), cmd.release?.()]).then(() => resolve(), () => resolve());
+      };
+      child.once("exit", done);
+      child.once("error", done);
+    });
     const parser = new NdjsonParser();
     const control = child.stdio[3] as unknown as Readable & Writable;
     this.control = control;
@@ -76,7 +97,6 @@ export class InterpreterContext {
     child.stdout?.on("data", (chunk: Buffer) => this.out.stdout.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => this.out.stderr.push(chunk));
     child.once("exit", () => {
-      void cmd.cleanup?.();
       if (this.child === child) this.forget();
     });
     void child.catch(() => undefined);
@@ -85,6 +105,20 @@ export class InterpreterContext {
       this.kill();
       throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, `the ${this.language} interpreter of the context did not start`);
     }
+  }
+
+  /**
+   * Kills the interpreter for good (its thread is being deleted) and resolves once its tree has exited and the sandbox
+   * has swept its uid: nothing of it can touch the thread's files any more.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.kill();
+    await this.exited;
+  }
+
+  private closedError(): AppError {
+    return new AppError(ErrorCode.THREAD_BUSY, `context ${this.id} was closed: its thread is being deleted`);
   }
 
   /** Kills the interpreter's whole tree; from now on the context is dead (the next cell starts a fresh one). */

@@ -19,6 +19,8 @@ const REAP_EVERY_MS = 30_000;
  */
 export class ContextManager {
   private readonly byThread = new Map<string, Map<string, InterpreterContext>>();
+  /** Threads being deleted (how many deletions are under way): no context starts in them until they are open again. */
+  private readonly closed = new Map<string, number>();
 
   constructor(
     private readonly config: RuntimeConfig,
@@ -30,6 +32,7 @@ export class ContextManager {
   }
 
   async create(loc: WorkspaceLocation, req: CreateContext): Promise<ContextInfo> {
+    this.refuseClosed(loc);
     const kernel = KERNELS[req.language];
     const ws = await this.workspaces.ensure(loc);
     const cwd = resolveGuestDir(ws.guestRoot, req.cwd);
@@ -42,6 +45,11 @@ export class ContextManager {
     const id = `ctx_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
     const context = new InterpreterContext(id, req.language, launch, this.config.KILL_GRACE_MS);
     await context.start();
+    // The thread's deletion began while this one started: it was not among the contexts the deletion stopped.
+    if (this.closed.has(loc.key)) {
+      await context.close();
+      this.refuseClosed(loc);
+    }
     const contexts = this.byThread.get(loc.key) ?? new Map<string, InterpreterContext>();
     contexts.set(context.id, context);
     this.byThread.set(loc.key, contexts);
@@ -64,7 +72,6 @@ export class ContextManager {
     this.byThread.get(loc.key)?.delete(id);
   }
 
-  /** Stops every context of the thread; returns how many there were. */
   /**
    * Stops every interpreter but keeps the contexts: each one's next cell starts a fresh interpreter and says
    * `state: "restarted"` (the storage their workspaces were on was lost, so they could not go on as they were).
@@ -73,6 +80,31 @@ export class ContextManager {
     for (const contexts of this.byThread.values()) for (const context of contexts.values()) context.kill();
   }
 
+  /**
+   * The thread is being deleted: refuses new contexts (THREAD_BUSY) until `open`, kills every interpreter of the thread
+   * for good, and resolves once each has exited and its uid is swept. Returns how many contexts there were.
+   */
+  async close(loc: WorkspaceLocation): Promise<number> {
+    this.closed.set(loc.key, (this.closed.get(loc.key) ?? 0) + 1);
+    const contexts = [...(this.byThread.get(loc.key)?.values() ?? [])];
+    this.byThread.delete(loc.key);
+    await Promise.all(contexts.map((c) => c.close()));
+    return contexts.length;
+  }
+
+  open(loc: WorkspaceLocation): void {
+    const left = (this.closed.get(loc.key) ?? 1) - 1;
+    if (left > 0) this.closed.set(loc.key, left);
+    else this.closed.delete(loc.key);
+  }
+
+  private refuseClosed(loc: WorkspaceLocation): void {
+    if (this.closed.has(loc.key)) {
+      throw new AppError(ErrorCode.THREAD_BUSY, `thread ${loc.thread} is being deleted; no context starts in it`);
+    }
+  }
+
+  /** Stops every context of the thread; returns how many there were. */
   release(loc: WorkspaceLocation): number {
     const contexts = this.byThread.get(loc.key);
     for (const context of contexts?.values() ?? []) context.kill();

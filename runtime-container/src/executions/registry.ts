@@ -14,6 +14,8 @@ export interface ExecutionContext {
 interface Running {
   threadKey: string;
   controller: AbortController;
+  /** Settles when the work has ended: its processes are dead and their uid sweep done (the runner awaits both). */
+  done: Promise<void>;
 }
 
 /**
@@ -22,6 +24,8 @@ interface Running {
  */
 export class ExecutionRegistry {
   private readonly running = new Map<string, Running>();
+  /** Threads being deleted (how many deletions are under way): nothing new starts in them until they are open again. */
+  private readonly closed = new Map<string, number>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -39,15 +43,19 @@ export class ExecutionRegistry {
     if (this.running.has(executionId)) {
       throw new AppError(ErrorCode.VALIDATION_FAILED, `execution ${executionId} is already running`);
     }
+    if (this.closed.has(loc.key)) {
+      throw new AppError(ErrorCode.THREAD_BUSY, `thread ${loc.thread} is being deleted; nothing new starts in it`);
+    }
     const stream = new ExecutionStream(executionId);
     const controller = new AbortController();
     const logger = this.logger.child({ thread_id: loc.thread, tenant: loc.tenant, execution_id: executionId, kind });
-    this.running.set(executionId, { threadKey: loc.key, controller });
+    const running: Running = { threadKey: loc.key, controller, done: Promise.resolve() };
+    this.running.set(executionId, running);
     stream.emit({ type: "start", kind, thread_id: loc.thread, started_at: new Date().toISOString() });
     const started = performance.now();
     const ctx: ExecutionContext = { executionId, signal: controller.signal, emit: (b) => stream.emit(b), logger };
 
-    void work(ctx)
+    running.done = work(ctx)
       .then((result) => {
         // Ended by failAll: the platform failed under the work, whatever the work made of being stopped.
         if (controller.signal.reason instanceof AppError) throw controller.signal.reason;
@@ -71,8 +79,25 @@ export class ExecutionRegistry {
     return true;
   }
 
-  cancelThread(threadKey: string): void {
-    for (const run of this.running.values()) if (run.threadKey === threadKey) run.controller.abort();
+  /**
+   * Cancels every execution of the thread and resolves once each has ended: its process trees killed (TERM, the
+   * kill grace, KILL) and dead, and its uid swept. A thread is deleted only after that.
+   */
+  async cancelThread(threadKey: string): Promise<void> {
+    const runs = [...this.running.values()].filter((run) => run.threadKey === threadKey);
+    for (const run of runs) run.controller.abort();
+    await Promise.all(runs.map((run) => run.done));
+  }
+
+  /** Refuses new executions of the thread (THREAD_BUSY) until `open`: its deletion is under way. */
+  close(threadKey: string): void {
+    this.closed.set(threadKey, (this.closed.get(threadKey) ?? 0) + 1);
+  }
+
+  open(threadKey: string): void {
+    const left = (this.closed.get(threadKey) ?? 1) - 1;
+    if (left > 0) this.closed.set(threadKey, left);
+    else this.closed.delete(threadKey);
   }
 
   cancelAll(): void {

@@ -1,8 +1,7 @@
-import { rm } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode, type ResultPayload, type RunCode } from "../../../shared/src/index.ts";
 import { transpileTypeScript } from "../contexts/typescript.ts";
-import { writeRequestFiles } from "../python/write-files.ts";
+import { removeRunDir, writeRequestFiles } from "../python/write-files.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { runArgv } from "./exec.ts";
@@ -25,7 +24,7 @@ export async function runCode(run: GuestRunner, ws: ReadyWorkspace, req: RunCode
     const argv = ["node", "--enable-source-maps", `${guestDir}/main.mjs`];
     return await runArgv(run, ws, { ...req, cwd: req.cwd ?? ws.guestRoot, argv }, timeoutS, ctx);
   } finally {
-    await rm(path.join(ws.loc.dir, runDir), { recursive: true, force: true });
+    await removeRunDir(ws.loc.dir, runDir, (msg, fields) => ctx.logger.warn(msg, fields));
   }
 }
 

@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
-import { opendir, rmdir, unlink } from "node:fs/promises";
+import { opendir } from "node:fs/promises";
 import { AppError, ErrorCode } from "../../../shared/src/errors.ts";
 import type { FileEntry } from "../../../shared/src/files.ts";
-import { fsCode, lstatAt, openDirAt, type OpenDir } from "./safe-open.ts";
+import { lstatAt, openDirAt, type OpenDir } from "./safe-open.ts";
 
 /**
  * Recursion holds one fd per level (a walk that drops them would have to re-resolve names, which is
@@ -30,7 +30,7 @@ function tooDeep(path: string): AppError {
 }
 
 /** Names in a held directory; stops early once more than `limit` were read. */
-async function readNames(dir: OpenDir, limit: number): Promise<string[]> {
+export async function readNames(dir: OpenDir, limit: number): Promise<string[]> {
   const names: string[] = [];
   // The async iterator closes the directory on completion, break and throw alike.
   for await (const dirent of await opendir(dir.self)) {
@@ -69,40 +69,4 @@ export async function collectEntries(
       await child.close();
     }
   }
-}
-
-async function ignoreMissing(op: Promise<void>): Promise<void> {
-  await op.catch((err: unknown) => {
-    if (fsCode(err) !== "ENOENT") throw err;
-  });
-}
-
-/**
- * Removes `name` in `parent` and everything below it. Unlike fs.rm({recursive}), which re-resolves
- * path strings and so can be steered through a directory swapped for a symlink mid-walk, every step
- * here acts on an entry of a directory fd we hold, so a planted link is unlinked, never descended.
- */
-export async function removeTree(parent: OpenDir, name: string, depth = 0): Promise<void> {
-  if (depth >= MAX_DEPTH) throw tooDeep(parent.child(name));
-  let dir: OpenDir;
-  try {
-    dir = await openDirAt(parent, name);
-  } catch (err) {
-    const code = fsCode(err);
-    if (code === "ENOENT") return;
-    // No longer a directory (swapped for a link or file): remove the entry itself.
-    if (code === "ENOTDIR" || code === "ELOOP") return ignoreMissing(unlink(parent.at(name)));
-    throw err;
-  }
-  try {
-    for (const child of await readNames(dir, Number.POSITIVE_INFINITY)) {
-      const st = await lstatAt(dir, child);
-      if (st === null) continue;
-      if (st.isDirectory()) await removeTree(dir, child, depth + 1);
-      else await ignoreMissing(unlink(dir.at(child)));
-    }
-  } finally {
-    await dir.close();
-  }
-  await ignoreMissing(rmdir(parent.at(name)));
 }

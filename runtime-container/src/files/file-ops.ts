@@ -3,7 +3,8 @@ import { constants } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { AppError, ErrorCode } from "../../../shared/src/errors.ts";
 import type { FileEntry, FileList, FileWritten } from "../../../shared/src/files.ts";
-import { collectEntries, removeTree, toEntry } from "./dir-tree.ts";
+import { collectEntries, toEntry } from "./dir-tree.ts";
+import { removeTree } from "./remove-tree.ts";
 import { type Owner, fsCode, lstatAt, withWorkspaceDir, workspaceSegments } from "./safe-open.ts";
 
 /*
@@ -124,6 +125,30 @@ export async function writeWorkspaceFile(
       if (!renamed) await unlink(dir.at(tmp)).catch(() => undefined);
     }
     return { path, size: data.byteLength };
+  });
+}
+
+/**
+ * Creates a file only when nothing is at the path (O_CREAT | O_EXCL never follows a final link: EEXIST); returns
+ * whether it did. For the files a workspace starts with, written once and never over what the thread put there.
+ */
+export async function createWorkspaceFile(root: string, relPath: string, data: Uint8Array, opts: { owner?: Owner } = {}): Promise<boolean> {
+  const { parent, name } = splitTarget(relPath, "create");
+  return withWorkspaceDir(root, parent, { create: true, owner: opts.owner }, async (dir) => {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const fh = await open(dir.at(name), flags, 0o644).catch((err: unknown) => {
+      if (fsCode(err) === "EEXIST") return null;
+      throw err;
+    });
+    if (fh === null) return false;
+    try {
+      await fh.writeFile(data);
+      await fh.chmod(0o644);
+      if (opts.owner) await fh.chown(opts.owner.uid, opts.owner.gid);
+    } finally {
+      await fh.close();
+    }
+    return true;
   });
 }
 

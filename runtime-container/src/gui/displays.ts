@@ -32,10 +32,18 @@ export interface ThreadDisplay {
 interface Running {
   number: number;
   serverAuth: string;
+  /** The thread's uid: the screenshot tool runs as it, not as root (it speaks X to a server the thread drives). */
+  owner: Owner;
   stop: () => void;
+  kill: () => void;
   lastUsed: number;
   exited: boolean;
+  /** Settles once the server has exited and the uid hold is given back. */
+  ended: Promise<void>;
 }
+
+/** Children of the server get a fixed PATH and nothing else of its environment (no secrets in a thread uid's process). */
+const CHILD_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
 /**
  * One Xvfb per thread, started on first need, stopped when idle or released (seed 004, per-thread displays).
@@ -73,12 +81,36 @@ export class DisplayManager {
     return pending !== undefined;
   }
 
-  /** A PNG of the thread's whole display, taken from the host (null when the thread has no display running). */
+  /**
+   * Stops the thread's display for good (its thread is being deleted) and resolves once the server has exited, so no
+   * process of the thread's uid is left.
+   */
+  async close(loc: WorkspaceLocation): Promise<boolean> {
+    const pending = this.byThread.get(loc.key);
+    this.byThread.delete(loc.key);
+    const display = await pending?.catch(() => null);
+    if (display) {
+      display.stop();
+      // SIGTERM ends Xvfb; SIGKILL when it has not within a few seconds (a wedged server must not block a deletion).
+      const timer = setTimeout(() => display.kill(), 5_000);
+      await display.ended;
+      clearTimeout(timer);
+    }
+    return pending !== undefined;
+  }
+
+  /**
+   * A PNG of the thread's whole display, taken from the host (null when the thread has no display running). The tool
+   * runs as the thread's uid: the X server it parses is the thread's, and a root process must not parse its answers.
+   */
   async capture(loc: WorkspaceLocation): Promise<Buffer | null> {
     const display = await this.byThread.get(loc.key)?.catch(() => null);
     if (!display || display.exited) return null;
-    const shot = await execa("import", ["-silent", "-window", "root", "png:-"], {
-      env: { DISPLAY: `:${display.number}`, XAUTHORITY: display.serverAuth },
+    const owner = display.owner;
+    const drop = owner ? ["--reuid", String(owner.uid), "--regid", String(owner.gid), "--clear-groups"] : [];
+    const shot = await execa("setpriv", [...drop, "--no-new-privs", "import", "-silent", "-window", "root", "png:-"], {
+      env: { ...CHILD_ENV, DISPLAY: `:${display.number}`, XAUTHORITY: display.serverAuth },
+      extendEnv: false,
       encoding: "buffer",
       reject: false,
       timeout: 20_000,
@@ -116,15 +148,26 @@ export class DisplayManager {
     const unhold = await this.options.hold(owner);
     const child = execa("setpriv", [...drop, "--no-new-privs", "--pdeathsig", "KILL", ...xvfb], {
       stdio: ["ignore", "ignore", "pipe", "pipe"],
+      // It runs as the thread's uid: none of the server's environment (secrets) goes with it.
+      env: CHILD_ENV,
+      extendEnv: false,
       reject: false,
       cleanup: true,
     });
-    const running: Running = { number: -1, serverAuth, lastUsed: Date.now(), exited: false, stop: () => child.kill("SIGTERM") };
-    void child.then(() => {
+    const ended = child.then(async () => {
       running.exited = true;
-      void rm(serverAuth, { force: true });
-      void unhold();
+      await Promise.all([rm(serverAuth, { force: true }).catch(() => undefined), unhold()]);
     });
+    const running: Running = {
+      number: -1,
+      serverAuth,
+      owner,
+      lastUsed: Date.now(),
+      exited: false,
+      ended,
+      stop: () => child.kill("SIGTERM"),
+      kill: () => child.kill("SIGKILL"),
+    };
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-2000);

@@ -1,7 +1,6 @@
-import { rm } from "node:fs/promises";
-import path from "node:path";
 import { AppError, ErrorCode, type EventBody, normalizeWorkspacePath } from "../../../shared/src/index.ts";
-import { readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
+import { deleteWorkspacePath, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
+import { fsCode } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import { INSTALLING_MARK, SYSTEM_SITE } from "../workspace/venv.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
@@ -31,7 +30,6 @@ export interface InstallStep {
 export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, step: InstallStep): Promise<InstallOutcome> {
   const { specs, emit } = step;
   emit({ type: "install", phase: "start", packages: specs, message: `installing ${specs.join(" ")} with ${deps.installer}` });
-  const mark = path.join(ws.loc.mounts.venv, INSTALLING_MARK);
   // The venv is the sandbox's to write in: a root writeFile could follow a link it planted there.
   await writeWorkspaceFile(ws.loc.mounts.venv, INSTALLING_MARK, new TextEncoder().encode(`${new Date().toISOString()}\n`), { owner: ws.loc.owner });
   let outcome: InstallOutcome;
@@ -47,13 +45,21 @@ export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, s
       onOutput: (_stream, text) => emit({ type: "install", phase: "progress", packages: specs, message: text }),
     });
   } finally {
-    await rm(mark, { force: true });
+    // Unlinked in the venv directory we hold, like every other entry the sandbox could have replaced.
+    await deleteWorkspacePath(ws.loc.mounts.venv, INSTALLING_MARK, { recursive: true }).catch((err: unknown) => {
+      if (!(err instanceof AppError && err.code === ErrorCode.FILE_NOT_FOUND) && fsCode(err) !== "ENOENT") throw err;
+    });
   }
   if (!outcome.ok) {
     emit({ type: "install", phase: "error", packages: specs, message: outcome.message });
     return outcome;
   }
-  await recordInstall(ws.loc.dir, { requested: specs, environment: outcome.environment, system: step.system !== undefined }, ws.loc.owner);
+  const install = { requested: specs, environment: outcome.environment, system: step.system !== undefined };
+  // The packages are installed whatever the thread made of its manifest (a directory in its place): say so, not fail.
+  await recordInstall(ws.loc.dir, install, ws.loc.owner).catch((err: unknown) => {
+    if (!(err instanceof AppError)) throw err;
+    emit({ type: "install", phase: "progress", packages: specs, message: `the manifest (pyproject.toml) was not updated: ${err.message}` });
+  });
   emit({ type: "install", phase: "done", packages: outcome.installed, message: `installed ${outcome.installed.join(" ")}` });
   return outcome;
 }

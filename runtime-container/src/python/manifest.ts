@@ -1,6 +1,4 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { writeWorkspaceFile } from "../files/file-ops.ts";
+import { readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
 import type { Owner } from "../files/safe-open.ts";
 
 /**
@@ -49,8 +47,20 @@ export function requirementName(spec: string): string | null {
   return m[1].toLowerCase().replace(/[-_.]+/g, "-");
 }
 
-export async function readManifest(workspace: string): Promise<Manifest> {
-  const toml = await readFile(path.join(workspace, "pyproject.toml"), "utf8").catch(() => "");
+/** Far above a real manifest; a bigger one is not read. */
+const MANIFEST_MAX_BYTES = 1_000_000;
+
+/**
+ * The manifest's text, read like the file API reads (the sandbox owns the workspace and may have put a link to a host
+ * file, a FIFO, a socket or a directory there, e.g. from a `.pth` that runs at every interpreter start): never through
+ * a link, never blocking, regular files only. Anything else counts as no manifest ("").
+ */
+async function readManifestText(workspace: string): Promise<string> {
+  const file = await readWorkspaceFile(workspace, "pyproject.toml", MANIFEST_MAX_BYTES).catch(() => null);
+  return file === null ? "" : new TextDecoder().decode(file.data);
+}
+
+function parseManifest(toml: string): Manifest {
   return {
     requested: readArray(toml, "project", "dependencies"),
     resolved: readArray(toml, "tool.threadbox", "resolved"),
@@ -58,21 +68,26 @@ export async function readManifest(workspace: string): Promise<Manifest> {
   };
 }
 
+export async function readManifest(workspace: string): Promise<Manifest> {
+  return parseManifest(await readManifestText(workspace));
+}
+
 /**
  * Records an install: a name asked for again replaces its old entry in `dependencies`; the installed set of the
- * venv (or of the system-mode directory) replaces the old one, so a rebuild reproduces it exactly.
+ * venv (or of the system-mode directory) replaces the old one, so a rebuild reproduces it exactly. The file is
+ * replaced by rename (a link there is replaced, never written through); a directory in its place is an AppError.
  */
 export async function recordInstall(
   workspace: string,
   install: { requested: string[]; environment: string[]; system: boolean },
   owner: Owner,
 ): Promise<void> {
-  const current = await readManifest(workspace);
+  let toml = await readManifestText(workspace);
+  const current = parseManifest(toml);
   const merge = (old: string[], added: string[]) => {
     const names = new Set(added.map((s) => requirementName(s) ?? s));
     return [...old.filter((s) => !names.has(requirementName(s) ?? s)), ...added];
   };
-  let toml = await readFile(path.join(workspace, "pyproject.toml"), "utf8").catch(() => "");
   if (!toml.includes("[project]")) toml = `[project]\nname = "workspace"\nversion = "0.1.0"\n${toml}`;
   toml = writeArray(toml, "project", "dependencies", merge(current.requested, install.requested));
   toml = writeArray(toml, "tool.threadbox", install.system ? "system" : "resolved", install.environment);

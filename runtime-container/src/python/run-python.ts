@@ -1,4 +1,3 @@
-import { rm } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode, type ResultPayload, type RunPythonParams } from "../../../shared/src/index.ts";
 import type { ExecutionContext } from "../executions/registry.ts";
@@ -11,7 +10,7 @@ import { type InstallDeps, installIntoThread, requirementsFrom, systemSite } fro
 import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./response.ts";
 import { changedFiles, snapshotWorkspace } from "./snapshot.ts";
 import { analyzePythonFailure } from "./traceback.ts";
-import { writeRequestFiles } from "./write-files.ts";
+import { removeRunDir, writeRequestFiles } from "./write-files.ts";
 
 export interface RunPythonDeps extends InstallDeps {
   /** Version of a non-venv interpreter (`use_venv: false`, `python_cmd`), probed once per command. */
@@ -125,6 +124,6 @@ async function runScript(
       onOutput: (stream, data) => ctx.emit({ type: stream, data }),
     });
   } finally {
-    await rm(path.join(ws.loc.dir, runDir), { recursive: true, force: true });
+    await removeRunDir(ws.loc.dir, runDir, (msg, fields) => ctx.logger.warn(msg, fields));
   }
 }

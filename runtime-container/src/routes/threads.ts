@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { AppError, ErrorCode, type RuntimeHealth, ThreadSetupSchema } from "../../../shared/src/index.ts";
+import { withThreadStopped } from "../executions/stop-thread.ts";
 import { jsonBody } from "../server/request.ts";
 import type { Services } from "../services.ts";
 
@@ -49,13 +50,14 @@ export function threadRoutes(s: Services): Hono {
     return c.json({ released: true, contexts, display });
   });
 
+  /** Stops everything of the thread and waits until it is dead, then removes its workspace, tmp dirs and venv. */
   app.delete("/threads/:tenant/:thread", async (c) => {
     const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
-    s.executions.cancelThread(loc.key);
-    s.contexts.release(loc);
-    s.displays.release(loc);
-    const existed = await s.workspaces.exists(loc);
-    await s.workspaces.remove(loc);
+    const existed = await withThreadStopped(s, loc, async () => {
+      const there = await s.workspaces.exists(loc);
+      await s.workspaces.remove(loc);
+      return there;
+    });
     s.quota.forget(loc);
     return c.json({ deleted: existed });
   });

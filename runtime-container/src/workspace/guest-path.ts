@@ -1,6 +1,6 @@
-import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode, normalizeWorkspacePath } from "../../../shared/src/index.ts";
+import { withWorkspaceDir, workspaceSegments } from "../files/safe-open.ts";
 
 export interface GuestDir {
   /** Absolute guest path to run in. */
@@ -26,11 +26,16 @@ export function resolveGuestDir(guestRoot: string, requested: string | undefined
   return { guest: path.posix.join(guestRoot, rel), workspaceRel: rel };
 }
 
-/** Fails with a 400 naming the directory when it does not exist in the workspace. */
+/**
+ * Fails with a 400 naming the directory when it is not a directory of the workspace. Walked like the file API walks
+ * (no link followed): a path through a link the thread planted is refused exactly like a missing one, so the answer
+ * says nothing about what exists on the host behind the link.
+ */
 export async function requireWorkspaceDir(workspace: string, dir: GuestDir, requested: string | undefined): Promise<void> {
   if (dir.workspaceRel === null) return;
-  const st = await lstat(path.join(workspace, dir.workspaceRel)).catch(() => null);
-  if (!st?.isDirectory()) {
+  const rel = dir.workspaceRel;
+  const found = await withWorkspaceDir(workspace, workspaceSegments(rel), {}, async () => true).catch(() => false);
+  if (!found) {
     throw new AppError(ErrorCode.INVALID_PATH, `working directory ${requested ?? "/"} does not exist in the workspace`);
   }
 }

@@ -1,8 +1,9 @@
-import { lchown, lstat, rm, writeFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import type { WorkspaceInfo } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
-import { removeTree } from "../files/dir-tree.ts";
+import { createWorkspaceFile } from "../files/file-ops.ts";
+import { removeHostEntry, removeTree } from "../files/remove-tree.ts";
 import { fsCode, lstatAt, withWorkspaceDir } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
 import { type GuestRunner, guestPaths } from "../runner/guest.ts";
@@ -14,7 +15,7 @@ import { bashrc, packageJson, pyprojectToml } from "./layout.ts";
 import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
 import { prepareThreadDirs } from "./ownership.ts";
 import { type Marker, readMarker, removeMarker, statMarker, verifyPython, writeMarker } from "./verify.ts";
-import { type VenvDeps, buildVenv, venvLooksUsable } from "./venv.ts";
+import { type VenvDeps, buildVenv, removeVenvLeftovers, venvLooksUsable } from "./venv.ts";
 import { VenvTemplate } from "./venv-template.ts";
 import { readManifest } from "../python/manifest.ts";
 
@@ -110,6 +111,11 @@ export class WorkspaceManager {
     };
   }
 
+  /**
+   * Removes the thread's workspace, private tmp dirs and venv. The caller first stops everything of the thread (see
+   * executions/stop-thread.ts), but the trees are still the sandbox's: each is removed from its parent, a directory
+   * only root can change, through held directory fds, so a directory swapped for a link is never walked through.
+   */
   async remove(loc: WorkspaceLocation): Promise<void> {
     await this.storage.guard(() => this.removeLocked(loc));
   }
@@ -117,9 +123,10 @@ export class WorkspaceManager {
   private async removeLocked(loc: WorkspaceLocation): Promise<void> {
     await this.lock.run(loc.key, async () => {
       this.verified.delete(loc.key);
-      await rm(loc.dir, { recursive: true, force: true });
-      await rm(path.dirname(loc.privateTmp.tmp), { recursive: true, force: true });
-      await rm(loc.mounts.venv, { recursive: true, force: true });
+      for (const dir of [loc.dir, path.dirname(loc.privateTmp.tmp), loc.mounts.venv]) {
+        await removeHostEntry(path.dirname(dir), path.basename(dir));
+      }
+      await removeVenvLeftovers(loc);
     });
   }
 
@@ -150,10 +157,11 @@ export class WorkspaceManager {
     await removeMarker(loc.dir);
     await this.writeLayout(loc, venv);
     // Workspaces from before the venv moved to local disk: the mount hides that copy, so it only costs space.
-    // removeTree, not fs.rm: the sandbox could swap a directory below for a link mid-walk.
+    // removeTree, not fs.rm: the sandbox could swap a directory below for a link mid-walk. Best effort: a process of
+    // the thread may be writing there (it is also bwrap's mount point), and that must not fail the set-up.
     await withWorkspaceDir(loc.dir, [], {}, async (root) => {
       if ((await lstatAt(root, ".venv"))?.isDirectory()) await removeTree(root, ".venv");
-    });
+    }).catch((err: unknown) => log.warn("the workspace's old .venv could not be removed", { error: String(err) }));
     const check = await buildVenv(this.venvDeps(log), loc);
     const marker: Marker = {
       python_version: check.version,
@@ -196,10 +204,8 @@ export class WorkspaceManager {
     await this.writeIfMissing(loc, "package.json", packageJson());
   }
 
+  /** Created in the workspace directory we hold (O_EXCL: whatever is there, a link included, is left alone). */
   private async writeIfMissing(loc: WorkspaceLocation, name: string, content: string): Promise<void> {
-    const file = path.join(loc.dir, name);
-    if (await lstat(file).catch(() => null)) return;
-    await writeFile(file, content, { flag: "wx", mode: 0o644 });
-    if (loc.owner) await lchown(file, loc.owner.uid, loc.owner.gid);
+    await createWorkspaceFile(loc.dir, name, new TextEncoder().encode(content), { owner: loc.owner });
   }
 }

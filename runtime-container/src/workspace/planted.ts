@@ -1,5 +1,5 @@
 import { unlink } from "node:fs/promises";
-import { removeTree } from "../files/dir-tree.ts";
+import { removeTree } from "../files/remove-tree.ts";
 import { fsCode, lstatAt, withWorkspaceDir } from "../files/safe-open.ts";
 import { OWN_ENTRIES } from "./layout.ts";
 

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { chmod, chown, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { chmod, lchown, mkdir, readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
-import { writeWorkspaceFile } from "../files/file-ops.ts";
+import { statWorkspacePath, writeWorkspaceFile } from "../files/file-ops.ts";
+import { removeHostEntry } from "../files/remove-tree.ts";
 import { installPackages } from "../python/installer.ts";
 import { readManifest } from "../python/manifest.ts";
 import type { GuestRunner } from "../runner/guest.ts";
@@ -27,11 +28,31 @@ export interface VenvDeps {
   template?: VenvTemplate;
 }
 
-/** A venv is usable when its interpreter exists and no install was interrupted in it. */
+/**
+ * A venv is usable when its interpreter exists and no install was interrupted in it. The venv is the thread's to
+ * change: looked at without following links (a `bin` swapped for a link out says nothing about a host directory).
+ */
 export async function venvLooksUsable(loc: WorkspaceLocation): Promise<boolean> {
-  const python = await lstat(path.join(loc.mounts.venv, "bin/python")).catch(() => null);
-  const interrupted = await lstat(path.join(loc.mounts.venv, INSTALLING_MARK)).catch(() => null);
+  const entry = (rel: string) => statWorkspacePath(loc.mounts.venv, rel).catch(() => null);
+  const [python, interrupted] = await Promise.all([entry("bin/python"), entry(INSTALLING_MARK)]);
   return python !== null && interrupted === null;
+}
+
+/** Removes a venv (or one being built or replaced) of the thread: its tree is the sandbox's, so never by path. */
+function removeVenvDir(dir: string): Promise<void> {
+  return removeHostEntry(path.dirname(dir), path.basename(dir));
+}
+
+/**
+ * Removes what earlier builds of the thread's venv left beside it (`<thread>.build-*`, `<thread>.old-*`: a runtime
+ * that died mid-build, or an old venv a process of the thread kept writing in). Ids hold no ".", so the prefix is the
+ * thread's alone. The listing is of root's own directory STATE_DIR/venvs/<tenant>.
+ */
+export async function removeVenvLeftovers(loc: WorkspaceLocation): Promise<void> {
+  const parent = path.dirname(loc.mounts.venv);
+  const prefix = `${path.basename(loc.mounts.venv)}.`;
+  const names = await readdir(parent).catch(() => []);
+  for (const name of names.filter((n) => n.startsWith(prefix))) await removeHostEntry(parent, name);
 }
 
 /**
@@ -45,7 +66,9 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   const inPlace = deps.sandbox.backend.guestMount({ mounts: loc.mounts }, "venv") === final;
   const aside = inPlace ? final : `${final}.build-${randomBytes(4).toString("hex")}`;
   await mkdir(path.dirname(final), { recursive: true, mode: 0o711 });
-  if (inPlace) await rm(final, { recursive: true, force: true });
+  // Best effort: an old venv a context still writes in may not go yet; it does not stop this build.
+  await removeVenvLeftovers(loc).catch((err: unknown) => deps.log("warn", "an earlier venv could not be removed yet", { error: String(err) }));
+  if (inPlace) await removeVenvDir(final);
   const mounts = { venv: aside };
   const guestVenv = deps.sandbox.backend.guestMount({ mounts: { ...loc.mounts, ...mounts } }, "venv");
   try {
@@ -59,10 +82,10 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
     // The sandbox wrote into `aside`: a root writeFile there could follow a link it planted.
     const record = `${JSON.stringify({ python: check.version, built_at: new Date().toISOString() })}\n`;
     await writeWorkspaceFile(aside, "threadbox-venv.json", new TextEncoder().encode(record), { owner: loc.owner });
-    if (!inPlace) await switchIn(aside, final);
+    if (!inPlace) await switchIn(aside, final, deps);
     return check;
   } catch (err) {
-    if (!inPlace) await rm(aside, { recursive: true, force: true });
+    if (!inPlace) await removeVenvDir(aside);
     throw err;
   }
 }
@@ -75,15 +98,16 @@ async function copyTemplate(deps: VenvDeps, template: VenvTemplate, aside: strin
     return true;
   } catch (err) {
     deps.log("warn", "copying the template venv failed; creating the venv in the sandbox", { error: String(err) });
-    await rm(aside, { recursive: true, force: true });
+    await removeVenvDir(aside);
     return false;
   }
 }
 
 /** `python -m venv` inside the thread's sandbox, as the thread's uid (the only uid that may enter it). */
 async function createVenv(deps: VenvDeps, loc: WorkspaceLocation, aside: string, guestVenv: string): Promise<void> {
+  // A new name in root's STATE_DIR/venvs/<tenant>, which no sandbox sees yet: nothing there to follow.
   await mkdir(aside, { mode: 0o700 });
-  if (loc.owner) await chown(aside, loc.owner.uid, loc.owner.gid);
+  if (loc.owner) await lchown(aside, loc.owner.uid, loc.owner.gid);
   const created = await deps.run(loc, {
     argv: [deps.pythonBin, "-m", "venv", "--system-site-packages", "--without-pip", guestVenv],
     timeoutMs: SETUP_TIMEOUT_MS,
@@ -119,12 +143,16 @@ async function reinstallManifest(deps: VenvDeps, loc: WorkspaceLocation, venv: s
   if (!outcome.ok) deps.log("warn", "restoring system-mode packages failed", { packages: manifest.system, error: outcome.message });
 }
 
-async function switchIn(aside: string, final: string): Promise<void> {
+async function switchIn(aside: string, final: string, deps: VenvDeps): Promise<void> {
   const old = `${final}.old-${randomBytes(4).toString("hex")}`;
   const hadOld = await rename(final, old).then(
     () => true,
     () => false,
   );
   await rename(aside, final);
-  if (hadOld) await rm(old, { recursive: true, force: true });
+  // A context of the thread may still be writing in the old venv (a bind mount keeps it), so never by path, and
+  // best effort: the new venv is in place; what is left goes with the next build or the thread.
+  if (hadOld) {
+    await removeVenvDir(old).catch((err: unknown) => deps.log("warn", "the old venv could not be removed yet", { error: String(err) }));
+  }
 }
