@@ -75,7 +75,7 @@ RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash 
 LABEL $LABEL=$on_base
 CMD ["node"]
 EOF
-  pm build "${PODMAN_LIMITS[@]}" --pull=never --quiet -t "$NODE_IMAGE" "$ctx" >/dev/null
+  pm build "${PODMAN_LIMITS[@]}" --pull=never --network=none --quiet -t "$NODE_IMAGE" "$ctx" >/dev/null
 fi
 
 if ! fresh "$BUN_IMAGE" "$on_base"; then
@@ -91,5 +91,5 @@ RUN chmod 755 /usr/local/bin/bun && ln -s bun /usr/local/bin/bunx && bun --versi
 LABEL $LABEL=$on_base
 CMD ["bun"]
 EOF
-  pm build "${PODMAN_LIMITS[@]}" --pull=never --quiet -t "$BUN_IMAGE" "$ctx" >/dev/null
+  pm build "${PODMAN_LIMITS[@]}" --pull=never --network=none --quiet -t "$BUN_IMAGE" "$ctx" >/dev/null
 fi

@@ -33,23 +33,26 @@ bases_done=$SECONDS
 
 # wrangler's output: the bindings and containers it would deploy, or why not; the build's own log on failure.
 dry_run() {
-  local log
+  local log out
   log="$(mktemp /var/tmp/threadbox-dry-run.XXXXXX)"
+  out="$(mktemp -d /var/tmp/threadbox-bundle.XXXXXX)"
   if ! WRANGLER_DOCKER_BIN="$here/docker-shim.sh" WRANGLER_SEND_METRICS=false \
-    npx --no-install wrangler deploy --dry-run --outdir "$(mktemp -d /var/tmp/threadbox-bundle.XXXXXX)" "$@" </dev/null >"$log" 2>&1; then
+    npx --no-install wrangler deploy --dry-run --outdir "$out" "$@" </dev/null >"$log" 2>&1; then
     tail -80 "$log" >&2
+    rm -rf "$out"
     die "wrangler deploy --dry-run $* failed (log: $log)"
   fi
   grep -E '^(Total Upload|Building image|- |env\.)' "$log" | sed 's/^/[image]   /' >&2
-  rm -f "$log"
+  rm -rf "$log" "$out"
 }
 
-previous="$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 say "wrangler deploy --dry-run --env containers (builds runtime-container/Dockerfile)"
 dry_run --env containers
-current="$(pm image inspect --format '{{.Id}}' "$IMAGE")"
-# The previous build is untagged now; its shared layers stay as the cache, its own top layers go.
-if [[ -n $previous && $previous != "$current" ]]; then pm rmi "$previous" >/dev/null 2>&1 || true; fi
+# Untagged images made from earlier base images go (a new base makes every layer above it new); those made from the
+# current bases stay, the next build's cache. Only images made from these bases carry the label: nothing else in
+# podman's storage is touched.
+current="$(image_label "$NODE_IMAGE" threadbox.base.recipe)"
+pm image prune --force --filter label=threadbox.base.recipe --filter "label!=threadbox.base.recipe=$current" >/dev/null || true
 built=$SECONDS
 say "wrangler deploy --dry-run (the URL fleet)"
 dry_run --env ""

@@ -31,6 +31,18 @@ export function selfTestReport(stdout: string): { ok: boolean; isolation: string
  */
 export const isolatedIds = () => ({ SANDBOX_UID_BASE: String(1_000_000_000 + randomInt(0, 10_000) * 100_000), SANDBOX_ID_RANGE: "100000" });
 
+/** A user namespace of 65,536 ids at a random host offset: the container's root is no root on the host (rootless). */
+export function userNamespace(size = 65_536): string[] {
+  const host = 400_000_000 + randomInt(0, 10_000) * 65_536;
+  return ["--uidmap", `0:${host}:${size}`, "--gidmap", `0:${host}:${size}`];
+}
+
+/** `entrypoint.sh --check` in a throwaway container: the self-test under these flags, nothing served. */
+export async function checkImage(flags: string[], env: Record<string, string> = {}) {
+  const envFlags = Object.entries({ HMAC_SECRET: "check-secret-0123456789", ...env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  return podman(["run", "--rm", ...MACHINE, ...flags, ...envFlags, IMAGE, "--check"]);
+}
+
 export interface Container {
   name: string;
   /** The runtime's URL on the host's loopback. */
