@@ -9,10 +9,12 @@ export const IMAGE = process.env.THREADBOX_IMAGE ?? "localhost/threadbox-runtime
 /** The README's flags for a URL-fleet runtime: FUSE for the bucket, CAP_SYS_ADMIN for pid and net namespaces. */
 export const README_FLAGS = ["--device", "/dev/fuse", "--cap-add", "SYS_ADMIN"];
 
-// What this machine needs of podman, not what the image needs: runc (crun refuses hybrid cgroups) and explicit ulimits
-// (without CAP_SYS_RESOURCE podman cannot raise its defaults). The host's network: the worker, the package index and
-// the bucket all listen on the host's loopback, the only addresses tests may use here.
-const MACHINE = ["--ulimit", "nofile=16384:16384", "--ulimit", "nproc=8192:8192", "--network", "host"];
+// Docker's default capabilities are podman's plus these three: with them a container here gets what `docker run`
+// would give it (users run Docker). Then what this machine needs of podman, not what the image needs: runc (crun
+// refuses hybrid cgroups) and explicit ulimits (without CAP_SYS_RESOURCE podman cannot raise its defaults). The host's
+// network: the worker, the package index and the bucket all listen on the host's loopback, the only addresses tests
+// may use here.
+const MACHINE = ["--cap-add", "AUDIT_WRITE,MKNOD,NET_RAW", "--ulimit", "nofile=16384:16384", "--ulimit", "nproc=8192:8192", "--network", "host"];
 
 export function podman(args: string[], timeout = 120_000) {
   return execa("podman", ["--runtime", "runc", ...args], { reject: false, timeout, stdin: "ignore" });
