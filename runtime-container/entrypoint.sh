@@ -45,8 +45,65 @@ if [ "${STORAGE_MODE:-local}" = "mount" ]; then
   fi
 fi
 
+# Sandbox ids inside the container's user namespace. A rootless platform maps the container's root to an unprivileged
+# host uid and only a block of ids with it (podman --userns, Docker userns-remap: typically 65,536); the default range
+# (200,000,000 up) lies outside such a map, so every uid switch would fail and the runtime would refuse to start.
+# Unless the range is set, take the largest block mapped for both uids and gids above the image's own users (20000),
+# short of nobody (65534).
+fit_ids() {
+  [ -z "${SANDBOX_UID_BASE:-}${SANDBOX_ID_RANGE:-}" ] || return 0
+  [ -r /proc/self/uid_map ] && [ -r /proc/self/gid_map ] || return 0
+  fit="$(awk -v want_lo=200000000 -v want_hi=200100000 '
+    FNR == 1 { f++ }
+    { lo[f, ++n[f]] = $1; hi[f, n[f]] = $1 + $3 }
+    END {
+      best = 0
+      for (i = 1; i <= n[1]; i++) for (j = 1; j <= n[2]; j++) {
+        a = lo[1, i] > lo[2, j] ? lo[1, i] : lo[2, j]; b = hi[1, i] < hi[2, j] ? hi[1, i] : hi[2, j]
+        if (a <= want_lo && b >= want_hi) { print "default"; exit }
+        if (a < 20000) a = 20000
+        if (a <= 65534 && b > 65534) b = 65534
+        if (b - a > best) { best = b - a; base = a }
+      }
+      if (best > 10000000) best = 10000000
+      print (best >= 1024 ? base " " best : "none " best)
+    }' /proc/self/uid_map /proc/self/gid_map)"
+  case "$fit" in
+    default) ;;
+    none*) say "the user namespace maps too few ids for per-thread uids (largest block: ${fit#none } ids); the self-test will say what is missing" ;;
+    *)
+      export SANDBOX_UID_BASE="${fit% *}" SANDBOX_ID_RANGE="${fit#* }"
+      say "user namespace: sandbox ids $SANDBOX_UID_BASE..$((SANDBOX_UID_BASE + SANDBOX_ID_RANGE - 1))"
+      ;;
+  esac
+}
+fit_ids
+
+# One line on stderr from the self-test's report (stdout keeps the JSON): which layers hold and what the missing ones need.
+summarize() {
+  node -e '
+    const r = JSON.parse(process.argv[1]);
+    const l = r.layers;
+    const needs = {
+      pid_namespace: "CAP_SYS_ADMIN (--cap-add SYS_ADMIN)",
+      net_namespace: "CAP_SYS_ADMIN (--cap-add SYS_ADMIN); network: \"none\" threads are refused without it",
+      user_namespaces: "user namespaces (bwrap only)",
+      uid_switch: "root with CAP_SETUID/CAP_SETGID and mapped ids",
+      seccomp: "seccomp filters (no --security-opt seccomp=... that forbids them)",
+    };
+    const held = Object.keys(needs).filter((k) => l[k] === true);
+    const off = Object.keys(needs).filter((k) => l[k] !== true).map((k) => `${k}: needs ${needs[k]}`);
+    const storage = r.storage.mode === "mount" ? `bucket mounted at ${r.storage.mount_dir}` : "workspaces on local disk";
+    console.error(`threadbox entrypoint: ${l.degraded ? "DEGRADED isolation" : "required layers hold"} (${r.isolation}); holds: ${held.join(", ") || "none"}`);
+    if (off.length) console.error(`threadbox entrypoint: not held: ${off.join("; ")}`);
+    console.error(`threadbox entrypoint: storage: ${storage}`);
+  ' "$1" || true
+}
+
 say "self-test"
-$drop node --import tsx runtime-container/src/main.ts --self-test
+report="$($drop node --import tsx runtime-container/src/main.ts --self-test)"
+printf '%s\n' "$report"
+summarize "$(printf '%s\n' "$report" | grep '^{"ok":' | tail -n 1)"
 if [ "$check" = 1 ]; then exit 0; fi
 
 say "starting: $*"
