@@ -1,5 +1,5 @@
 import { serve } from "@hono/node-server";
-import { KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
+import { AppError, ErrorCode, KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { createSandbox } from "./sandbox/create.ts";
@@ -55,17 +55,22 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`  try: node --import tsx scripts/runtime-call.mts POST /threads/demo/t1/exec '{"command":"echo hi"}'\n`);
   });
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal (signal-exit re-raises SIGTERM for execa children such as Xvfb) must not end the shutdown early.
+    if (stopping) return;
+    stopping = true;
     logger.info("shutting down", { signal });
-    services.executions.cancelAll();
+    // Runs in flight end with an error event: they did not finish, and a made-up result would be a lie.
+    services.executions.failAll(new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime is shutting down; the execution was stopped"));
     storage.stop();
     services.displays.stopAll();
     sandbox.close();
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 void main();
