@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { ErrorCodeSchema } from "./errors.ts";
-import { CellResultSchema } from "./contexts.ts";
-import { DisplayOutputSchema, ExecResultSchema, InstallResultSchema } from "./exec.ts";
-import { RunPythonResponseSchema } from "./run-python.ts";
+import { DisplayOutputSchema } from "./exec.ts";
+import { ExecutionKindSchema, RESULT_KINDS, type ResultKind } from "./execution-kinds.ts";
 
 /**
  * The stream protocol: one tagged union, parsed at each boundary by parseEvent.
@@ -12,9 +11,6 @@ const base = {
   seq: z.number().int().nonnegative(),
   execution_id: z.string(),
 };
-
-export const ExecutionKindSchema = z.enum(["exec", "run_python", "run_code", "cell", "install"]);
-export type ExecutionKind = z.infer<typeof ExecutionKindSchema>;
 
 export const StartEventSchema = z.object({
   ...base,
@@ -41,16 +37,17 @@ export const InstallEventSchema = z.object({
   message: z.string(),
 });
 
+/** `{kind, value}` for each result shape of execution-kinds.ts. */
+type ResultUnion = { [R in ResultKind]: z.ZodObject<{ kind: z.ZodLiteral<R>; value: (typeof RESULT_KINDS)[R]["schema"] }> }[ResultKind];
+const resultPayloads = (Object.keys(RESULT_KINDS) as ResultKind[]).map((kind) =>
+  z.object({ kind: z.literal(kind), value: RESULT_KINDS[kind].schema }),
+) as unknown as [ResultUnion, ...ResultUnion[]];
+
 /** The terminal success event: the same value a JSON (non-streaming) call answers with. */
 export const ResultEventSchema = z.object({
   ...base,
   type: z.literal("result"),
-  result: z.union([
-    z.object({ kind: z.literal("exec"), value: ExecResultSchema }),
-    z.object({ kind: z.literal("run_python"), value: RunPythonResponseSchema }),
-    z.object({ kind: z.literal("install"), value: InstallResultSchema }),
-    z.object({ kind: z.literal("cell"), value: CellResultSchema }),
-  ]),
+  result: z.discriminatedUnion("kind", resultPayloads),
 });
 
 /** The terminal failure of the platform (not of user code, which is a `result`). */

@@ -17,7 +17,15 @@ export const ExecutionIdSchema = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "an execution id is 1–64 characters of A-Z a-z 0-9 _ -");
 export type ExecutionId = z.infer<typeof ExecutionIdSchema>;
 
-/** seed 003: the public run_python tool names its sandbox by UUID. */
+/** The run_python tool names its sandbox (the thread) by UUID. */
 export const SandboxIdSchema = z
   .string()
   .regex(/^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$/, "sandbox_id must be a UUID");
+
+const hex = (chars: number) => crypto.randomUUID().replaceAll("-", "").slice(0, chars);
+
+/** The only place execution ids are made: the worker names an execution before the runtime sees it. */
+export const newExecutionId = (): string => `ex_${hex(32)}`;
+
+/** The only place context ids are made. */
+export const newContextId = (): string => `ctx_${hex(20)}`;

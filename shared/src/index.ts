@@ -15,3 +15,6 @@ export * from "./public-api.ts";
 export * from "./respond.ts";
 export * from "./json-body.ts";
 export * from "./contexts.ts";
+export * from "./execution-kinds.ts";
+export * from "./run-code.ts";
+export * from "./thread-ref.ts";

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { ExecutionKindSchema } from "./events.ts";
-import { ExecRequestSchema } from "./exec.ts";
+import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
 
@@ -53,13 +52,6 @@ export const ThreadStateSchema = z.object({
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
-
-/** `run_code`: an exec request whose command is code in a language. */
-export const RunCodeSchema = ExecRequestSchema.omit({ command: true }).extend({
-  language: z.enum(["python", "javascript", "typescript", "bash"]),
-  code: z.string().min(1).max(1_000_000),
-});
-export type RunCode = z.infer<typeof RunCodeSchema>;
 
 export const AfterQuerySchema = z.object({ after: z.coerce.number().int().min(-1).default(-1) });
 

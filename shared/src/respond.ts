@@ -25,19 +25,23 @@ export async function terminalValue(events: AsyncIterable<ExecutionEvent>): Prom
   throw new AppError("RUNTIME_UNAVAILABLE", "the execution stream ended before the execution finished");
 }
 
+/** The headers of a streaming answer in `format`. */
+export function streamHeaders(format: Exclude<StreamFormat, "json">): Record<string, string> {
+  return {
+    "content-type": format === "sse" ? "text/event-stream; charset=utf-8" : "application/x-ndjson; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+  };
+}
+
 /**
- * A streaming answer (SSE with `id: seq` and heartbeats, or NDJSON) that passes events through as they arrive.
- * Used by the runtime and by the worker, so both speak exactly the same wire format.
+ * Events encoded as they arrive: SSE (`id: seq`, `event: type`, a heartbeat comment every 15 s) or NDJSON. The one
+ * encoder of the wire format, used by the runtime and by the thread's Durable Object alike.
  */
-export function streamResponse(
-  events: AsyncIterable<ExecutionEvent>,
-  format: Exclude<StreamFormat, "json">,
-  headers: Record<string, string> = {},
-): Response {
+export function eventStream(events: AsyncIterable<ExecutionEvent>, format: Exclude<StreamFormat, "json">): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const iterator = events[Symbol.asyncIterator]();
   let heartbeat: ReturnType<typeof setInterval> | undefined;
-  const body = new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>({
     start(controller) {
       if (format !== "sse") return;
       heartbeat = setInterval(() => controller.enqueue(encoder.encode(sseComment("heartbeat"))), HEARTBEAT_MS);
@@ -62,11 +66,13 @@ export function streamResponse(
       await iterator.return?.();
     },
   });
-  return new Response(body, {
-    headers: {
-      "content-type": format === "sse" ? "text/event-stream; charset=utf-8" : "application/x-ndjson; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      ...headers,
-    },
-  });
+}
+
+/** A streaming answer (SSE or NDJSON) that passes events through as they arrive. */
+export function streamResponse(
+  events: AsyncIterable<ExecutionEvent>,
+  format: Exclude<StreamFormat, "json">,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(eventStream(events, format), { headers: { ...streamHeaders(format), ...headers } });
 }

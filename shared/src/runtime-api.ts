@@ -1,3 +1,5 @@
+import { type ThreadRef, runtimeThreadPath } from "./thread-ref.ts";
+
 /** The runtime's internal HTTP API, as the worker calls it. Every request is HMAC-signed (see hmac.ts). */
 export const SIGNATURE_HEADER = "x-threadbox-signature";
 export const TIMESTAMP_HEADER = "x-threadbox-timestamp";
@@ -38,16 +40,13 @@ export function streamFormatFromAccept(accept: string | null | undefined): Strea
   return "json";
 }
 
+/** The runtime's routes other than the execution kinds' (those are `<thread path>/<kind path>`, execution-kinds.ts). */
 export const runtimePaths = {
   health: () => "/health",
-  thread: (tenant: string, thread: string) => `/threads/${tenant}/${thread}`,
-  exec: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/exec`,
-  runPython: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/run_python`,
-  packages: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/packages`,
-  runCode: (tenant: string, thread: string) => `/threads/${tenant}/${thread}/run_code`,
-  contexts: (tenant: string, thread: string, id = "") => `/threads/${tenant}/${thread}/contexts${id ? `/${id}` : ""}`,
-  runCell: (tenant: string, thread: string, id: string) => `/threads/${tenant}/${thread}/contexts/${id}/run`,
-  files: (tenant: string, thread: string, path = "") =>
-    `/threads/${tenant}/${thread}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
+  thread: (ref: ThreadRef) => runtimeThreadPath(ref),
+  release: (ref: ThreadRef) => `${runtimeThreadPath(ref)}/release`,
+  contexts: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/contexts${id ? `/${id}` : ""}`,
+  files: (ref: ThreadRef, path = "") =>
+    `${runtimeThreadPath(ref)}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
   cancel: (executionId: string) => `/executions/${executionId}/cancel`,
 } as const;

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requestTarget, runtimePaths, signRequest, targetUrl, verifyRequest } from "../../shared/src/index.ts";
+import { requestTarget, runtimePaths, signRequest, targetUrl, verifyRequest, threadRef } from "../../shared/src/index.ts";
 
 // The request target is signed by one side and sent by another: both must use requestTarget(), which spells it as
 // fetch puts it on the wire. Checked here against what a real HTTP server receives from Node's fetch (the worker's
@@ -40,8 +40,8 @@ async function wire(path: string): Promise<string> {
 describe("requestTarget", () => {
   it("is exactly what fetch sends, for every odd character in a path segment and a query value", async () => {
     for (const ch of ODD) {
-      const files = runtimePaths.files("acme", "t1", `dir ${ch}/x${ch}y`);
-      const query = `${runtimePaths.files("acme", "t1", "x")}?recursive=${ch}&path=${encodeURIComponent(ch)}`;
+      const files = runtimePaths.files(threadRef("acme", "t1"), `dir ${ch}/x${ch}y`);
+      const query = `${runtimePaths.files(threadRef("acme", "t1"), "x")}?recursive=${ch}&path=${encodeURIComponent(ch)}`;
       for (const path of [files, query]) {
         const sent = await wire(path);
         expect(sent, JSON.stringify(path)).toBe(requestTarget(path));
@@ -68,7 +68,7 @@ describe("requestTarget", () => {
 
   it("signs what the server receives: the signature verifies over the target as it arrived", async () => {
     for (const ch of ODD) {
-      const path = `${runtimePaths.files("acme", "t1", `a${ch}`)}?recursive=${ch}`;
+      const path = `${runtimePaths.files(threadRef("acme", "t1"), `a${ch}`)}?recursive=${ch}`;
       const headers = await signRequest(SECRET, { method: "DELETE", path: requestTarget(path) });
       const sent = await wire(path);
       const result = await verifyRequest(SECRET, { method: "DELETE", path: sent, header: (name) => headers[name] });

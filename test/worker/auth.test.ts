@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../shared/src/index.ts";
+import { sha256Hex, threadRef } from "../../shared/src/index.ts";
 import { keyIdOf, parseApiKeys, tenantForKey } from "../../worker/src/auth/api-keys.ts";
 import { base64urlDecode, base64urlEncode } from "../../worker/src/auth/base64url.ts";
 import { type Principal, requireKey, requireThreadAccess } from "../../worker/src/auth/middleware.ts";
@@ -133,7 +133,7 @@ describe("POST /v1/tokens", () => {
   it("mints a token for a key that verifies for that tenant and thread", async () => {
     // Tokens are for threads that exist (bound to their incarnation): made here straight in the thread's object.
     const thread = threadId("thread-x");
-    await threadStub(env, "beta", thread).create("beta", thread);
+    await threadStub(env, threadRef("beta", thread)).create(threadRef("beta", thread));
     const res = await post(`Bearer ${TEST_KEYS.beta}`, JSON.stringify({ thread, ttl_seconds: 120 }));
     expect(res.status).toBe(201);
     const body = (await res.json()) as { token: string; thread: string; expires_at: string };

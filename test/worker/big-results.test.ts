@@ -7,8 +7,7 @@ import {
   type ExecutionRecord,
   parseEvent,
   parseNdjsonStream,
-  sha256Hex,
-} from "../../shared/src/index.ts";
+  sha256Hex, threadRef } from "../../shared/src/index.ts";
 import { app } from "../../worker/src/app.ts";
 import { Executor } from "../../worker/src/do/executor.ts";
 import { LiveEvents } from "../../worker/src/do/live.ts";
@@ -44,7 +43,7 @@ const CONTROL = /^[\x01-\x08\x0b\x0c\x0e-\x1f]+$/;
 
 describe("the store refuses what production refuses", () => {
   it("throws for a row over the 2 MB limit, in every environment (workerd's local SQLite would take it)", async () => {
-    await runInDurableObject(threadStub(env, "acme", "row-limit"), (_, state) => {
+    await runInDurableObject(threadStub(env, threadRef("acme", "row-limit")), (_, state) => {
       state.storage.sql.exec("CREATE TABLE IF NOT EXISTS probe (v)");
       const sql = new RowLimitedSql(state.storage.sql);
       sql.exec("INSERT INTO probe VALUES (?)", "x".repeat(PRODUCTION_ROW_BYTES));
@@ -135,7 +134,7 @@ describe("big results", () => {
 describe("a storage failure in the thread's object", () => {
   it("is not the runtime's: the run's result still reaches its reader, the runtime is not suspected", async () => {
     const thread = await createThread("unstored");
-    await runInDurableObject(threadStub(env, "acme", thread), async (_, state) => {
+    await runInDurableObject(threadStub(env, threadRef("acme", thread)), async (_, state) => {
       // A store that cannot keep results (what a row over the limit did before results were stored in pieces).
       class FullStore extends ThreadStore {
         override appendEvent(event: ExecutionEvent, terminal: boolean, outcome?: Parameters<ThreadStore["appendEvent"]>[2]): void {
@@ -150,9 +149,9 @@ describe("a storage failure in the thread's object", () => {
       const client = runtimeClient(env);
       const placement = new ThreadPlacement(store, client, [WORKER_TEST_VARS.RUNTIME_URL], health);
       const executor = new Executor(store, new LiveEvents(), placement, client, 1, () => undefined);
-      const stream = executor.submit(row, { kind: "exec", body: { command: "echo ran" }, summary: "echo ran", executionId: "ex_unstored" });
+      const events = executor.submit(row, { kind: "exec", body: { command: "echo ran" }, summary: "echo ran", executionId: "ex_unstored" });
       const live: ExecutionEvent[] = [];
-      for await (const value of parseNdjsonStream(stream)) live.push(parseEvent(value));
+      for await (const event of events) live.push(event);
 
       const last = live.at(-1);
       expect(last?.type === "result" && last.result.kind === "exec" && last.result.value.stdout).toBe("ran\n");

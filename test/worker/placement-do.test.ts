@@ -1,3 +1,4 @@
+import { threadRef } from "../../shared/src/index.ts";
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -19,7 +20,7 @@ const stateOf = async (id: string) => (await (await api(`/v1/threads/${id}`)).js
 
 /** Points the thread's record at another runtime, as if it had been placed there. */
 const placeOn = (id: string, url: string, at: string) =>
-  runInDurableObject(threadStub(env, "acme", id), (_, state) => {
+  runInDurableObject(threadStub(env, threadRef("acme", id)), (_, state) => {
     state.storage.sql.exec("UPDATE thread SET runtime_url = ?, placed_at = ?", url, at);
   });
 
@@ -34,7 +35,7 @@ describe("a thread's placement", () => {
   it("moves off a runtime that does not answer, once, to one that does; then stays", async () => {
     const id = await createThread("move");
     await placeOn(id, DEAD, "2026-01-01T00:00:00.000Z");
-    await runInDurableObject(threadStub(env, "acme", id), async (_, state) => {
+    await runInDurableObject(threadStub(env, threadRef("acme", id)), async (_, state) => {
       const store = new ThreadStore(state.storage.sql);
       const health = new RuntimeHealth();
       const placement = new ThreadPlacement(store, runtimeClient(env), [DEAD, LIVE], health);
@@ -53,7 +54,7 @@ describe("a thread's placement", () => {
   it("answers RUNTIME_UNAVAILABLE when no runtime answers, and leaves the thread where it was", async () => {
     const id = await createThread("nowhere");
     await placeOn(id, DEAD, "2026-01-01T00:00:00.000Z");
-    await runInDurableObject(threadStub(env, "acme", id), async (_, state) => {
+    await runInDurableObject(threadStub(env, threadRef("acme", id)), async (_, state) => {
       const store = new ThreadStore(state.storage.sql);
       const placement = new ThreadPlacement(store, runtimeClient(env), [DEAD, "http://dead-too.test"], new RuntimeHealth());
       await expect(placement.route(false)).rejects.toMatchObject({ code: "RUNTIME_UNAVAILABLE" });
@@ -72,7 +73,7 @@ describe("a thread's placement", () => {
 
   it("dates the placement of a thread recorded before placement was tracked from its creation", async () => {
     const id = await createThread("legacy");
-    await runInDurableObject(threadStub(env, "acme", id), (_, state) => {
+    await runInDurableObject(threadStub(env, threadRef("acme", id)), (_, state) => {
       const sql = state.storage.sql;
       const row = sql.exec("SELECT id, tenant, created_at, last_active_at, runtime_url FROM thread").one();
       sql.exec("DROP TABLE thread");

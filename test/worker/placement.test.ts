@@ -3,7 +3,7 @@ import { AppError, ErrorCode } from "../../shared/src/index.ts";
 import { chooseRuntime } from "../../worker/src/runtime/choose.ts";
 import { callWithFailover } from "../../worker/src/runtime/failover.ts";
 import { BACKOFF_MAX_MS, FRESH_MS, RuntimeHealth } from "../../worker/src/runtime/health.ts";
-import { placeThread, rankRuntimes } from "../../worker/src/runtime/placement.ts";
+import { placeThread, rankRuntimes } from "../../worker/src/runtime/rendezvous.ts";
 
 // The placement and health rules on their own (the Durable Object side is in placement-do.test.ts).
 const URLS = ["http://rt-0:8788", "http://rt-1:8788", "http://rt-2:8788", "http://rt-3:8788"];

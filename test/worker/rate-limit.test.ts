@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../shared/src/index.ts";
+import { sha256Hex, threadRef } from "../../shared/src/index.ts";
 import { app } from "../../worker/src/app.ts";
 import { workerConfig } from "../../worker/src/config.ts";
 import { threadStub } from "../../worker/src/http/thread-stub.ts";
@@ -37,7 +37,7 @@ function send(limits: LimitedEnv, path: string, credential?: string, init: Reque
  */
 async function mint(key: string, thread = "t1", limits = strict): Promise<Response> {
   const tenant = TENANTS[key] ?? "";
-  await threadStub(env, tenant, thread).create(tenant, thread);
+  await threadStub(env, threadRef(tenant, thread)).create(threadRef(tenant, thread));
   return send(limits, "/v1/tokens", key, {
     method: "POST",
     body: JSON.stringify({ thread }),

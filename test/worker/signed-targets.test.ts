@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runtimePaths } from "../../shared/src/index.ts";
+import { runtimePaths, threadRef } from "../../shared/src/index.ts";
 import { ThreadPlacement } from "../../worker/src/do/placement.ts";
 import { ThreadStore } from "../../worker/src/do/store.ts";
 import { threadStub } from "../../worker/src/http/thread-stub.ts";
@@ -72,13 +72,13 @@ describe("a refused signature", () => {
     const thread = await createThread("refused-health");
     await fakeRuntime.refuse("acme", thread, true);
     try {
-      await runInDurableObject(threadStub(env, "acme", thread), async (_, state) => {
+      await runInDurableObject(threadStub(env, threadRef("acme", thread)), async (_, state) => {
         const store = new ThreadStore(state.storage.sql);
         const health = new RuntimeHealth();
         health.up(LIVE);
         const placement = new ThreadPlacement(store, runtimeClient(env), [LIVE], health);
         // A read: on a runtime failure it would be sent again, after probing a suspect runtime.
-        const read = { method: "GET", path: runtimePaths.files("acme", thread, "a.txt") };
+        const read = { method: "GET", path: runtimePaths.files(threadRef("acme", thread), "a.txt") };
         await expect(placement.call(read, true)).rejects.toMatchObject({ code: "INTERNAL_ERROR" });
         expect(health.status(LIVE).state).toBe("up");
         expect(store.thread()?.runtime_url).toBe(LIVE);

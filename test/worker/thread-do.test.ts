@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type ExecResult, type ExecutionRecord, RUNTIME_HEADER, type ThreadState, signRequest } from "../../shared/src/index.ts";
+import { type ExecResult, type ExecutionRecord, RUNTIME_HEADER, type ThreadState, signRequest, threadRef } from "../../shared/src/index.ts";
 import { threadStub } from "../../worker/src/http/thread-stub.ts";
 import { WORKER_TEST_VARS } from "./bindings.ts";
 import {
@@ -267,7 +267,7 @@ describe("validation", () => {
 });
 
 describe("the idle alarm", () => {
-  const alarmOf = (id: string) => runInDurableObject(threadStub(env, "acme", id), (_, state) => state.storage.getAlarm());
+  const alarmOf = (id: string) => runInDurableObject(threadStub(env, threadRef("acme", id)), (_, state) => state.storage.getAlarm());
 
   it("is set after an execution, and asks the runtime to release the thread", async () => {
     const id = await createThread("idle");
@@ -276,14 +276,14 @@ describe("the idle alarm", () => {
     const idleMs = Number(env.IDLE_TIMEOUT_SECONDS) * 1000;
     expect(await alarmOf(id)).toBeGreaterThan(Date.now() + idleMs - 60_000);
 
-    expect(await runDurableObjectAlarm(threadStub(env, "acme", id))).toBe(true);
+    expect(await runDurableObjectAlarm(threadStub(env, threadRef("acme", id)))).toBe(true);
     expect(await fakeRuntime.calls(`/threads/acme/${id}/release`)).toEqual([`POST /threads/acme/${id}/release`]);
     expect(await alarmOf(id)).toBeNull();
   });
 
   it("releases nothing while an execution runs, and is set again once the thread is idle", async () => {
     const id = await createThread("busy");
-    const stub = threadStub(env, "acme", id);
+    const stub = threadStub(env, threadRef("acme", id));
     const res = await exec(id, "sleep 1", { accept: SSE });
     await runInDurableObject(stub, (_, state) => state.storage.setAlarm(Date.now() + 60_000));
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -1,3 +1,4 @@
+import { threadRef } from "../../shared/src/index.ts";
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -28,7 +29,7 @@ async function create(label: string, network?: "none" | "default"): Promise<stri
   return id;
 }
 
-const rowOf = (id: string) => runInDurableObject(threadStub(env, "acme", id), (_, state) => new ThreadStore(state.storage.sql).thread());
+const rowOf = (id: string) => runInDurableObject(threadStub(env, threadRef("acme", id)), (_, state) => new ThreadStore(state.storage.sql).thread());
 
 describe("a thread's network mode", () => {
   it("is kept in the thread's object and sent with the set-up at creation", async () => {
@@ -43,7 +44,7 @@ describe("a thread's network mode", () => {
 
   it("is sent to the runtime a `none` thread moves to, before the thread is placed there", async () => {
     const id = await create("net-move", "none");
-    await runInDurableObject(threadStub(env, "acme", id), async (_, state) => {
+    await runInDurableObject(threadStub(env, threadRef("acme", id)), async (_, state) => {
       state.storage.sql.exec("UPDATE thread SET runtime_url = ?", DEAD);
       const store = new ThreadStore(state.storage.sql);
       const placement = new ThreadPlacement(store, runtimeClient(env), [DEAD, LIVE], new RuntimeHealth());
@@ -58,7 +59,7 @@ describe("a thread's network mode", () => {
     // The runtime answers its health probe, but every call for this thread has its connection dropped.
     await fakeRuntime.outage("acme", id, true);
     try {
-      await runInDurableObject(threadStub(env, "acme", id), async (_, state) => {
+      await runInDurableObject(threadStub(env, threadRef("acme", id)), async (_, state) => {
         state.storage.sql.exec("UPDATE thread SET runtime_url = ?", DEAD);
         const store = new ThreadStore(state.storage.sql);
         const placement = new ThreadPlacement(store, runtimeClient(env), [DEAD, LIVE], new RuntimeHealth());
@@ -72,7 +73,7 @@ describe("a thread's network mode", () => {
 
   it("reads as `default` for a thread stored before the column existed", async () => {
     const id = await create("net-old");
-    await runInDurableObject(threadStub(env, "acme", id), (_, state) => {
+    await runInDurableObject(threadStub(env, threadRef("acme", id)), (_, state) => {
       const sql = state.storage.sql;
       sql.exec("DROP TABLE thread");
       sql.exec(

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { AppError, ErrorCode } from "../../shared/src/index.ts";
-import { runtimeUrls } from "./runtime/placement.ts";
 
 const ConfigSchema = z
   .object({
@@ -26,6 +25,14 @@ const ConfigSchema = z
       }
     }
   });
+
+/** RUNTIME_URL: one URL, or several separated by commas. */
+function runtimeUrls(raw: string): string[] {
+  return raw
+    .split(",")
+    .map((u) => u.trim().replace(/\/+$/, ""))
+    .filter((u) => u !== "");
+}
 
 export interface WorkerConfig {
   runtimeUrls: string[];

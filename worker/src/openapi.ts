@@ -1,27 +1,22 @@
 import { z } from "zod";
 import {
-  CellResultSchema,
   ContextInfoSchema,
   CreateContextSchema,
   CreateThreadSchema,
   ErrorBodySchema,
-  ExecRequestSchema,
-  ExecResultSchema,
   ExecutionEventSchema,
   ExecutionRecordSchema,
   FileListSchema,
   FileWrittenSchema,
-  InstallResultSchema,
-  PackagesRequestSchema,
-  RunCellSchema,
-  RunCodeSchema,
-  RunPythonParamsSchema,
   RunPythonResponseSchema,
   RunPythonToolSchema,
   RevokedSchema,
   ThreadStateSchema,
   TokenRequestSchema,
   TokenResponseSchema,
+  EXECUTION_KIND_NAMES,
+  RESULT_KINDS,
+  kindSpec,
 } from "../../shared/src/index.ts";
 
 type Op = { summary: string; body?: z.ZodType; ok: z.ZodType | "bytes" | "events"; status?: number; auth?: false };
@@ -43,8 +38,22 @@ const HealthSchema = z.object({
   }),
 });
 
+/** The execution routes, one per kind of execution-kinds.ts (the table the worker's routes are made from). */
+function executionRoutes(): Record<string, Record<string, Op>> {
+  return Object.fromEntries(
+    EXECUTION_KIND_NAMES.map((kind) => {
+      const spec = kindSpec(kind);
+      const [first, ...rest] = spec.results.map((r) => RESULT_KINDS[r].schema as z.ZodType);
+      const ok = rest.length > 0 ? z.union([first as z.ZodType, ...rest]) : (first as z.ZodType);
+      const path = `/v1/threads/{thread}/${spec.path.replace(/:(\w+)/g, "{$1}")}`;
+      return [path, { post: { summary: `${spec.doc}. ${EXECUTION}`, body: spec.request, ok } }];
+    }),
+  );
+}
+
 /** Every public route, documented from the same zod schemas that validate it. */
 const ROUTES: Record<string, Record<string, Op>> = {
+  ...executionRoutes(),
   "/v1/health": {
     get: {
       summary: "Liveness and each runtime's reachability (503 when none answers), refreshed every few seconds; no credentials, rate limited per client address",
@@ -74,11 +83,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
     },
   },
   "/v1/threads/{thread}/tokens/revoke": { post: { summary: "Revoke every token of the thread minted so far (API key only)", ok: RevokedSchema } },
-  "/v1/threads/{thread}/exec": { post: { summary: `Run a shell command. ${EXECUTION}`, body: ExecRequestSchema, ok: ExecResultSchema } },
-  "/v1/threads/{thread}/run_python": { post: { summary: `The run_python tool. ${EXECUTION}`, body: RunPythonParamsSchema, ok: RunPythonResponseSchema } },
   "/v1/tools/run_python": { post: { summary: "run_python with the tool's exact body (sandbox_id names the thread)", body: RunPythonToolSchema, ok: RunPythonResponseSchema } },
-  "/v1/threads/{thread}/packages": { post: { summary: `Install Python (or npm) packages into the thread. ${EXECUTION}`, body: PackagesRequestSchema, ok: InstallResultSchema } },
-  "/v1/threads/{thread}/run_code": { post: { summary: `Run python, bash, javascript or typescript code. ${EXECUTION}`, body: RunCodeSchema, ok: z.union([ExecResultSchema, RunPythonResponseSchema]) } },
   "/v1/threads/{thread}/contexts": {
     post: { summary: "Start a stateful interpreter context", body: CreateContextSchema, ok: ContextInfoSchema, status: 201 },
     get: { summary: "The thread's contexts on its runtime", ok: z.object({ contexts: z.array(ContextInfoSchema) }) },
@@ -87,7 +92,6 @@ const ROUTES: Record<string, Record<string, Op>> = {
     get: { summary: "One context (status, memory)", ok: ContextInfoSchema },
     delete: { summary: "Stop a context", ok: z.object({ id: z.string(), deleted: z.boolean() }) },
   },
-  "/v1/threads/{thread}/contexts/{ctx}/run": { post: { summary: `Run a cell in the context. ${EXECUTION}`, body: RunCellSchema, ok: CellResultSchema } },
   "/v1/threads/{thread}/executions": { get: { summary: "Execution history, newest first", ok: z.object({ executions: z.array(ExecutionRecordSchema) }) } },
   "/v1/threads/{thread}/executions/{id}": { get: { summary: "One execution", ok: ExecutionRecordSchema } },
   "/v1/threads/{thread}/executions/{id}/events": { get: { summary: "Events after ?after=SEQ, then live until the end", ok: "events" } },

@@ -1,13 +1,18 @@
 import {
   AppError,
   EXECUTION_ID_HEADER,
+  EXECUTION_KINDS,
   ErrorCode,
   type EventBody,
   type ExecutionEvent,
+  type ExecutionKind,
+  fillPath,
   isTerminal,
   parseEvent,
   parseNdjsonStream,
   runtimePaths,
+  runtimeThreadPath,
+  threadRef,
 } from "../../../shared/src/index.ts";
 import type { RuntimeClient } from "../runtime/client.ts";
 import type { LiveEvents } from "./live.ts";
@@ -15,21 +20,19 @@ import { outcomeOf } from "./outcome.ts";
 import type { ThreadPlacement } from "./placement.ts";
 import type { ThreadRow, ThreadStore } from "./store.ts";
 
-export type ExecuteKind = "exec" | "run_python" | "run_code" | "install" | "cell";
-const RUNTIME_PATH: Record<ExecuteKind, (tenant: string, thread: string, req: ExecuteRequest) => string> = {
-  exec: runtimePaths.exec,
-  run_python: runtimePaths.runPython,
-  run_code: runtimePaths.runCode,
-  install: runtimePaths.packages,
-  cell: (tenant, thread, req) => runtimePaths.runCell(tenant, thread, req.contextId ?? ""),
-};
+/** An execution as the worker hands it to the thread's object: a row of the kinds table, already validated. */
 export interface ExecuteRequest {
-  kind: ExecuteKind;
+  kind: ExecutionKind;
   body: unknown;
   summary: string;
-  executionId?: string;
-  /** For a cell: the context it runs in. */
-  contextId?: string;
+  executionId: string;
+  /** The kind's path parameters (a cell's context id). */
+  params?: Record<string, string>;
+}
+
+/** Where the runtime runs an execution of this thread: the kind's path below the thread's. */
+function runtimePath(thread: ThreadRow, req: ExecuteRequest): string {
+  return `${runtimeThreadPath(threadRef(thread.tenant, thread.id))}/${fillPath(EXECUTION_KINDS[req.kind].path, req.params)}`;
 }
 
 /**
@@ -64,7 +67,8 @@ export class Executor {
     }
   }
 
-  submit(thread: ThreadRow, req: ExecuteRequest): ReadableStream<Uint8Array> {
+  /** Queues the execution; returns its events (live) from the start. */
+  submit(thread: ThreadRow, req: ExecuteRequest): AsyncIterableIterator<ExecutionEvent> {
     const waiting = this.queue.length + (this.running ? 1 : 0);
     if (waiting > this.queueMax) {
       const retryAfter = Math.min(60, 2 * waiting);
@@ -72,15 +76,15 @@ export class Executor {
         retry_after: retryAfter,
       });
     }
-    const id = req.executionId ?? `ex_${crypto.randomUUID().replaceAll("-", "")}`;
+    const id = req.executionId;
     if (this.store.execution(id)) throw new AppError(ErrorCode.VALIDATION_FAILED, `execution id ${id} is already used`);
     const now = new Date().toISOString();
     this.store.insertExecution({ id, kind: req.kind, summary: req.summary, request: JSON.stringify(req), created_at: now });
     this.store.touch(now);
-    const stream = this.live.subscribe(id, [], false);
+    const events = this.live.follow(id, [], false);
     this.queue.push(id);
     void this.pump(thread);
-    return stream;
+    return events;
   }
 
   /** Cancels a queued execution at once, or asks the runtime to kill a running one's process tree. */
@@ -135,7 +139,7 @@ export class Executor {
       const { url, res } = await this.placement.call(
         {
           method: "POST",
-          path: RUNTIME_PATH[req.kind](thread.tenant, thread.id, req),
+          path: runtimePath(thread, req),
           body: JSON.stringify(req.body),
           headers: { accept: "application/x-ndjson", [EXECUTION_ID_HEADER]: id },
         },

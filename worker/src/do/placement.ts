@@ -1,11 +1,11 @@
-import { AppError, ErrorCode, type ThreadSetup, runtimePaths } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type ThreadRef, type ThreadSetup, runtimePaths, threadKey } from "../../../shared/src/index.ts";
 import { chooseRuntime } from "../runtime/choose.ts";
 import type { RuntimeCall, RuntimeClient } from "../runtime/client.ts";
 import { callWithFailover, isRuntimeFailure } from "../runtime/failover.ts";
 import { type RuntimeHealth, isolateHealth } from "../runtime/health.ts";
-import { placeThread, rankRuntimes, threadKey } from "../runtime/placement.ts";
+import { placeThread, rankRuntimes } from "../runtime/rendezvous.ts";
 import { probeRuntime } from "../runtime/probe.ts";
-import type { ThreadRow, ThreadStore } from "./store.ts";
+import { type ThreadRow, type ThreadStore, rowRef } from "./store.ts";
 
 /*
  * Where the health view lives: in the isolate (runtime/health.ts, isolateHealth), shared by every thread Durable
@@ -32,8 +32,8 @@ export class ThreadPlacement {
   ) {}
 
   /** Where a new thread starts: the best-ranked runtime not known to be down (its first call probes if need be). */
-  initial(tenant: string, thread: string): string {
-    const key = threadKey(tenant, thread);
+  initial(ref: ThreadRef): string {
+    const key = threadKey(ref);
     return rankRuntimes(this.urls, key).find((url) => this.health.verdict(url, true) !== "skip") ?? placeThread(this.urls, key);
   }
 
@@ -43,7 +43,7 @@ export class ThreadPlacement {
     if (!thread) throw new AppError(ErrorCode.THREAD_NOT_FOUND, "no such thread");
     const url = await chooseRuntime({
       urls: this.urls,
-      key: threadKey(thread.tenant, thread.id),
+      key: threadKey(rowRef(thread)),
       current: thread.runtime_url,
       replayable,
       health: this.health,
@@ -109,5 +109,5 @@ export class ThreadPlacement {
 /** The runtime's workspace set-up call for a thread: it always carries the thread's settings. */
 export function setupCall(thread: ThreadRow): RuntimeCall {
   const body: ThreadSetup = { network: thread.network };
-  return { method: "POST", path: runtimePaths.thread(thread.tenant, thread.id), body: JSON.stringify(body) };
+  return { method: "POST", path: runtimePaths.thread(rowRef(thread)), body: JSON.stringify(body) };
 }

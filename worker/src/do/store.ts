@@ -1,4 +1,4 @@
-import type { ExecutionEvent, ExecutionKind, ExecutionRecord, ExecutionStatus, NetworkMode } from "../../../shared/src/index.ts";
+import { type ExecutionEvent, type ExecutionKind, type ExecutionRecord, type ExecutionStatus, type NetworkMode, type ThreadRef, threadRef } from "../../../shared/src/index.ts";
 import { CHUNKS_SCHEMA, CHUNK_CHARS, ChunkStore, REQUEST_SLOT } from "./chunks.ts";
 import { EVENTS_SCHEMA, EventLog } from "./event-log.ts";
 import { RowLimitedSql } from "./row-limit.ts";
@@ -48,6 +48,9 @@ type ExecutionRow = Omit<ExecutionRecord, "events_truncated" | "kind" | "status"
   event_bytes: number;
   events_truncated: number;
 };
+
+/** The thread a row describes. */
+export const rowRef = (row: Pick<ThreadRow, "tenant" | "id">): ThreadRef => threadRef(row.tenant, row.id);
 
 /** A fresh incarnation id: 128 random bits. */
 export function newIncarnation(): string {

@@ -1,18 +1,29 @@
 import { DurableObject } from "cloudflare:workers";
-import { AppError, ErrorCode, type ExecutionRecord, type NetworkMode, runtimePaths } from "../../../shared/src/index.ts";
+import {
+  AppError,
+  ErrorCode,
+  type ExecutionRecord,
+  type NetworkMode,
+  type StreamFormat,
+  type ThreadRef,
+  type ThreadState,
+  runtimePaths,
+} from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 import { type RuntimeClient, runtimeClient } from "../runtime/client.ts";
 import { type ThreadAccess, accessThread } from "./access.ts";
+import { type Answer, answer, eventLog } from "./answer.ts";
 import { type ExecuteRequest, Executor } from "./executor.ts";
 import { LiveEvents } from "./live.ts";
 import { ThreadPlacement } from "./placement.ts";
 import { type RpcResult, rpc } from "./rpc.ts";
-import { type ThreadRow, ThreadStore, newIncarnation } from "./store.ts";
+import { type ThreadRow, ThreadStore, newIncarnation, rowRef } from "./store.ts";
+import { type ContextOp, ThreadCalls } from "./thread-calls.ts";
 
 /**
- * One per (tenant, thread). A thin shell: SQL lives in ThreadStore, the execution state machine in Executor.
- * Methods are RPC; errors cross as values (RpcResult). Every method a thread token can reach takes the caller's
- * `access` (null for an API key) and checks it against the thread it holds (access.ts).
+ * One per (tenant, thread). A thin shell: SQL lives in ThreadStore, the execution state machine in Executor, the
+ * small runtime calls in ThreadCalls. Methods are RPC; errors cross as values (RpcResult). Every method a thread
+ * token can reach takes the caller's `access` (null for an API key) and checks it against the thread it holds.
  */
 export class ThreadDO extends DurableObject<Env> {
   private readonly store: ThreadStore;
@@ -20,6 +31,7 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly runtime: RuntimeClient;
   private readonly placement: ThreadPlacement;
   private readonly executor: Executor;
+  private readonly calls: ThreadCalls;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -27,27 +39,27 @@ export class ThreadDO extends DurableObject<Env> {
     this.store = new ThreadStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     this.runtime = runtimeClient(env);
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
+    this.calls = new ThreadCalls(this.store, this.placement, config.runtimeUrls);
     this.executor = new Executor(this.store, this.live, this.placement, this.runtime, config.queueMax, () => {
       void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
     });
     ctx.blockConcurrencyWhile(async () => this.executor.recover());
   }
 
-  create(tenant: string, id: string, network: NetworkMode = "default"): Promise<RpcResult<{ created: boolean; thread: ThreadRow }>> {
-    return rpc(() => {
-      const existing = this.store.thread();
-      if (existing) return { created: false, thread: existing };
+  /** Creates the thread and sets its workspace up; `created: false` when it exists already (nothing changed). */
+  create(ref: ThreadRef, network: NetworkMode = "default"): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
+    return rpc(async () => {
+      if (this.store.thread()) return { created: false, state: null };
       const now = new Date().toISOString();
-      const runtimeUrl = this.placement.initial(tenant, id);
-      const incarnation = newIncarnation();
-      const thread = { id, tenant, created_at: now, last_active_at: now, runtime_url: runtimeUrl, placed_at: now, network, incarnation, token_generation: 0 };
-      this.store.createThread(thread);
-      return { created: true, thread };
+      const runtime_url = this.placement.initial(ref);
+      const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network };
+      this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
+      return { created: true, state: this.calls.state(await this.calls.setUp(this.thread(null))) };
     });
   }
 
-  describe(access: ThreadAccess): Promise<RpcResult<{ thread: ThreadRow; counts: ReturnType<ThreadStore["counts"]> }>> {
-    return rpc(() => ({ thread: this.thread(access), counts: this.store.counts() }));
+  state(access: ThreadAccess): Promise<RpcResult<ThreadState>> {
+    return rpc(async () => this.calls.state(await this.calls.workspace(this.thread(access))));
   }
 
   /** What a token minted now carries (API keys only: the route checks). */
@@ -64,8 +76,8 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   /**
-   * The runtime for a call the worker makes on the thread's behalf (files, contexts, workspace state), moving the
-   * thread first if its runtime does not answer. `replayable`: see RuntimeHealth.verdict.
+   * The runtime for a call the worker makes straight to it (file bodies stay off RPC), moving the thread first if
+   * its runtime does not answer. `replayable`: see RuntimeHealth.verdict.
    */
   route(access: ThreadAccess, replayable: boolean): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
     return rpc(() => (this.thread(access), this.placement.route(replayable)));
@@ -76,16 +88,21 @@ export class ThreadDO extends DurableObject<Env> {
     return rpc(() => (this.placement.failed(url), null));
   }
 
-  submit(access: ThreadAccess, req: ExecuteRequest): Promise<RpcResult<ReadableStream<Uint8Array>>> {
-    return rpc(() => this.executor.submit(this.thread(access), req));
+  context(access: ThreadAccess, op: ContextOp): Promise<RpcResult<{ status: number; body: string }>> {
+    return rpc(() => this.calls.context(this.thread(access), op));
   }
 
-  events(access: ThreadAccess, executionId: string, after: number): Promise<RpcResult<ReadableStream<Uint8Array>>> {
+  /** Queues an execution; answers in the client's format (JSON once it has ended, or its events as they come). */
+  submit(access: ThreadAccess, req: ExecuteRequest, format: StreamFormat): Promise<RpcResult<Answer>> {
+    return rpc(() => answer(this.executor.submit(this.thread(access), req), format));
+  }
+
+  /** Stored events after `after`, then live ones until the end. */
+  events(access: ThreadAccess, executionId: string, after: number, format: StreamFormat): Promise<RpcResult<Answer>> {
     return rpc(() => {
       this.thread(access);
-      const record = this.record(executionId);
-      const finished = !["queued", "running"].includes(record.status);
-      return this.live.subscribe(executionId, this.store.eventsAfter(executionId, after), finished, after);
+      const finished = !["queued", "running"].includes(this.record(executionId).status);
+      return eventLog(executionId, this.live.follow(executionId, this.store.eventsAfter(executionId, after), finished, after), format);
     });
   }
 
@@ -110,7 +127,7 @@ export class ThreadDO extends DurableObject<Env> {
       const thread = this.thread(access);
       this.executor.abandon("the thread was deleted");
       // Any runtime can delete the workspace (shared storage); a dead one's in-memory state died with it.
-      await this.placement.call({ method: "DELETE", path: runtimePaths.thread(thread.tenant, thread.id) }, false);
+      await this.placement.call({ method: "DELETE", path: runtimePaths.thread(rowRef(thread)) }, false);
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
       // deleteAll drops the SQL tables too; this instance may serve the same id again (a 404, or a new thread).
@@ -124,7 +141,7 @@ export class ThreadDO extends DurableObject<Env> {
     const thread = this.store.thread();
     if (!thread || this.executor.busy) return;
     await this.runtime
-      .call(thread.runtime_url, { method: "POST", path: `${runtimePaths.thread(thread.tenant, thread.id)}/release` })
+      .call(thread.runtime_url, { method: "POST", path: runtimePaths.release(rowRef(thread)) })
       .catch((err: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "idle release failed", error: String(err) })));
   }
 

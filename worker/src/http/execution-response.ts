@@ -1,23 +1,13 @@
 import type { Context } from "hono";
-import {
-  type ExecutionEvent,
-  parseEvent,
-  parseNdjsonStream,
-  streamFormatFromAccept,
-  streamResponse,
-  terminalValue,
-} from "../../../shared/src/index.ts";
+import { type StreamFormat, streamFormatFromAccept, streamHeaders } from "../../../shared/src/index.ts";
+import type { Answer } from "../do/answer.ts";
 
-async function* events(ndjson: ReadableStream<Uint8Array>): AsyncGenerator<ExecutionEvent> {
-  for await (const value of parseNdjsonStream(ndjson)) yield parseEvent(value);
-}
+/** The client's format, as its Accept header asks (the thread's object encodes the answer in it). */
+export const formatOf = (c: Context): StreamFormat => streamFormatFromAccept(c.req.header("accept"));
 
-/**
- * Turns a thread's event stream (NDJSON from its Durable Object) into the client's format: the terminal value as
- * JSON, or SSE/NDJSON passed through event by event as they arrive.
- */
-export async function respondWithEvents(c: Context, ndjson: ReadableStream<Uint8Array>, executionId?: string): Promise<Response> {
-  const format = streamFormatFromAccept(c.req.header("accept"));
-  if (format === "json") return c.json((await terminalValue(events(ndjson))) as object);
-  return streamResponse(events(ndjson), format, executionId ? { "x-execution-id": executionId } : {});
+/** An execution's answer as the thread's object made it: a JSON value, or SSE/NDJSON bytes passed through. */
+export function respondWith(c: Context, answer: Answer, executionId?: string): Response {
+  if ("json" in answer) return new Response(answer.json, { headers: { "content-type": "application/json" } });
+  const headers = { ...streamHeaders(answer.format), ...(executionId ? { "x-execution-id": executionId } : {}) };
+  return new Response(answer.stream, { headers });
 }

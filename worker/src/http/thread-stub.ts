@@ -1,6 +1,7 @@
+import { type ThreadRef, objectName } from "../../../shared/src/index.ts";
 import type { ThreadDO } from "../do/thread-do.ts";
 
-/** The Durable Object is named from (tenant, thread): another tenant's thread of the same id is another object. */
-export function threadStub(env: Env, tenant: string, thread: string): DurableObjectStub<ThreadDO> {
-  return env.THREADS.get(env.THREADS.idFromName(`${tenant}:${thread}`));
+/** The thread's Durable Object, named from its ThreadRef: another tenant's thread of the same id is another object. */
+export function threadStub(env: Env, ref: ThreadRef): DurableObjectStub<ThreadDO> {
+  return env.THREADS.get(env.THREADS.idFromName(objectName(ref)));
 }

@@ -1,9 +1,8 @@
 import { Hono } from "hono";
-import { ContextIdSchema, CreateContextSchema, RunCellSchema, runtimePaths, validationError } from "../../../shared/src/index.ts";
 import type { Context } from "hono";
-import { type AppEnv, call, threadFromPath } from "../http/context.ts";
-import { respondWithEvents } from "../http/execution-response.ts";
-import { forwardToRuntime } from "../http/forward.ts";
+import { ContextIdSchema, CreateContextSchema, validationError } from "../../../shared/src/index.ts";
+import type { ContextOp } from "../do/thread-calls.ts";
+import { type AppEnv, fromRpc, threadFromPath } from "../http/context.ts";
 import { jsonBody } from "../http/request.ts";
 
 function contextId(c: Context<AppEnv>): string {
@@ -13,35 +12,21 @@ function contextId(c: Context<AppEnv>): string {
 }
 
 /**
- * Stateful interpreter contexts. Management goes straight to the thread's runtime; a cell is an execution of the
- * thread like any other (queued, recorded, resumable), streamed in the client's format.
+ * Stateful interpreter contexts: management through the thread's object (one RPC; it calls the runtime). Running a
+ * cell is an execution kind like any other (routes/execute.ts).
  */
 export function contextRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-
-  app.post("/v1/threads/:thread/contexts", async (c) => {
-    const body = JSON.stringify(await jsonBody(c, CreateContextSchema));
-    return forwardToRuntime(c, "POST", (t, th) => runtimePaths.contexts(t, th), body);
-  });
-  app.get("/v1/threads/:thread/contexts", (c) => forwardToRuntime(c, "GET", (t, th) => runtimePaths.contexts(t, th)));
-  app.get("/v1/threads/:thread/contexts/:ctx", (c) => {
-    const id = contextId(c);
-    return forwardToRuntime(c, "GET", (t, th) => runtimePaths.contexts(t, th, id));
-  });
-  app.delete("/v1/threads/:thread/contexts/:ctx", (c) => {
-    const id = contextId(c);
-    return forwardToRuntime(c, "DELETE", (t, th) => runtimePaths.contexts(t, th, id));
-  });
-
-  app.post("/v1/threads/:thread/contexts/:ctx/run", async (c) => {
-    const id = contextId(c);
-    const body = await jsonBody(c, RunCellSchema);
+  const op = async (c: Context<AppEnv>, call: ContextOp) => {
     const { stub, access } = threadFromPath(c);
-    const executionId = `ex_${crypto.randomUUID().replaceAll("-", "")}`;
-    const summary = `cell: ${(body.code.split("\n").find((l) => l.trim() !== "") ?? "").slice(0, 190)}`;
-    const stream = await call(stub.submit(access, { kind: "cell", body, summary, executionId, contextId: id }));
-    return respondWithEvents(c, stream, executionId);
-  });
+    const { status, body } = await fromRpc(stub.context(access, call));
+    return new Response(body, { status, headers: { "content-type": "application/json" } });
+  };
+
+  app.post("/v1/threads/:thread/contexts", async (c) => op(c, { method: "POST", body: await jsonBody(c, CreateContextSchema) }));
+  app.get("/v1/threads/:thread/contexts", (c) => op(c, { method: "GET" }));
+  app.get("/v1/threads/:thread/contexts/:ctx", (c) => op(c, { method: "GET", id: contextId(c) }));
+  app.delete("/v1/threads/:thread/contexts/:ctx", (c) => op(c, { method: "DELETE", id: contextId(c) }));
 
   return app;
 }

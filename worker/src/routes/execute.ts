@@ -1,68 +1,59 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import {
-  ExecRequestSchema,
-  PackagesRequestSchema,
-  RunCodeSchema,
-  RunPythonParamsSchema,
+  EXECUTION_KINDS,
+  EXECUTION_KIND_NAMES,
+  type ExecutionKind,
   RunPythonToolSchema,
+  kindSpec,
+  newExecutionId,
+  validationError,
 } from "../../../shared/src/index.ts";
-import type { ExecuteRequest } from "../do/executor.ts";
-import { type AppEnv, call, threadFromPath } from "../http/context.ts";
-import { respondWithEvents } from "../http/execution-response.ts";
+import { type AppEnv, type ThreadTarget, fromRpc, threadFromPath } from "../http/context.ts";
+import { formatOf, respondWith } from "../http/execution-response.ts";
 import { jsonBody } from "../http/request.ts";
 
 /** Queues an execution in the thread's Durable Object and answers in the client's format as events arrive. */
-async function submit(c: Context<AppEnv>, threadId: string, req: Omit<ExecuteRequest, "executionId">): Promise<Response> {
-  const { stub, access } = threadFromPath(c, threadId);
-  const executionId = `ex_${crypto.randomUUID().replaceAll("-", "")}`;
-  const stream = await call(stub.submit(access, { ...req, executionId }));
-  return respondWithEvents(c, stream, executionId);
+async function submit(
+  c: Context<AppEnv>,
+  target: ThreadTarget,
+  req: { kind: ExecutionKind; body: unknown; summary: string; params?: Record<string, string> },
+): Promise<Response> {
+  const executionId = newExecutionId();
+  const answer = await fromRpc(target.stub.submit(target.access, { ...req, executionId }, formatOf(c)));
+  return respondWith(c, answer, executionId);
 }
 
-const firstLine = (text: string) => (text.split("\n").find((l) => l.trim() !== "") ?? "").slice(0, 200);
+/** The kind's path parameters, each checked against its schema (a bad one is a 400 naming it). */
+function pathParams(c: Context<AppEnv>, kind: ExecutionKind): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, schema] of Object.entries(kindSpec(kind).params ?? {})) {
+    const parsed = schema.safeParse(c.req.param(name));
+    if (!parsed.success) throw validationError(name === "ctx" ? "context id" : name, parsed.error);
+    params[name] = parsed.data;
+  }
+  return params;
+}
 
+/** One route per execution kind (execution-kinds.ts), plus the run_python tool's exact body. */
 export function executeRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.post("/v1/threads/:thread/exec", async (c) => {
-    const body = await jsonBody(c, ExecRequestSchema);
-    return submit(c, c.req.param("thread"), { kind: "exec", body, summary: firstLine(body.command) });
-  });
+  for (const kind of EXECUTION_KIND_NAMES) {
+    const spec = kindSpec(kind);
+    app.post(`/v1/threads/:thread/${spec.path}`, async (c) => {
+      const params = pathParams(c, kind);
+      const body = await jsonBody(c, spec.request);
+      // run_code's python and bash run as run_python and exec; the record keeps run_code's summary.
+      const delegated = spec.delegate?.(body) ?? null;
+      return submit(c, threadFromPath(c), { kind, body, summary: spec.summary(body), params, ...delegated });
+    });
+  }
 
-  app.post("/v1/threads/:thread/run_python", async (c) => {
-    const body = await jsonBody(c, RunPythonParamsSchema);
-    return submit(c, c.req.param("thread"), { kind: "run_python", body, summary: firstLine(body.code) });
-  });
-
-  /** seed 003's tool call exactly: `sandbox_id` names the thread. */
+  /** The run_python tool's call exactly: `sandbox_id` names the thread. */
   app.post("/v1/tools/run_python", async (c) => {
     const { sandbox_id, ...body } = await jsonBody(c, RunPythonToolSchema);
-    return submit(c, sandbox_id, { kind: "run_python", body, summary: firstLine(body.code) });
-  });
-
-  /** Installs Python packages into the thread's venv (recorded in its manifest), or npm packages (`javascript`). */
-  app.post("/v1/threads/:thread/packages", async (c) => {
-    const body = await jsonBody(c, PackagesRequestSchema);
-    return submit(c, c.req.param("thread"), { kind: "install", body, summary: `${body.language}: ${body.packages.join(" ")}`.slice(0, 200) });
-  });
-
-  app.post("/v1/threads/:thread/run_code", async (c) => {
-    const r = await jsonBody(c, RunCodeSchema);
-    const thread = c.req.param("thread");
-    const summary = `${r.language}: ${firstLine(r.code)}`;
-    const { language, code, ...rest } = r;
-    if (language === "python") {
-      // run_python names the environment and the directory its own way (seed 003); everything else carries over.
-      const { env, cwd, ...common } = rest;
-      const body = RunPythonParamsSchema.parse({ ...common, code, ...(env ? { environment: env } : {}), ...(cwd ? { working_dir: cwd } : {}) });
-      return submit(c, thread, { kind: "run_python", body, summary });
-    }
-    if (language === "bash") {
-      const body = ExecRequestSchema.parse({ ...rest, command: code });
-      return submit(c, thread, { kind: "exec", body, summary });
-    }
-    return submit(c, thread, { kind: "run_code", body: r, summary });
+    return submit(c, threadFromPath(c, sandbox_id), { kind: "run_python", body, summary: EXECUTION_KINDS.run_python.summary(body) });
   });
 
   return app;

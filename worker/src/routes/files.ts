@@ -17,18 +17,18 @@ export function fileRoutes(): Hono<AppEnv> {
     const query = new URLSearchParams();
     query.set("path", decodeWorkspacePath(encodeURIComponent(c.req.query("path") ?? "")));
     if (c.req.query("recursive")) query.set("recursive", c.req.query("recursive") as string);
-    return forwardToRuntime(c, "GET", (t, th) => `${runtimePaths.files(t, th)}?${query}`);
+    return forwardToRuntime(c, "GET", (ref) => `${runtimePaths.files(ref)}?${query}`);
   });
-  app.get("/v1/threads/:thread/files/*", (c) => forwardToRuntime(c, "GET", (t, th) => runtimePaths.files(t, th, filePath(c))));
+  app.get("/v1/threads/:thread/files/*", (c) => forwardToRuntime(c, "GET", (ref) => runtimePaths.files(ref, filePath(c))));
   app.put("/v1/threads/:thread/files/*", async (c) => {
     const rel = filePath(c);
     if (rel === "") throw new AppError(ErrorCode.INVALID_PATH, "name a file to write, not the workspace root");
     const body = new Uint8Array(await c.req.arrayBuffer());
-    return forwardToRuntime(c, "PUT", (t, th) => runtimePaths.files(t, th, rel), body);
+    return forwardToRuntime(c, "PUT", (ref) => runtimePaths.files(ref, rel), body);
   });
   app.delete("/v1/threads/:thread/files/*", (c) => {
     const recursive = c.req.query("recursive") ? `?recursive=${encodeURIComponent(c.req.query("recursive") as string)}` : "";
-    return forwardToRuntime(c, "DELETE", (t, th) => runtimePaths.files(t, th, filePath(c)) + recursive);
+    return forwardToRuntime(c, "DELETE", (ref) => runtimePaths.files(ref, filePath(c)) + recursive);
   });
 
   return app;

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { z } from "zod";
-import { TokenRequestSchema, type TokenResponseSchema, parseJsonBody } from "../../../shared/src/index.ts";
+import { TokenRequestSchema, type TokenResponseSchema, parseJsonBody, threadRef } from "../../../shared/src/index.ts";
 import { type AuthEnv, requireKey, tokenLimiterName } from "../auth/middleware.ts";
 import { mintToken } from "../auth/tokens.ts";
-import { call } from "../http/context.ts";
+import { fromRpc } from "../http/context.ts";
 import { threadStub } from "../http/thread-stub.ts";
 
 /**
@@ -21,7 +21,7 @@ export function tokenRoutes() {
     // Before the body: a token gets the same 403 whatever it sends.
     requireKey(principal);
     const { thread, ttl_seconds, can_delete } = parseJsonBody(await c.req.text(), TokenRequestSchema);
-    const grant = await call(threadStub(c.env, principal.tenant, thread).tokenGrant());
+    const grant = await fromRpc(threadStub(c.env, threadRef(principal.tenant, thread)).tokenGrant());
     const tenantGeneration = await c.env.RATE_LIMITER.getByName(tokenLimiterName(principal.tenant)).tokenGeneration();
     const { token, expires_at } = await mintToken(c.env.TOKEN_SECRET, {
       tenant: principal.tenant,

@@ -1,5 +1,5 @@
 import type { RuntimeHealth } from "./health.ts";
-import { rankRuntimes } from "./placement.ts";
+import { rankRuntimes } from "./rendezvous.ts";
 
 export interface ChooseInput {
   /** The configured runtimes (RUNTIME_URL). */

@@ -18,16 +18,6 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** A thread's rendezvous key: its tenant is part of it, so equal thread ids of two tenants place independently. */
-export const threadKey = (tenant: string, thread: string): string => `${tenant}/${thread}`;
-
-export function runtimeUrls(raw: string): string[] {
-  return raw
-    .split(",")
-    .map((u) => u.trim().replace(/\/+$/, ""))
-    .filter((u) => u !== "");
-}
-
 /** Every runtime, best first for this thread key (ties, which need equal hashes, keep the configured order). */
 export function rankRuntimes(urls: readonly string[], key: string): string[] {
   const scored = urls.map((url, i) => ({ url, i, score: mix(fnv1a(`${url}#${key}`)) }));
