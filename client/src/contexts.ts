@@ -1,6 +1,5 @@
 import { z } from "zod";
 import {
-  type CellResult,
   type ContextInfo,
   ContextInfoSchema,
   type ContextLanguage,
@@ -9,7 +8,7 @@ import {
 } from "../../shared/src/index.ts";
 import { seg } from "./http.ts";
 import type { CallOptions } from "./options.ts";
-import type { ResultOptions, StreamOptions } from "./run.ts";
+import type { ResultOptions, ResultValues, StreamOptions } from "./run.ts";
 import { type ThreadScope, splitOptions } from "./scope.ts";
 import type { ExecutionStream } from "./stream.ts";
 
@@ -68,8 +67,8 @@ export class Context {
 
   /** Runs a cell; the result carries the last expression's value as a mime bundle, or the error with its line. */
   run(code: string, opts: RunCellOptions & StreamOptions): ExecutionStream;
-  run(code: string, opts?: RunCellOptions & ResultOptions): Promise<CellResult>;
-  run(code: string, opts?: RunCellOptions & (StreamOptions | ResultOptions)): ExecutionStream | Promise<CellResult> {
+  run(code: string, opts?: RunCellOptions & ResultOptions): Promise<ResultValues["cell"]>;
+  run(code: string, opts?: RunCellOptions & (StreamOptions | ResultOptions)): ExecutionStream | Promise<ResultValues["cell"]> {
     const { body, call } = splitOptions(opts);
     return this.#scope.execute(`/contexts/${seg(this.id)}/run`, { ...body, code }, ["cell"], call);
   }

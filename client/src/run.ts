@@ -29,11 +29,12 @@ export type StreamOptions = CallOptions & { stream: true };
 export type ResultOptions = CallOptions & RunCallbacks & { stream?: false };
 
 export type ResultKind = ResultPayload["kind"];
+/** Each call's result; a cell's has `displays` too when it showed figures (the others declare it already). */
 export interface ResultValues {
   exec: ExecResult;
   run_python: RunPythonResponse;
   install: InstallResult;
-  cell: CellResult;
+  cell: CellResult & { displays?: DisplayOutput[] };
 }
 
 /**

@@ -1,7 +1,8 @@
-import type { CellResult, ContextLanguage } from "../../../shared/src/index.ts";
+import type { ContextLanguage } from "../../../shared/src/index.ts";
 import type { Context } from "../contexts.ts";
 import { ThreadboxError } from "../errors.ts";
 import type { CallOptions } from "../options.ts";
+import type { ResultValues } from "../run.ts";
 import type { Thread } from "../thread.ts";
 
 /**
@@ -33,7 +34,7 @@ export async function runCell(
   thread: Thread,
   code: string,
   opts: CallOptions & { language?: ContextLanguage | undefined; timeout?: number | undefined } = {},
-): Promise<CellResult> {
+): Promise<ResultValues["cell"]> {
   const language = opts.language ?? "python";
   const cell = { ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }), signal: opts.signal };
   const context = await contextFor(thread, language, opts.signal);

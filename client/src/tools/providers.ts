@@ -42,14 +42,25 @@ export function anthropicTools(opts: ToolSelection = {}) {
 }
 
 /**
- * A tool output as Chat Completions messages: the `tool` message (text only: the API takes no images there), then,
- * when the tool produced images, a `user` message carrying them so the model can see them.
+ * The outputs of one assistant turn's tool calls as Chat Completions messages: one `tool` message per call (text only:
+ * the API takes no images there), then, when any tool produced images, one `user` message carrying them so the model
+ * can see them (after all the `tool` messages, which must follow the assistant message directly).
  */
-export function openaiToolMessages(toolCallId: string, output: ToolOutput) {
-  const tool = { role: "tool" as const, tool_call_id: toolCallId, content: output.isError ? `Error: ${output.text}` : output.text };
-  if (output.images.length === 0) return [tool];
-  const images = output.images.map((i) => ({ type: "image_url" as const, image_url: { url: `data:${i.mediaType};base64,${i.data}` } }));
-  return [tool, { role: "user" as const, content: [{ type: "text" as const, text: `Images produced by tool call ${toolCallId}:` }, ...images] }];
+export function openaiToolMessages(results: readonly { toolCallId: string; output: ToolOutput }[]) {
+  const tools = results.map(({ toolCallId, output }) => ({
+    role: "tool" as const,
+    tool_call_id: toolCallId,
+    content: output.isError ? `Error: ${output.text}` : output.text,
+  }));
+  const images = results.flatMap(({ toolCallId, output }) =>
+    output.images.length === 0
+      ? []
+      : [
+          { type: "text" as const, text: `Images from tool call ${toolCallId}:` },
+          ...output.images.map((i) => ({ type: "image_url" as const, image_url: { url: `data:${i.mediaType};base64,${i.data}` } })),
+        ],
+  );
+  return images.length === 0 ? tools : [...tools, { role: "user" as const, content: images }];
 }
 
 /** A tool output as an Anthropic `tool_result` content block (text and images). */
