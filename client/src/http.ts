@@ -36,9 +36,8 @@ export class Http {
 
   constructor(opts: ThreadboxOptions) {
     if (!opts.baseUrl) throw new TypeError("Threadbox: baseUrl is required");
-    if ((opts.apiKey === undefined) === (opts.token === undefined)) {
-      throw new TypeError("Threadbox: give exactly one of apiKey and token");
-    }
+    if (opts.apiKey === undefined && opts.token === undefined) throw new TypeError("Threadbox: an apiKey or a token is required");
+    if (opts.apiKey !== undefined && opts.token !== undefined) throw new TypeError("Threadbox: give an apiKey or a token, not both");
     this.#base = opts.baseUrl.replace(/\/+$/, "");
     this.#credential = opts.apiKey ?? opts.token;
     this.viaKey = opts.apiKey !== undefined;

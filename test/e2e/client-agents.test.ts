@@ -183,9 +183,9 @@ describe("the Vercel AI SDK tools", () => {
     expect(toolMessage).toContain(PNG);
   });
 
-  it("execute and toModelOutput: text, then image-data parts; a failed run is error text", async () => {
-    const tools = threadboxTools({ client: tb, thread: uniqueId("ai-tools"), only: ["run_python", "exec"] });
-    expect(Object.keys(tools)).toEqual(["run_python", "exec"]);
+  it("execute and toModelOutput: text, then image-data parts (a screenshot, a matplotlib figure); a failed run is error text", async () => {
+    const tools = threadboxTools({ client: tb, thread: uniqueId("ai-tools"), only: ["run_python", "exec", "run_cell"] });
+    expect(Object.keys(tools)).toEqual(["run_python", "exec", "run_cell"]);
     const opts = { toolCallId: "t", messages: [] };
     const shot = await tools.run_python.execute?.(
       { code: "import tkinter as tk\nroot = tk.Tk()\ntk.Label(root, text='hi').pack()\nroot.after(800, root.destroy)\nroot.mainloop()", capture_screenshot: true },
@@ -197,6 +197,12 @@ describe("the Vercel AI SDK tools", () => {
     if (parts.type !== "content") throw new Error("not content");
     expect(parts.value[0]?.type).toBe("text");
     expect(parts.value.slice(1).map((p) => p.type)).toContain("image-data");
+    const figure = await tools.run_cell.execute?.({ code: "import matplotlib.pyplot as plt\nplt.plot([2, 1, 3])\nplt.show()" }, opts);
+    if (!figure || Symbol.asyncIterator in figure) throw new Error("no output");
+    const figureParts = toModelOutput(figure);
+    if (figureParts.type !== "content") throw new Error("the figure did not come back as content");
+    const image = figureParts.value.find((p) => p.type === "image-data");
+    expect(image).toMatchObject({ type: "image-data", mediaType: "image/png", data: expect.stringMatching(new RegExp(`^${PNG}`)) });
     const failed = await tools.exec.execute?.({ command: "exit 4" }, opts);
     if (!failed || Symbol.asyncIterator in failed) throw new Error("no output");
     expect(toModelOutput(failed)).toEqual({ type: "error-text", value: "exit_code: 4" });

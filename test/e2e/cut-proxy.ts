@@ -75,7 +75,6 @@ export async function startCutProxy(upstream: string): Promise<CutProxy> {
           if (rest.length > 1) return finish(rest.subarray(0, Math.ceil(rest.length / 2)));
           // The next line has not arrived yet: wait for its first bytes.
           upRes.once("data", (next: Buffer) => finish(Buffer.concat([rest, next]).subarray(0, Math.max(1, Math.ceil((rest.length + next.length) / 2)))));
-          cutting = true;
         });
         upRes.on("end", () => {
           if (!cutting) res.end();
