@@ -46,7 +46,9 @@ describe("resuming a dropped stream", () => {
     const all = execEvents(5);
     // The resume answers from seq 1 (overlapping what was seen): the client skips what it already yielded.
     server.script(ndjson(all.slice(0, 3), "cut-mid-line", all[3]), ndjson(all.slice(1)));
-    const result = await tb.thread("t").exec("x");
+    const seqs: number[] = [];
+    const result = await tb.thread("t").exec("x", { onEvent: (e) => void seqs.push(e.seq) });
+    expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(result.stdout).toBe("line 1\nline 2\nline 3\nline 4\nline 5\n");
     expect(resumeAfter(server.requests[1]?.url ?? "")).toBe(2);
   });
