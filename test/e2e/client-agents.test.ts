@@ -53,7 +53,7 @@ async function readmeProgram(): Promise<string> {
 }
 
 describe("the README's program", () => {
-  it("runs as written with plain node from another project, against the stack", async () => {
+  it("runs as written with plain node from another project, against the stack", { timeout: 150_000 }, async () => {
     await writeFile(path.join(consumer, "agent.mjs"), await readmeProgram());
     const env = { ...process.env, THREADBOX_URL: cs.url, THREADBOX_API_KEY: cs.keys.sdk };
     const { stdout } = await run(process.execPath, ["agent.mjs"], { cwd: consumer, env, timeout: 120_000 });
