@@ -22,7 +22,7 @@ export class Tokens {
   }
 
   /** A token for `thread` living `ttlSeconds` (60–86400, default 900); the thread is created first if it is new. */
-  mint(thread: string | Thread, ttlSeconds = 900, opts: CallOptions & { canDelete?: boolean } = {}): Promise<ThreadToken> {
+  async mint(thread: string | Thread, ttlSeconds = 900, opts: CallOptions & { canDelete?: boolean } = {}): Promise<ThreadToken> {
     const id = typeof thread === "string" ? thread : thread.id;
     const body = { thread: id, ttl_seconds: ttlSeconds, can_delete: opts.canDelete ?? false };
     const call = () => this.#http.json(TokenResponseSchema, "POST", "/v1/tokens", { json: body, signal: opts.signal });

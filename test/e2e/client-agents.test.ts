@@ -184,8 +184,8 @@ describe("the Vercel AI SDK tools", () => {
   });
 
   it("execute and toModelOutput: text, then image-data parts (a screenshot, a matplotlib figure); a failed run is error text", async () => {
-    const tools = threadboxTools({ client: tb, thread: uniqueId("ai-tools"), only: ["run_python", "exec", "run_cell"] });
-    expect(Object.keys(tools)).toEqual(["run_python", "exec", "run_cell"]);
+    const tools = threadboxTools({ client: tb, thread: uniqueId("ai-tools"), only: ["run_python", "exec", "run_cell", "read_file"] });
+    expect(Object.keys(tools)).toEqual(["run_python", "exec", "run_cell", "read_file"]);
     const opts = { toolCallId: "t", messages: [] };
     const shot = await tools.run_python.execute?.(
       { code: "import tkinter as tk\nroot = tk.Tk()\ntk.Label(root, text='hi').pack()\nroot.after(800, root.destroy)\nroot.mainloop()", capture_screenshot: true },
@@ -206,6 +206,10 @@ describe("the Vercel AI SDK tools", () => {
     const failed = await tools.exec.execute?.({ command: "exit 4" }, opts);
     if (!failed || Symbol.asyncIterator in failed) throw new Error("no output");
     expect(toModelOutput(failed)).toEqual({ type: "error-text", value: "exit_code: 4" });
+    // A mistake the model can fix is an output for it, not an exception.
+    const missing = await tools.read_file.execute?.({ path: "nope.txt" }, opts);
+    if (!missing || Symbol.asyncIterator in missing) throw new Error("no output");
+    expect(toModelOutput(missing)).toMatchObject({ type: "error-text", value: expect.stringContaining("FILE_NOT_FOUND") });
   });
 });
 

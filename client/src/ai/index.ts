@@ -2,7 +2,7 @@ import { type FlexibleSchema, type Tool, tool } from "ai";
 import type { Thread } from "../thread.ts";
 import type { Threadbox } from "../threadbox.ts";
 import type { ToolOutput } from "../tools/format.ts";
-import { dispatch } from "../tools/run-tool.ts";
+import { runValidTool } from "../tools/run-tool.ts";
 import { TOOL_NAMES, type ToolInput, type ToolName, toolSpecs } from "../tools/specs.ts";
 
 export type { ToolOutput } from "../tools/format.ts";
@@ -34,7 +34,7 @@ function threadboxTool<N extends ToolName>(thread: Thread, name: N): Tool<ToolIn
   return tool<ToolInput<N>, ToolOutput>({
     description: toolSpecs[name].description,
     inputSchema: toolSpecs[name].input as FlexibleSchema<ToolInput<N>>,
-    execute: (input, { abortSignal }) => dispatch(thread, name, input, abortSignal),
+    execute: (input, { abortSignal }) => runValidTool(thread, name, input, abortSignal),
     toModelOutput: ({ output }) => toModelOutput(output),
   });
 }

@@ -4,7 +4,7 @@
  */
 export { TOOL_NAMES, type ToolInput, type ToolName, isToolName, toolSpecs } from "./specs.ts";
 export { type ToolImage, type ToolOutput, MAX_SECTION_CHARS } from "./format.ts";
-export { dispatch, runTool } from "./run-tool.ts";
+export { runTool, runValidTool } from "./run-tool.ts";
 export { runCell } from "./cell.ts";
 export {
   type JsonSchema,

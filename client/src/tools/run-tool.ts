@@ -43,16 +43,23 @@ export async function runTool(thread: Thread, name: string, args: unknown, opts:
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(arguments)"}: ${i.message}`).join("; ");
     return failed(`invalid arguments for ${name}: ${issues}`);
   }
+  return runValidTool(thread, name, parsed.data, opts.signal);
+}
+
+/**
+ * Runs a tool whose input is already valid (the AI SDK validates it before `execute`); the model's own mistakes come
+ * back as a failed output, as from runTool.
+ */
+export async function runValidTool<N extends ToolName>(thread: Thread, name: N, input: ToolInput<N>, signal?: AbortSignal): Promise<ToolOutput> {
   try {
-    return await dispatch(thread, name, parsed.data, opts.signal);
+    return await dispatch(thread, name, input, signal);
   } catch (err) {
     if (err instanceof ThreadboxError && MODEL_ERRORS.has(err.code)) return failed(`${err.code}: ${err.message}`);
     throw err;
   }
 }
 
-/** Runs a tool whose input is already valid (the AI SDK validates it before `execute`). */
-export async function dispatch<N extends ToolName>(thread: Thread, name: N, input: ToolInput<N>, signal?: AbortSignal): Promise<ToolOutput> {
+async function dispatch<N extends ToolName>(thread: Thread, name: N, input: ToolInput<N>, signal?: AbortSignal): Promise<ToolOutput> {
   switch (name) {
     case "run_python": {
       const { code, ...rest } = input as ToolInput<"run_python">;
