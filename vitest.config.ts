@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      // The SDK (client/) against scripted loopback servers; against the real stack it is in e2e (client-*.test.ts).
+      { test: { name: "client", include: ["test/client/**/*.test.ts"], testTimeout: 30_000 } },
       {
         test: {
           name: "runtime",

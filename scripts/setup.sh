@@ -72,3 +72,12 @@ if [[ ! -x $bin || $stale == 1 ]]; then
   cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" runtime-container/native/*.c
   mv "$bin.tmp" "$bin"
 fi
+
+# The SDK's JavaScript (`threadbox/client`, `/tools`, `/ai` for plain `node` and bundlers; types come from the
+# sources): client/src and the shared code it imports, compiled into dist/ when a source is newer than the build.
+stamp=dist/.tsbuildinfo
+if [[ ! -f $stamp || -n $(find client/src shared/src client/tsconfig.build.json tsconfig.base.json -newer "$stamp" -print -quit) ]]; then
+  say "compiling the SDK into dist/"
+  npx --no-install tsc -p client/tsconfig.build.json
+  touch "$stamp"
+fi

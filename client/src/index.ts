@@ -1,0 +1,36 @@
+/** `threadbox/client`: the typed client of the threadbox API (fetch only: Node ≥ 20, Workers, Deno, Bun, browsers). */
+export { Threadbox, type ThreadHandleOptions } from "./threadbox.ts";
+export {
+  Thread,
+  type ExecOptions,
+  type InstallOptions,
+  type Packages,
+  type RunCodeLanguage,
+  type RunCodeOptions,
+  type RunCodeResult,
+  type RunPythonOptions,
+} from "./thread.ts";
+export { Files } from "./files.ts";
+export { Context, Contexts, type CreateContextOptions, type RunCellOptions } from "./contexts.ts";
+export { Executions } from "./executions.ts";
+export { Tokens, type ThreadToken } from "./tokens.ts";
+export { ExecutionStream } from "./stream.ts";
+export { type ResultOptions, type ResultValues, type RunCallbacks, type StreamOptions, resultValue } from "./run.ts";
+export { type ClientErrorCode, ThreadboxError } from "./errors.ts";
+export type { CallOptions, Credential, ResumeOptions, ThreadboxOptions } from "./options.ts";
+export type {
+  CellResult,
+  ContextInfo,
+  DisplayOutput,
+  ErrorCode,
+  ExecResult,
+  ExecutionEvent,
+  ExecutionRecord,
+  FileEntry,
+  FileList,
+  FileWritten,
+  InstallResult,
+  NetworkMode,
+  RunPythonResponse,
+  ThreadState,
+} from "../../shared/src/index.ts";

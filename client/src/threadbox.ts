@@ -1,0 +1,57 @@
+import { type NetworkMode, ThreadIdSchema } from "../../shared/src/index.ts";
+import { ThreadboxError } from "./errors.ts";
+import { Http } from "./http.ts";
+import type { CallOptions, ThreadboxOptions } from "./options.ts";
+import { ThreadScope, type ThreadSettings, createThread } from "./scope.ts";
+import { Thread } from "./thread.ts";
+import { Tokens } from "./tokens.ts";
+
+export interface ThreadHandleOptions {
+  /** The network mode the thread gets if this handle creates it on first use ("none": no network at all). */
+  network?: NetworkMode;
+  /** Overrides ThreadboxOptions.autoCreate for this thread. */
+  autoCreate?: boolean;
+}
+
+/**
+ * The threadbox client: `new Threadbox({ baseUrl, apiKey })` on a server, `{ baseUrl, token }` in a browser or any
+ * code you hand one thread to. fetch only, so it runs in Node ≥ 20, Workers, Deno, Bun and browsers.
+ */
+export class Threadbox {
+  readonly tokens: Tokens;
+  readonly #http: Http;
+  readonly #autoCreate: boolean;
+
+  constructor(opts: ThreadboxOptions) {
+    this.#http = new Http(opts);
+    this.#autoCreate = opts.autoCreate ?? this.#http.viaKey;
+    this.tokens = new Tokens(this.#http, (id) => this.#scope(id, {}));
+  }
+
+  /** A handle on a thread; no request is made until it is used (and with an API key it is created then if new). */
+  thread(id: string, opts: ThreadHandleOptions = {}): Thread {
+    return new Thread(this.#http, checkedId(id), this.#settings(opts));
+  }
+
+  /** Creates a thread (a new UUID unless `id` is given; 409 THREAD_EXISTS if it already exists) and sets it up. */
+  async createThread(opts: CallOptions & { id?: string; network?: NetworkMode } = {}): Promise<Thread> {
+    const state = await createThread(this.#http, { id: opts.id === undefined ? undefined : checkedId(opts.id), network: opts.network }, opts.signal);
+    return new Thread(this.#http, state.id, this.#settings({ network: opts.network }));
+  }
+
+  #settings(opts: ThreadHandleOptions): ThreadSettings {
+    return { autoCreate: opts.autoCreate ?? this.#autoCreate, network: opts.network };
+  }
+
+  #scope(id: string, opts: ThreadHandleOptions): ThreadScope {
+    return new ThreadScope(this.#http, checkedId(id), this.#settings(opts));
+  }
+}
+
+function checkedId(id: string): string {
+  const parsed = ThreadIdSchema.safeParse(id);
+  if (!parsed.success) {
+    throw new ThreadboxError({ code: "VALIDATION_FAILED", status: 400, message: `invalid thread id "${id}": a UUID or 1–64 of A-Z a-z 0-9 _ -` });
+  }
+  return parsed.data;
+}
