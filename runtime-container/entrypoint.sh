@@ -38,7 +38,7 @@ if [ "${STORAGE_MODE:-local}" = "mount" ]; then
     owner="--owner=$server_ids"
   fi
   say "mounting bucket ${R2_BUCKET:-?}"
-  node --import tsx runtime-container/src/storage/cli.ts mount $owner
+  node --import tsx runtime-container/src/storage-cli.ts mount $owner
   if [ "${STORAGE_MOUNT_BY:-runtime}" = "external" ]; then
     # The server only verifies the mount: it never needs the storage credentials.
     unset R2_ACCESS_KEY_ID R2_SECRET_ACCESS_KEY

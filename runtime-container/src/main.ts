@@ -3,7 +3,7 @@ import { AppError, ErrorCode, KNOWN_BAD_DEV_SECRET } from "../../shared/src/inde
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { createSandbox } from "./sandbox/create.ts";
-import { createApp } from "./server/app.ts";
+import { createApp } from "./app.ts";
 import { createServices } from "./services.ts";
 import { dropStorageSecrets } from "./storage/config.ts";
 import { createStorage } from "./storage/gate.ts";

@@ -6,13 +6,13 @@ import { ExecutionRegistry } from "./executions/registry.ts";
 import { DisplayManager } from "./gui/displays.ts";
 import type { ScreenshotDeps } from "./gui/screenshots.ts";
 import type { Logger } from "./logger.ts";
-import type { RunPythonDeps } from "./python/run-python.ts";
+import type { RunPythonDeps } from "./executions/run-python.ts";
 import { DiskQuota } from "./quota/disk-quota.ts";
 import { stdlibProber, systemInterpreters, systemPythonProber } from "./python/system-python.ts";
 import { type GuestRunner, createGuestRunner } from "./runner/guest.ts";
 import type { Sandbox } from "./sandbox/create.ts";
 import type { StorageGate } from "./storage/gate.ts";
-import type { WorkspaceLocation } from "./workspace/location.ts";
+import type { WorkspaceLocation } from "./thread-location.ts";
 import { WorkspaceManager } from "./workspace/manager.ts";
 
 /** Everything the routes use, built once at start-up and passed down by construction. */
@@ -32,10 +32,8 @@ export interface Services {
   /** What `capture_screenshot` needs: the thread's display, where its /tmp appears, who owns files there. */
   screenshots: ScreenshotDeps;
   python: RunPythonDeps;
-  installer: "uv" | "pip";
+  /** The system interpreters `python_cmd` may name. */
   interpreters: string[];
-  /** Who owns what the runtime writes for a thread: its uid and its tenant's gid (null: not root). */
-  owner: (loc: WorkspaceLocation) => Owner;
   startedAt: number;
 }
 
@@ -83,8 +81,6 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       systemPythonVersion: systemPythonProber(run),
       stdlibModules: stdlibProber(run, config.PYTHON_BIN),
     },
-    owner,
-    installer,
     interpreters,
     startedAt: Date.now(),
   };

@@ -4,11 +4,11 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AppError } from "../../shared/src/index.ts";
+import { AppError, threadRef } from "../../shared/src/index.ts";
 import { createLogger } from "../../runtime-container/src/logger.ts";
 import { DiskQuota } from "../../runtime-container/src/quota/disk-quota.ts";
 import { MAX_WALK_DEPTH, UsageWalk } from "../../runtime-container/src/quota/usage-walk.ts";
-import { locateWorkspace } from "../../runtime-container/src/workspace/location.ts";
+import { locateWorkspace } from "../../runtime-container/src/thread-location.ts";
 
 /*
  * The disk quota's accounting on the real filesystem (quota/): the link-safe walk against du(1), planted links,
@@ -134,7 +134,7 @@ describe("usage walk", () => {
 describe("disk quota service", () => {
   const logger = createLogger("error");
   const limits = { bytes: 16 * MIB, inodes: 500 };
-  const where = () => locateWorkspace({ workspaces: path.join(tmp, "threads"), state: path.join(tmp, "state") }, "acme", "t1");
+  const where = () => locateWorkspace({ workspaces: path.join(tmp, "threads"), state: path.join(tmp, "state") }, threadRef("acme", "t1"));
   const prepare = () => {
     const loc = where();
     for (const dir of [loc.dir, ...Object.values(loc.privateTmp), loc.mounts.venv]) mkdirSync(dir, { recursive: true });

@@ -13,7 +13,8 @@ import { signalTree } from "../runner/kill-tree.ts";
 import { spawnTree } from "../runner/spawn.ts";
 import { CellStream } from "./cell-output.ts";
 import { KERNELS, type Kernel, type KernelError } from "./kernels.ts";
-import { treeRss } from "./process-tree.ts";
+import { treeRss } from "../runner/proc-tree.ts";
+import { STATUS_FD } from "../sandbox/launcher.ts";
 
 /** What it takes to start the interpreter inside the thread's sandbox (the command line with every layer). */
 export type Launch = () => Promise<GuestCommand>;
@@ -89,7 +90,8 @@ export class InterpreterContext {
       child.once("error", done);
     });
     const parser = new NdjsonParser();
-    const control = child.stdio[3] as unknown as Readable & Writable;
+    // The run's status fd carries a context's control channel (kernel.py and kernel.cjs open fd 3).
+    const control = child.stdio[STATUS_FD] as unknown as Readable & Writable;
     this.control = control;
     control.on("data", (chunk: Buffer) => {
       for (const frame of parser.push(chunk.toString("utf8")) as Frame[]) this.onFrame(frame);

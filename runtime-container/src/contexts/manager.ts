@@ -1,12 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { AppError, type ContextInfo, type CreateContext, ErrorCode } from "../../../shared/src/index.ts";
+import { AppError, type ContextInfo, type CreateContext, ErrorCode, newContextId } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { prepareGuest } from "../runner/guest.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
 import type { Sandbox } from "../sandbox/create.ts";
 import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { WorkspaceManager } from "../workspace/manager.ts";
 import { InterpreterContext, type Launch } from "./interpreter-context.ts";
 import { KERNELS } from "./kernels.ts";
@@ -42,7 +41,7 @@ export class ContextManager {
       const ready = await this.workspaces.ensure(loc);
       return prepareGuest(this.config, this.sandbox, loc, { argv: kernel.argv(ready.venv), cwd: cwd.guest, env: req.env, limits });
     };
-    const id = `ctx_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    const id = newContextId();
     const context = new InterpreterContext(id, req.language, launch, this.config.KILL_GRACE_MS);
     await context.start();
     // The thread's deletion began while this one started: it was not among the contexts the deletion stopped.

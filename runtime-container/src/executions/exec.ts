@@ -2,7 +2,12 @@ import type { ExecRequest, ResultPayload } from "../../../shared/src/index.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
+import { type KindHandler, inWorkspace, timeoutS } from "./kind-handler.ts";
 import type { ExecutionContext } from "./registry.ts";
+
+/** The `exec` kind. */
+export const execHandler: KindHandler<"exec"> = (s, { loc, req }) =>
+  inWorkspace(s, loc, "the run was not started", (ws, ctx, { run }) => runExec(run, ws, req, timeoutS(s, req.timeout), ctx));
 
 /** A shell command in the thread's sandbox: `bash -c`, no `set -e`, status and both streams always reported. */
 export function runExec(run: GuestRunner, ws: ReadyWorkspace, req: ExecRequest, timeoutS: number, ctx: ExecutionContext) {

@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
-import { AppError, ErrorCode, type EventBody, type ExecutionKind, type ResultPayload, toAppError } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type EventBody, type ExecutionKind, type ResultPayload, toAppError, newExecutionId, RESULT_KINDS } from "../../../shared/src/index.ts";
 import type { Logger } from "../logger.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import { ExecutionStream } from "./stream.ts";
 
 export interface ExecutionContext {
@@ -39,7 +38,7 @@ export class ExecutionRegistry {
     requestedId: string | undefined,
     work: (ctx: ExecutionContext) => Promise<ResultPayload>,
   ): ExecutionStream {
-    const executionId = requestedId ?? `ex_${randomUUID().replaceAll("-", "")}`;
+    const executionId = requestedId ?? newExecutionId();
     if (this.running.has(executionId)) {
       throw new AppError(ErrorCode.VALIDATION_FAILED, `execution ${executionId} is already running`);
     }
@@ -60,7 +59,7 @@ export class ExecutionRegistry {
         // Ended by failAll: the platform failed under the work, whatever the work made of being stopped.
         if (controller.signal.reason instanceof AppError) throw controller.signal.reason;
         stream.emit({ type: "result", result });
-        logger.info("execution finished", { duration_ms: Math.round(performance.now() - started), ...summary(result) });
+        logger.info("execution finished", { duration_ms: Math.round(performance.now() - started), ...logFields(result) });
       })
       .catch((err: unknown) => {
         const error = toAppError(err);
@@ -110,9 +109,7 @@ export class ExecutionRegistry {
   }
 }
 
-function summary(result: ResultPayload): Record<string, unknown> {
-  if (result.kind === "install") return { ok: result.value.ok, installed: result.value.installed };
-  if (result.kind === "cell") return { ok: result.value.ok, state: result.value.state, timed_out: result.value.timed_out };
-  const v = result.kind === "exec" ? result.value : result.value.metadata;
-  return { exit_code: v.exit_code, timed_out: v.timed_out, truncated: v.truncated };
+/** What the log line of a finished execution says about its result (from the kinds table). */
+function logFields(result: ResultPayload): Record<string, unknown> {
+  return (RESULT_KINDS[result.kind].log as (v: unknown) => Record<string, unknown>)(result.value);
 }

@@ -1,11 +1,16 @@
 import path from "node:path";
 import { AppError, ErrorCode, type ResultPayload, type RunCode } from "../../../shared/src/index.ts";
 import { transpileTypeScript } from "../contexts/typescript.ts";
-import { removeRunDir, writeRequestFiles } from "../python/write-files.ts";
+import { removeRunDir, writeRequestFiles } from "../files/request-files.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { runArgv } from "./exec.ts";
+import { type KindHandler, inWorkspace, timeoutS } from "./kind-handler.ts";
 import type { ExecutionContext } from "./registry.ts";
+
+/** The `run_code` kind (the worker sends python and bash as run_python and exec). */
+export const runCodeHandler: KindHandler<"run_code"> = (s, { loc, req }) =>
+  inWorkspace(s, loc, "the run was not started", (ws, ctx, { run }) => runCode(run, ws, req, timeoutS(s, req.timeout), ctx));
 
 /**
  * JavaScript/TypeScript code, written to a module under /.threadbox and run by Node from the workspace (its

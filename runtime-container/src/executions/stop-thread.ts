@@ -1,7 +1,7 @@
 import type { ContextManager } from "../contexts/manager.ts";
 import type { DisplayManager } from "../gui/displays.ts";
 import type { Sandbox } from "../sandbox/create.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { ExecutionRegistry } from "./registry.ts";
 
 export interface ThreadProcesses {

@@ -5,7 +5,7 @@ import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { Owner } from "../files/safe-open.ts";
 import { writeWorkspaceFile } from "../files/file-ops.ts";
 import type { Logger } from "../logger.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import { newCookie, xauthority } from "./xauthority.ts";
 
 const REAP_EVERY_MS = 30_000;

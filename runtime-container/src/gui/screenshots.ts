@@ -4,7 +4,7 @@ import type { EventBody } from "../../../shared/src/index.ts";
 import { deleteWorkspacePath, listWorkspaceDir, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
 import type { Owner } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import { type DisplayManager, GUEST_XAUTHORITY } from "./displays.ts";
 
 const HOOK = readFileSync(new URL("./sitecustomize.py", import.meta.url), "utf8");

@@ -2,8 +2,8 @@ import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { StreamName } from "../runner/output.ts";
 import type { Mounts } from "../sandbox/backend.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
-import { shareTenantCache } from "../workspace/ownership.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
+import { shareWithGroup } from "../files/chown-tree.ts";
 import { requirementName } from "./manifest.ts";
 
 export interface InstallRequest {
@@ -80,4 +80,13 @@ export async function installPackages(run: GuestRunner, loc: WorkspaceLocation, 
     }
   }
   return { ok: true, installed, message: "", environment: found?.environment ?? installed };
+}
+
+/**
+ * After an install: the tenant's package cache is shared by its threads, each its own uid, but pip writes cache
+ * entries 0600 whatever the umask. Copying the owner's permissions to the tenant's group lets the next thread reuse
+ * them; other tenants still cannot enter the directory (0770, the tenant's gid).
+ */
+async function shareTenantCache(loc: WorkspaceLocation): Promise<void> {
+  if (loc.owner) await shareWithGroup(loc.mounts.pipCache, loc.owner.gid);
 }

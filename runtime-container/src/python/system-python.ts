@@ -1,15 +1,15 @@
 import { readdirSync } from "node:fs";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { GuestRunner } from "../runner/guest.ts";
-import type { ReadyWorkspace } from "../workspace/manager.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 
-/** Probes a system interpreter's version once per command (seed 001's `system` mode, seed 003's `python_cmd`). */
-export function systemPythonProber(run: GuestRunner): (ws: ReadyWorkspace, command: string) => Promise<string> {
+/** Probes a system interpreter's version once per command (system mode, the run_python tool's `python_cmd`). */
+export function systemPythonProber(run: GuestRunner): (loc: WorkspaceLocation, command: string) => Promise<string> {
   const cache = new Map<string, string>();
-  return async (ws, command) => {
+  return async (loc, command) => {
     const known = cache.get(command);
     if (known) return known;
-    const r = await run(ws.loc, {
+    const r = await run(loc, {
       argv: [command, "-c", "import sys; print(sys.version.split()[0])"],
       timeoutMs: 30_000,
     });
@@ -23,10 +23,10 @@ export function systemPythonProber(run: GuestRunner): (ws: ReadyWorkspace, comma
 }
 
 /** The base interpreter's standard-library module names, read once. */
-export function stdlibProber(run: GuestRunner, pythonBin: string): (ws: ReadyWorkspace) => Promise<ReadonlySet<string>> {
+export function stdlibProber(run: GuestRunner, pythonBin: string): (loc: WorkspaceLocation) => Promise<ReadonlySet<string>> {
   let names: Promise<ReadonlySet<string>> | undefined;
-  return (ws) => {
-    names ??= run(ws.loc, {
+  return (loc) => {
+    names ??= run(loc, {
       argv: [pythonBin, "-c", "import sys; print('\\n'.join(sorted(sys.stdlib_module_names)))"],
       timeoutMs: 30_000,
     }).then((r) => new Set(r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : []));

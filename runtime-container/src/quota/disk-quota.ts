@@ -1,6 +1,6 @@
 import type { DiskUsage, RuntimeDisk } from "../../../shared/src/index.ts";
 import type { Logger } from "../logger.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import { type ThreadUsage, measureThread } from "./thread-usage.ts";
 import type { Usage } from "./usage-walk.ts";
 import { type QuotaLimits, diskUsage, isOver, quotaExceeded, stopLine } from "./verdict.ts";

@@ -1,5 +1,5 @@
 import type { RunLimits } from "../sandbox/limits.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { DiskQuota } from "./disk-quota.ts";
 
 const MIB = 1024 * 1024;

@@ -1,4 +1,4 @@
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import { type Usage, UsageWalk, type WalkStop } from "./usage-walk.ts";
 
 /** What one thread holds on disk: its workspace, its private /tmp, /var/tmp and /dev/shm, and its venv. */

@@ -1,4 +1,4 @@
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { DiskQuota } from "./disk-quota.ts";
 
 /**

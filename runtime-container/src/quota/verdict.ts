@@ -1,5 +1,5 @@
 import { AppError, type DiskUsage, ErrorCode } from "../../../shared/src/index.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { Usage } from "./usage-walk.ts";
 import type { ThreadUsage } from "./thread-usage.ts";
 

@@ -3,8 +3,9 @@ import type { Context } from "hono";
 import { AppError, ErrorCode, decodeWorkspacePath } from "../../../shared/src/index.ts";
 import { deleteWorkspacePath, listWorkspaceDir, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
 import { quotaUpload } from "../quota/upload.ts";
+import { threadOf } from "../server/thread.ts";
 import type { Services } from "../services.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 
 /** The workspace-relative path after `/files/` (or in `raw`), decoded and checked; "" is the workspace root. */
 function filePath(c: Context, raw?: string): string {
@@ -15,7 +16,7 @@ function filePath(c: Context, raw?: string): string {
 export function fileRoutes(s: Services): Hono {
   const app = new Hono();
   const existing = async (c: Context): Promise<WorkspaceLocation> => {
-    const loc = s.workspaces.locate(c.req.param("tenant") as string, c.req.param("thread") as string);
+    const loc = threadOf(c, s);
     if (!(await s.workspaces.exists(loc))) throw new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${loc.thread} has no workspace`);
     return loc;
   };
@@ -42,7 +43,7 @@ export function fileRoutes(s: Services): Hono {
   });
 
   app.put("/threads/:tenant/:thread/files/*", async (c) => {
-    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const loc = threadOf(c, s);
     const rel = filePath(c);
     if (rel === "") throw new AppError(ErrorCode.INVALID_PATH, "name a file to write, not the workspace root");
     const read = async () => {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { AppError, ErrorCode, type RuntimeHealth, ThreadSetupSchema } from "../../../shared/src/index.ts";
 import { withThreadStopped } from "../executions/stop-thread.ts";
 import { jsonBody } from "../server/request.ts";
+import { threadOf } from "../server/thread.ts";
 import type { Services } from "../services.ts";
 
 /** Workspace lifecycle and runtime health. */
@@ -28,22 +29,22 @@ export function threadRoutes(s: Services): Hono {
   /** Creates and configures the workspace (idempotent); `network` (optional body) is kept with the thread. */
   app.post("/threads/:tenant/:thread", async (c) => {
     const setup = await jsonBody(c, ThreadSetupSchema);
-    const located = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
-    if (setup.network) s.sandbox.settings.setNetwork(located.key, setup.network);
-    const loc = s.workspaces.locate(located.tenant, located.thread);
+    const loc = threadOf(c, s);
+    if (setup.network) s.sandbox.settings.setNetwork(loc.key, setup.network);
     await s.workspaces.ensure(loc);
-    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), network: loc.network, disk: await s.quota.usage(loc) });
+    const network = s.sandbox.settings.network(loc.key);
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), network, disk: await s.quota.usage(loc) });
   });
 
   app.get("/threads/:tenant/:thread", async (c) => {
-    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const loc = threadOf(c, s);
     if (!(await s.workspaces.exists(loc))) throw new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${loc.thread} has no workspace`);
     return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), disk: await s.quota.usage(loc) });
   });
 
   /** Idle thread: release what the runtime holds for it between calls (its contexts and its display). */
   app.post("/threads/:tenant/:thread/release", (c) => {
-    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const loc = threadOf(c, s);
     const contexts = s.contexts.release(loc);
     const display = s.displays.release(loc);
     s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread, contexts, display });
@@ -52,7 +53,7 @@ export function threadRoutes(s: Services): Hono {
 
   /** Stops everything of the thread and waits until it is dead, then removes its workspace, tmp dirs and venv. */
   app.delete("/threads/:tenant/:thread", async (c) => {
-    const loc = s.workspaces.locate(c.req.param("tenant"), c.req.param("thread"));
+    const loc = threadOf(c, s);
     const existed = await withThreadStopped(s, loc, async () => {
       const there = await s.workspaces.exists(loc);
       await s.workspaces.remove(loc);

@@ -7,7 +7,7 @@ import type { PreparedCommand, Sandbox } from "../sandbox/create.ts";
 import { type RunLimits, resolveLimits } from "../sandbox/limits.ts";
 import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
-import type { WorkspaceLocation } from "../workspace/location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { StreamName } from "./output.ts";
 import { type RunOutcome, runProcess } from "./run.ts";
 
@@ -47,7 +47,7 @@ export async function prepareGuest(
   const mounts = { ...loc.mounts, ...run.mounts };
   const paths = guestPaths(sandbox, loc, mounts);
   const cwd = run.cwd ?? paths.root;
-  const identity = { owner: loc.owner, network: loc.network, limits: run.limits ?? resolveLimits(config) };
+  const identity = { owner: loc.owner, network: sandbox.settings.network(loc.key), limits: run.limits ?? resolveLimits(config) };
   const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv }, identity);
   return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
 }

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 
 /**
  * The descendants of `pid` (not `pid` itself) as host pids, from /proc/<pid>/stat of every process visible now: a
@@ -42,4 +43,16 @@ function parentOf(pid: string): number | null {
   } catch {
     return null; // exited during the scan
   }
+}
+
+/** Resident memory of a process and all its descendants (an interpreter runs under the sandbox's wrappers), in bytes. */
+export async function treeRss(rootPid: number): Promise<number | null> {
+  const rss = async (pid: number) => {
+    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => null);
+    return status === null ? null : Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+  };
+  const root = await rss(rootPid);
+  if (root === null) return null;
+  const rest = await Promise.all(descendantsOf(rootPid).map(rss));
+  return rest.reduce<number>((sum, bytes) => sum + (bytes ?? 0), root);
 }

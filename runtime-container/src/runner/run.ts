@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
 import { AppError } from "../../../shared/src/index.ts";
-import { parseLauncherStatus } from "../sandbox/launcher.ts";
+import { STATUS_FD, parseLauncherStatus } from "../sandbox/launcher.ts";
 import { signalDescendants, signalTree } from "./kill-tree.ts";
 import { spawnTree } from "./spawn.ts";
 import { OutputCollector, type StreamName } from "./output.ts";
@@ -110,7 +110,7 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
 
   // The launcher writes the user's command's status in one write() when it exits (proot and the wrappers keep
   // the pipe open, so there is no EOF to wait for); what the command left behind is killed at once.
-  const statusPipe = child.stdio[3] as Readable | undefined;
+  const statusPipe = child.stdio[STATUS_FD] as Readable | undefined;
   statusPipe?.on("data", (chunk: Buffer) => {
     statusText += chunk.toString("latin1");
     if (parseLauncherStatus(statusText) !== null) terminate(0);

@@ -41,6 +41,3 @@ export interface Mounts {
   pipCache: string;
 }
 export const GUEST_MOUNTS: Record<keyof Mounts, string> = { venv: "/.venv", pipCache: "/.pip-cache" };
-
-/** Host directories every backend shows read-only (bwrap) or as-is (proot) inside the sandbox (seed 002). */
-export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/opt"];

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
-import { GUEST_MOUNTS, SYSTEM_DIRS } from "./backend.ts";
+import { SYSTEM_DIRS } from "../host-dirs.ts";
+import { GUEST_MOUNTS } from "./backend.ts";
 import { stubGuard } from "./stubs.ts";
 
 type Mount = { kind: "ro-bind" | "symlink"; guest: string; source: string };

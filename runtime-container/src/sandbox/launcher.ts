@@ -8,7 +8,7 @@ export const STATUS_FD = 3;
 
 // The launcher is in the run's process group, so a timeout's SIGTERM reaches it too: a (non-ignoring) trap keeps
 // it alive to report the command's 143. Handled traps reset to default in children: the command sees the signal.
-const SCRIPT = `trap : TERM INT HUP; "$@" 3>&-; printf '%s' "$?" >&3`;
+const SCRIPT = `trap : TERM INT HUP; "$@" ${STATUS_FD}>&-; printf '%s' "$?" >&${STATUS_FD}`;
 
 export function launcherArgv(argv: string[]): string[] {
   return ["/bin/sh", "-c", SCRIPT, "threadbox-launcher", ...argv];

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { SYSTEM_DIRS } from "../sandbox/backend.ts";
+import { SYSTEM_DIRS } from "../host-dirs.ts";
 
 /** The storage variables as config.ts parsed them (before the derived values below). */
 export interface StorageEnv {

@@ -1,6 +1,6 @@
 import { lstat } from "node:fs/promises";
 import path from "node:path";
-import type { WorkspaceInfo } from "../../../shared/src/index.ts";
+import type { ThreadRef, WorkspaceInfo } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import { createWorkspaceFile } from "../files/file-ops.ts";
 import { removeHostEntry, removeTree } from "../files/remove-tree.ts";
@@ -12,7 +12,7 @@ import type { Sandbox } from "../sandbox/create.ts";
 import type { StorageGate } from "../storage/gate.ts";
 import { KeyedLock } from "./lock.ts";
 import { bashrc, packageJson, pyprojectToml } from "./layout.ts";
-import { type WorkspaceLocation, locateWorkspace } from "./location.ts";
+import { type WorkspaceLocation, locateWorkspace } from "../thread-location.ts";
 import { prepareThreadDirs } from "./ownership.ts";
 import { type Marker, readMarker, removeMarker, statMarker, verifyPython, writeMarker } from "./verify.ts";
 import { type VenvDeps, buildVenv, removeVenvLeftovers, venvLooksUsable } from "./venv.ts";
@@ -54,9 +54,8 @@ export class WorkspaceManager {
   /** New threads' venvs are copies of it (see venv-template.ts). */
   private readonly venvTemplate: VenvTemplate;
 
-  locate(tenant: string, thread: string): WorkspaceLocation {
-    const access = { ownerOf: this.sandbox.ownerOf, network: (key: string) => this.sandbox.settings.network(key) };
-    return locateWorkspace({ workspaces: this.config.WORKSPACES_ROOT, state: this.config.STATE_DIR }, tenant, thread, access);
+  locate(ref: ThreadRef): WorkspaceLocation {
+    return locateWorkspace({ workspaces: this.config.WORKSPACES_ROOT, state: this.config.STATE_DIR }, ref, this.sandbox.ownerOf);
   }
 
   guestRoot(loc: WorkspaceLocation): string {

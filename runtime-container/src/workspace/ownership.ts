@@ -1,9 +1,9 @@
 import { chmod, lchown, lstat, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { chownTree, shareWithGroup } from "../files/chown-tree.ts";
+import { chownTree } from "../files/chown-tree.ts";
 import { fsCode, withWorkspaceDir } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
-import type { WorkspaceLocation } from "./location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import { removePlantedEntries } from "./planted.ts";
 
 /** Directories only their owner enters: a thread's workspace and private tmp dirs, never readable by other uids. */
@@ -67,13 +67,4 @@ async function adoptIfMoved(loc: WorkspaceLocation, owner: { uid: number; gid: n
   for (const dir of [...Object.values(loc.privateTmp), loc.mounts.venv]) {
     if ((await lstat(dir).catch(() => null))?.isDirectory()) await chownTree(dir, owner);
   }
-}
-
-/**
- * After an install: the tenant's package cache is shared by its threads, each its own uid, but pip writes cache
- * entries 0600 whatever the umask. Copying the owner's permissions to the tenant's group lets the next thread reuse
- * them; other tenants still cannot enter the directory (0770, the tenant's gid).
- */
-export async function shareTenantCache(loc: WorkspaceLocation): Promise<void> {
-  if (loc.owner) await shareWithGroup(loc.mounts.pipCache, loc.owner.gid);
 }

@@ -5,18 +5,15 @@ import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import { statWorkspacePath, writeWorkspaceFile } from "../files/file-ops.ts";
 import { removeHostEntry } from "../files/remove-tree.ts";
 import { installPackages } from "../python/installer.ts";
+import { INSTALLING_MARK, SYSTEM_SITE } from "../python/venv-layout.ts";
 import { readManifest } from "../python/manifest.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { Sandbox } from "../sandbox/create.ts";
-import type { WorkspaceLocation } from "./location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { VenvTemplate } from "./venv-template.ts";
 import { verifyPython } from "./verify.ts";
 
 const SETUP_TIMEOUT_MS = 300_000;
-/** System mode's per-thread package directory, inside the venv directory (local disk, per thread). */
-export const SYSTEM_SITE = "system-site";
-/** Present while an install runs in the venv: a venv that still has it was interrupted and is rebuilt. */
-export const INSTALLING_MARK = ".threadbox-installing";
 
 export interface VenvDeps {
   run: GuestRunner;

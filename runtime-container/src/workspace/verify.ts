@@ -6,7 +6,7 @@ import { type Owner, lstatAt, withWorkspaceDir } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { Mounts } from "../sandbox/backend.ts";
 import { MARKER_PATH } from "./layout.ts";
-import type { WorkspaceLocation } from "./location.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 
 const MarkerSchema = z.object({
   python_version: z.string(),

@@ -1,8 +1,8 @@
 import { constants } from "node:os";
 import type { RunPythonResponse } from "../../../shared/src/index.ts";
 import type { RunOutcome } from "../runner/run.ts";
-import { moduleNotFoundHint } from "./import-names.ts";
-import { analyzePythonFailure } from "./traceback.ts";
+import { moduleNotFoundHint } from "../python/import-names.ts";
+import { analyzePythonFailure } from "../python/traceback.ts";
 
 export interface ResponseContext {
   executionId: string;

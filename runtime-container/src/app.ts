@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../../shared/src/index.ts";
-import { contextRoutes } from "../routes/contexts.ts";
-import { executeRoutes } from "../routes/execute.ts";
-import { fileRoutes } from "../routes/files.ts";
-import { threadRoutes } from "../routes/threads.ts";
-import type { Services } from "../services.ts";
-import { hmacAuth } from "./hmac-auth.ts";
+import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared/src/index.ts";
+import { contextRoutes } from "./routes/contexts.ts";
+import { executeRoutes } from "./routes/execute.ts";
+import { fileRoutes } from "./routes/files.ts";
+import { threadRoutes } from "./routes/threads.ts";
+import type { Services } from "./services.ts";
+import { hmacAuth } from "./server/hmac-auth.ts";
 
 /**
  * The runtime's internal API: the HMAC check (signed headers first, then the body read under its size cap and

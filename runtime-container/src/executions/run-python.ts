@@ -1,30 +1,47 @@
 import path from "node:path";
 import { AppError, ErrorCode, type ResultPayload, type RunPythonParams } from "../../../shared/src/index.ts";
-import type { ExecutionContext } from "../executions/registry.ts";
+import { type KindHandler, inWorkspace, timeoutS } from "./kind-handler.ts";
+import type { ExecutionContext } from "./registry.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { RunOutcome } from "../runner/run.ts";
 import { type GuestDir, requireWorkspaceDir, resolveGuestDir } from "../workspace/guest-path.ts";
+import type { WorkspaceLocation } from "../thread-location.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
-import { fixForImport } from "./import-names.ts";
+import { fixForImport } from "../python/import-names.ts";
 import { type InstallDeps, installIntoThread, requirementsFrom, systemSite } from "./install-step.ts";
-import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./response.ts";
-import { changedFiles, snapshotWorkspace } from "./snapshot.ts";
-import { analyzePythonFailure } from "./traceback.ts";
-import { removeRunDir, writeRequestFiles } from "./write-files.ts";
+import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./run-python-response.ts";
+import { changedFiles, snapshotWorkspace } from "../python/snapshot.ts";
+import { analyzePythonFailure } from "../python/traceback.ts";
+import { removeRunDir, writeRequestFiles } from "../files/request-files.ts";
 
 export interface RunPythonDeps extends InstallDeps {
   /** Version of a non-venv interpreter (`use_venv: false`, `python_cmd`), probed once per command. */
-  systemPythonVersion(ws: ReadyWorkspace, command: string): Promise<string>;
-  /** The runtime's PYTHON_MODE: a venv per thread, or the image's own interpreter (seed 001). */
+  systemPythonVersion(loc: WorkspaceLocation, command: string): Promise<string>;
+  /** The runtime's PYTHON_MODE: a venv per thread, or the image's own interpreter (system mode). */
   defaultUseVenv: boolean;
   /** The base interpreter's sys.stdlib_module_names, so auto-install never tries to install the standard library. */
-  stdlibModules(ws: ReadyWorkspace): Promise<ReadonlySet<string>>;
+  stdlibModules(loc: WorkspaceLocation): Promise<ReadonlySet<string>>;
 }
 
 /**
- * seed 003's run_python: files written first (relative to working_dir), `packages` installed into the thread's venv
+ * The `run_python` kind. A `python_cmd` this runtime does not offer, and `notebook_format` (not implemented yet: it
+ * is refused, never silently run another way), are 400s before anything runs.
+ */
+export const runPythonHandler: KindHandler<"run_python"> = (s, { loc, req }) => {
+  const cmd = req.options.python_cmd;
+  if (cmd && !s.interpreters.includes(cmd)) {
+    throw new AppError(ErrorCode.VALIDATION_FAILED, `python_cmd ${cmd} is not offered here; choose one of: ${s.interpreters.join(", ")}`);
+  }
+  if (req.options.notebook_format) {
+    throw new AppError(ErrorCode.VALIDATION_FAILED, "options.notebook_format is not supported yet; run the code without it, or in a context for rich outputs");
+  }
+  return inWorkspace(s, loc, "the run was not started", (ws, ctx, { run }) => runPython({ ...s.python, run }, ws, req, timeoutS(s, req.timeout), ctx));
+};
+
+/**
+ * The run_python tool: files written first (relative to working_dir), `packages` installed into the thread's venv
  * (failure: PACKAGE_INSTALL_FAILED, the code not run), the code run from a script under /.threadbox, its error fields
- * read from the traceback; with `auto_install`, a missing module is installed and the code re-run once (seed 004).
+ * read from the traceback; with `auto_install`, a missing module is installed and the code re-run once.
  */
 export async function runPython(
   deps: RunPythonDeps,
@@ -46,7 +63,7 @@ export async function runPython(
   const rc: ResponseContext = {
     executionId: ctx.executionId,
     scriptPath: path.posix.join(ws.guestRoot, ".threadbox", "runs", ctx.executionId, "main.py"),
-    pythonVersion: useVenv ? ws.marker.python_version : await deps.systemPythonVersion(ws, interpreter),
+    pythonVersion: useVenv ? ws.marker.python_version : await deps.systemPythonVersion(ws.loc, interpreter),
     virtualEnv: useVenv ? ws.marker.virtual_env : null,
     filesCreated: [],
     packagesInstalled: [],
@@ -79,7 +96,7 @@ export async function runPython(
   let note = "";
   const failure = analyzePythonFailure({ ...out, scriptPath: rc.scriptPath });
   if (params.options.auto_install && failure?.missing_module) {
-    const fix = fixForImport(failure.missing_module, await deps.stdlibModules(ws));
+    const fix = fixForImport(failure.missing_module, await deps.stdlibModules(ws.loc));
     if ("install" in fix) {
       const outcome = await install([fix.install]);
       note = outcome.ok

@@ -2,10 +2,10 @@ import { AppError, ErrorCode, type EventBody, normalizeWorkspacePath } from "../
 import { deleteWorkspacePath, readWorkspaceFile, writeWorkspaceFile } from "../files/file-ops.ts";
 import { fsCode } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
-import { INSTALLING_MARK, SYSTEM_SITE } from "../workspace/venv.ts";
+import { INSTALLING_MARK, SYSTEM_SITE } from "../python/venv-layout.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
-import { type InstallOutcome, installPackages } from "./installer.ts";
-import { recordInstall } from "./manifest.ts";
+import { type InstallOutcome, installPackages } from "../python/installer.ts";
+import { recordInstall } from "../python/manifest.ts";
 
 export interface InstallDeps {
   run: GuestRunner;
@@ -64,7 +64,7 @@ export async function installIntoThread(deps: InstallDeps, ws: ReadyWorkspace, s
   return outcome;
 }
 
-/** seed 003 `requirements_file`: its requirement lines become specs (so they reach the manifest by name). */
+/** The run_python tool's `requirements_file`: its requirement lines become specs (so they reach the manifest by name). */
 export async function requirementsFrom(workspace: string, baseRel: string, file: string): Promise<string[]> {
   const rel = normalizeWorkspacePath(baseRel ? `${baseRel}/${file}` : file);
   if (rel === null) throw new AppError(ErrorCode.INVALID_PATH, `requirements_file ${file} is not a workspace path`);
@@ -78,7 +78,7 @@ export async function requirementsFrom(workspace: string, baseRel: string, file:
 }
 
 /**
- * System mode's per-thread package directory (seed 001): beside the venv on local disk, never the image's
+ * System mode's per-thread package directory (system mode): beside the venv on local disk, never the image's
  * site-packages; on PYTHONPATH for system-mode runs.
  */
 export function systemSite(ws: ReadyWorkspace): string {

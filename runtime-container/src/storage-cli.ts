@@ -1,15 +1,15 @@
 import { chown, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { ConfigError, loadConfig } from "../config.ts";
-import { createLogger } from "../logger.ts";
-import { dropStorageSecrets } from "./config.ts";
-import { MountedStorage } from "./mounted.ts";
-import { PROBE_DIR } from "./probe.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger } from "./logger.ts";
+import { dropStorageSecrets } from "./storage/config.ts";
+import { MountedStorage } from "./storage/mounted.ts";
+import { PROBE_DIR } from "./storage/probe.ts";
 
 /*
  * The image's entrypoint mounts the bucket with the runtime's own code (same s3fs options as its remounts):
- *   node --import tsx runtime-container/src/storage/cli.ts mount [--owner=UID:GID]
- *   node --import tsx runtime-container/src/storage/cli.ts check
+ *   node --import tsx runtime-container/src/storage-cli.ts mount [--owner=UID:GID]
+ *   node --import tsx runtime-container/src/storage-cli.ts check
  * `mount` mounts (or adopts a working mount) and probes it; `--owner` hands the directories the server writes on the
  * mount (WORKSPACES_ROOT, the probe objects) to a non-root server.
  * `check` only probes. Both print the storage health as one JSON line and exit 0, or print why not and exit 1.
@@ -17,7 +17,7 @@ import { PROBE_DIR } from "./probe.ts";
 async function main(args: string[]): Promise<number> {
   const command = args[0];
   if (command !== "mount" && command !== "check") {
-    process.stderr.write("usage: storage/cli.ts mount [--owner=UID:GID] | check\n");
+    process.stderr.write("usage: storage-cli.ts mount [--owner=UID:GID] | check\n");
     return 2;
   }
   const config = loadConfig(process.env);

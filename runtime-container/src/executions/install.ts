@@ -2,11 +2,16 @@ import { existsSync } from "node:fs";
 import type { PackagesRequest, ResultPayload } from "../../../shared/src/index.ts";
 import { readWorkspaceFile } from "../files/file-ops.ts";
 import type { InstallOutcome } from "../python/installer.ts";
-import { type InstallDeps, installIntoThread } from "../python/install-step.ts";
+import { type InstallDeps, installIntoThread } from "./install-step.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
+import { type KindHandler, inWorkspace } from "./kind-handler.ts";
 import type { ExecutionContext } from "./registry.ts";
 
 const INSTALL_TIMEOUT_MS = 300_000;
+
+/** The `install` kind (`POST …/packages`). */
+export const installHandler: KindHandler<"install"> = (s, { loc, req }) =>
+  inWorkspace(s, loc, "the install was not started", (ws, ctx) => runPackages(s.python, ws, req, ctx));
 
 /** `POST …/packages`: Python into the thread's venv (recorded in its manifest), npm packages into its workspace. */
 export async function runPackages(deps: InstallDeps, ws: ReadyWorkspace, req: PackagesRequest, ctx: ExecutionContext): Promise<ResultPayload> {

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, normalizeWorkspacePath } from "../../../shared/src/index.ts";
-import { deleteWorkspacePath, writeWorkspaceFile } from "../files/file-ops.ts";
+import { deleteWorkspacePath, writeWorkspaceFile } from "./file-ops.ts";
 
 /**
  * Writes text files under a workspace-relative base directory, atomically and without following links, owned by
