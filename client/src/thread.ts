@@ -71,7 +71,7 @@ export class Thread {
     return this.#scope.execute("/exec", { ...body, command }, ["exec"], call);
   }
 
-  /** Python in the thread's venv (seed 003's run_python): packages and files first, a model-friendly `text`. */
+  /** Python in the thread's venv (the run_python tool): packages and files first, a model-friendly `text`. */
   runPython(code: string, opts: RunPythonOptions & StreamOptions): ExecutionStream;
   runPython(code: string, opts?: RunPythonOptions & ResultOptions): Promise<RunPythonResponse>;
   runPython(code: string, opts?: RunPythonOptions & (StreamOptions | ResultOptions)): ExecutionStream | Promise<RunPythonResponse> {

@@ -4,7 +4,7 @@ export const EnvSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "environment names are [A-Za-z_][A-Za-z0-9_]*"), z.string().max(32_768))
   .refine((env) => Object.keys(env).length <= 128, "at most 128 environment variables");
 
-/** Timeouts are whole seconds, 1–300 (seed 003), default 30. */
+/** Timeouts are whole seconds, 1–300 (the run_python tool's range), default 30. */
 export const TimeoutSchema = z.number().int().min(1).max(300);
 
 /** A guest path: absolute inside the sandbox, or relative to the workspace root. */
@@ -40,7 +40,7 @@ export const ExecRequestSchema = z.strictObject({
   env: EnvSchema.optional(),
   timeout: TimeoutSchema.default(30),
   stdin: z.string().max(10_000_000).optional(),
-  /** PNGs of the thread's virtual display taken during the run, streamed as `display` events (seed 004). */
+  /** PNGs of the thread's virtual display taken during the run, streamed as `display` events. */
   capture_screenshot: CaptureScreenshotSchema,
   limits: RunLimitsSchema.optional(),
 });

@@ -3,7 +3,7 @@ import { CaptureScreenshotSchema, DisplaysSchema, EnvSchema, GuestDirSchema, Run
 import { SandboxIdSchema } from "./ids.ts";
 import { RelativeFilePathSchema } from "./files.ts";
 
-/** seed 003 writes flags as strings ("true"); accept those and real booleans. */
+/** The run_python tool's spec writes flags as strings ("true"); accept those and real booleans. */
 const Flag = z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true");
 
 export const PythonOptionsSchema = z.strictObject({
@@ -20,7 +20,7 @@ export const PythonOptionsSchema = z.strictObject({
 });
 export type PythonOptions = z.infer<typeof PythonOptionsSchema>;
 
-/** seed 003's parameters (without sandbox_id, which the thread route carries in its path). */
+/** The run_python tool's parameters (without sandbox_id, which the thread route carries in its path). */
 export const RunPythonParamsSchema = z.strictObject({
   code: z.string().min(1).max(1_000_000),
   packages: z.array(z.string().min(1).max(500)).max(100).default([]),
@@ -33,7 +33,7 @@ export const RunPythonParamsSchema = z.strictObject({
   working_dir: GuestDirSchema.default("/workspace"),
   timeout: TimeoutSchema.default(30),
   stdin: z.string().max(10_000_000).optional(),
-  /** seed 004: PNGs of the thread's display taken while the program's windows are up (tkinter, matplotlib). */
+  /** PNGs of the thread's display taken while the program's windows are up (tkinter, matplotlib). */
   capture_screenshot: CaptureScreenshotSchema,
   /** Resource limits for the code's run (not for package installs); see RunLimitsSchema. */
   limits: RunLimitsSchema.optional(),
@@ -41,7 +41,7 @@ export const RunPythonParamsSchema = z.strictObject({
 export type RunPythonParams = z.infer<typeof RunPythonParamsSchema>;
 export type RunPythonParamsInput = z.input<typeof RunPythonParamsSchema>;
 
-/** seed 003's exact tool body: `sandbox_id` names the thread. */
+/** The run_python tool's exact body: `sandbox_id` names the thread. */
 export const RunPythonToolSchema = RunPythonParamsSchema.extend({ sandbox_id: SandboxIdSchema });
 
 export const PythonErrorCodeSchema = z.enum([

@@ -15,7 +15,7 @@ import {
 import { type ErrorJson, createThread, expectJson, uniqueId } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
-// The public API end to end: seed 003's run_python tool, exec, run_code, thread state, execution history, files,
+// The public API end to end: the run_python tool, exec, run_code, thread state, execution history, files,
 // validation and deletion, through the worker in workerd and a real runtime.
 
 let stack: Stack;
@@ -36,7 +36,7 @@ async function exec(thread: string, body: Record<string, unknown>): Promise<Exec
   return ExecResultSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/exec`, { body }), 200));
 }
 
-describe("POST /v1/tools/run_python (seed 003's exact bodies)", () => {
+describe("POST /v1/tools/run_python (the tool's exact bodies)", () => {
   let sandbox: string;
   beforeAll(async () => {
     sandbox = await createThread(stack, randomUUID());

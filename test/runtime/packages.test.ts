@@ -93,7 +93,7 @@ describe("the base environment", () => {
     expect(index.requests.slice(before)).toEqual([]);
   });
 
-  it("saves a matplotlib plot as a PNG (seed 000 test 5)", async () => {
+  it("saves a matplotlib plot as a PNG (the workspace checklist's plot)", async () => {
     const thread = newThread("plot");
     const r = await runPython(thread, {
       code: "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [4, 5, 6])\nplt.savefig('/plot.png')",
@@ -190,7 +190,7 @@ describe("run_python `packages`", () => {
   });
 });
 
-describe("auto_install (seed 004)", () => {
+describe("auto_install", () => {
   it("installs the distribution mapped from a missing import and runs the code again", async () => {
     const thread = newThread("auto");
     const before = index.requests.length;

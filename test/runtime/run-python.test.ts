@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunPythonParamsInput, type RunPythonResponse, RunPythonResponseSchema } from "../../shared/src/index.ts";
 import { type RuntimeProcess, startRuntime } from "./harness.ts";
 
-// seed 003's run_python, minus package installs (no network): output, error fields, files, stdin, limits.
+// The run_python tool, minus package installs (no network): output, error fields, files, stdin, limits.
 
 let rt: RuntimeProcess;
 beforeAll(async () => {
@@ -30,7 +30,7 @@ async function failure(thread: string, body: unknown, status: number, raw?: stri
 }
 
 describe("successful runs", () => {
-  it("runs a simple script (seed 003 example)", async () => {
+  it("runs a simple script (the tool spec's example)", async () => {
     const r = await runPython(newThread("simple"), { code: "print('Hello, World!')\nprint(f'2 + 2 = {2 + 2}')" });
     expect(r.text).toBe("Hello, World!\n2 + 2 = 4");
     expect(r.is_error).toBe(false);

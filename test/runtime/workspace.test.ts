@@ -8,7 +8,7 @@ import type { ExecResult, WorkspaceInfo } from "../../shared/src/index.ts";
 import { signRequest } from "../../shared/src/index.ts";
 import { type RuntimeProcess, TEST_SECRET, startRuntime } from "./harness.ts";
 
-// seed 000's checklist: a workspace is configured on first use, its venv is verified rather than trusted,
+// The workspace checklist: a workspace is configured on first use, its venv is verified rather than trusted,
 // and a missing or broken venv is rebuilt even though the marker says "configured".
 
 let rt: RuntimeProcess;

@@ -206,7 +206,7 @@ describe("moduleNotFoundHint", () => {
   });
 });
 
-describe("fixForImport (seed 004's dynamic imports)", () => {
+describe("fixForImport (auto_install's import names)", () => {
   const stdlib = new Set(["json", "dataclasses", "os"]);
   it("maps import names to distributions", () => {
     expect(fixForImport("PIL", stdlib)).toEqual({ install: "Pillow" });

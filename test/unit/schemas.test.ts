@@ -9,8 +9,8 @@ import {
   streamFormatFromAccept,
 } from "../../shared/src/index.ts";
 
-describe("run_python parameters (seed 003)", () => {
-  it("fills seed 003's defaults", () => {
+describe("run_python parameters (the tool spec)", () => {
+  it("fills the tool spec's defaults", () => {
     const p = RunPythonParamsSchema.parse({ code: "print(1)" });
     expect(p).toEqual({
       code: "print(1)",
@@ -31,7 +31,7 @@ describe("run_python parameters (seed 003)", () => {
     expect(RunPythonParamsSchema.parse({ code: "x", timeout: 300 }).timeout).toBe(300);
   });
 
-  it("accepts seed 003's string flags and real booleans", () => {
+  it("accepts the tool spec's string flags and real booleans", () => {
     const p = RunPythonParamsSchema.parse({ code: "x", options: { use_venv: "true", install_jupyter: false } });
     expect(p.options).toEqual({ use_venv: true, install_jupyter: false });
   });

@@ -33,7 +33,7 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths["/v1/threads/{thread}/files/{path}"] ?? {}).sort()).toEqual(["delete", "get", "put"]);
   });
 
-  it("derives request bodies from the validating zod schemas (seed 003's run_python tool body)", async () => {
+  it("derives request bodies from the validating zod schemas (the run_python tool's body)", async () => {
     const doc = await document();
     const body = doc.paths["/v1/tools/run_python"]?.post?.requestBody as {
       content: { "application/json": { schema: { properties: Record<string, { maximum?: number; default?: unknown }>; required: string[] } } };

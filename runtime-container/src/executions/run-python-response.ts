@@ -22,7 +22,7 @@ function signalOf(out: RunOutcome): string | null {
   return name ?? null;
 }
 
-/** seed 003's response: `text` for the model, `metadata` for programs. */
+/** The run_python tool's response: `text` for the model, `metadata` for programs. */
 export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): RunPythonResponse {
   const failure = analyzePythonFailure({
     stderr: out.stderr,
@@ -61,7 +61,7 @@ export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): Ru
   };
 }
 
-/** `packages` could not be installed: the code did not run (seed 003's PACKAGE_INSTALL_FAILED). */
+/** `packages` could not be installed: the code did not run (PACKAGE_INSTALL_FAILED). */
 export function installFailedResponse(message: string, rc: ResponseContext): RunPythonResponse {
   return {
     text: `Package installation failed; the code was not run.\n${message}`,

@@ -46,7 +46,7 @@ interface Running {
 const CHILD_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
 /**
- * One Xvfb per thread, started on first need, stopped when idle or released (seed 004, per-thread displays).
+ * One Xvfb per thread, started on first need, stopped when idle or released (a display per thread).
  * Each server requires its thread's cookie: its abstract socket is reachable from every sandbox on the host.
  */
 export class DisplayManager {

@@ -30,7 +30,7 @@ export interface ScreenshotDeps {
 }
 
 /**
- * `capture_screenshot: true` (seed 004): the run gets the thread's display and hooks that take PNGs while its
+ * `capture_screenshot: true` (screenshots taken during a run): the run gets the thread's display and hooks that take PNGs while its
  * windows are up; the PNGs land in the thread's private /tmp, are read back without following links (the sandbox
  * owns that directory), checked to be PNGs, and streamed as `display` events with `source: "screenshot"`.
  */

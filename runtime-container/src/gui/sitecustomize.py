@@ -1,6 +1,6 @@
 # threadbox GUI hooks, loaded through PYTHONPATH when a run asks for screenshots (capture_screenshot).
 # Screenshots are taken *during* the run, once windows have rendered and before the program tears them down
-# (seed 004), also in a persistent context (its kernel loads this file and calls cell_done()): when a Tk main loop has been running for a moment, before a Tk root is destroyed, when
+# (screenshots during a run), also in a persistent context (its kernel loads this file and calls cell_done()): when a Tk main loop has been running for a moment, before a Tk root is destroyed, when
 # matplotlib's show() would block, and at exit while a window is still up. Each PNG is written to
 # THREADBOX_SCREENSHOTS (write then rename); the runtime picks them up and streams them as display events.
 import os

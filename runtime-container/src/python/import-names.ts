@@ -1,5 +1,5 @@
 /**
- * From an import name to what to install (seed 004). Most distributions are named like their module; these are the
+ * From an import name to what to install (auto_install). Most distributions are named like their module; these are the
  * well-known exceptions, plus imports that are typos of standard-library modules (nothing to install there).
  */
 const DISTRIBUTIONS: Readonly<Record<string, string>> = {

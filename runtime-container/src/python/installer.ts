@@ -10,7 +10,7 @@ export interface InstallRequest {
   specs: string[];
   /** Guest path of the venv's interpreter. */
   python: string;
-  /** seed 003 `pip_args`, split like a shell would (no expansion). */
+  /** The run_python tool's `pip_args`, split like a shell would (no expansion). */
   pipArgs?: string;
   /** Guest path of a requirements file. */
   requirementsFile?: string;

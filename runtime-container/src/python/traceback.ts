@@ -1,5 +1,5 @@
 /**
- * Turns a finished `python -u <script>` run into seed 003's error fields. Python's traceback on stderr
+ * Turns a finished `python -u <script>` run into the run_python tool's error fields. Python's traceback on stderr
  * is the only structured account of a failure we get, so we read the last one it printed and fall back
  * to the exit code or signal when there is none.
  */

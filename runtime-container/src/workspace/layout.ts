@@ -1,4 +1,4 @@
-/** The files a new workspace starts with (seed 002). Existing files are never overwritten. */
+/** The files a new workspace starts with (the workspace layout). Existing files are never overwritten. */
 export const MARKER_PATH = ".threadbox/workspace.json";
 /** The workspace entries the runtime makes itself: a planted link in their place is removed (see planted.ts). */
 export const OWN_ENTRIES: readonly { name: string; kind: "dir" | "file" }[] = [

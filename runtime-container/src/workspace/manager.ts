@@ -29,7 +29,7 @@ export interface ReadyWorkspace {
 }
 
 /**
- * Creates and configures workspaces idempotently under a per-thread lock (seed 000). A marker alone never counts:
+ * Creates and configures workspaces idempotently under a per-thread lock (venv verification). A marker alone never counts:
  * the venv's interpreter must exist, and must have run in this process, or the workspace is reconfigured.
  * A failed setup writes no marker and answers WORKSPACE_SETUP_FAILED with the underlying stderr.
  */
