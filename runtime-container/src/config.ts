@@ -2,6 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { LOCAL_DEV_SECRET } from "../../shared/src/index.ts";
+import { type Cidr, parseCidr } from "./sandbox/network/cidr.ts";
 import { BUCKET_NAME, type WithStorage, storageProblems, withStorage } from "./storage/config.ts";
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
@@ -11,6 +12,13 @@ const DEV_SECRET = LOCAL_DEV_SECRET;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 const absPath = z.string().min(1).transform((p) => path.resolve(p));
+const cidrList = z.string().transform((text, ctx): Cidr[] => {
+  const items = text.split(",").map((t) => t.trim()).filter(Boolean);
+  const parsed = items.map(parseCidr);
+  const bad = items.filter((_, i) => parsed[i] === null);
+  if (bad.length > 0) ctx.addIssue({ code: "custom", message: `not an address or CIDR range: ${bad.join(", ")} (want e.g. 203.0.113.7/32,2001:db8::/48)` });
+  return parsed.filter((c): c is Cidr => c !== null);
+});
 
 const LIMIT_PAIRS = [
   ["LIMIT_MEMORY_MB", "MAX_MEMORY_MB"],
@@ -58,6 +66,14 @@ const ConfigSchema = z
     SANDBOX_ID_RANGE: int(16, 10_000_000).default(100_000),
     UID_CLAIMS_DIR: absPath.default("/run/threadbox/id-slots"),
     PID_NAMESPACE: z.enum(["auto", "on", "off"]).default("auto"),
+    /**
+     * Each thread has a network namespace of its own; with network "default" it reaches the internet through a
+     * user-mode stack, but not the host, loopback, link-local or private ranges, except these (comma-separated).
+     */
+    SANDBOX_NET_ALLOW: cidrList.default([]),
+    SANDBOX_NET_STACK: z.enum(["slirp4netns"]).default("slirp4netns"),
+    /** A thread's network namespace is released after this long with nothing of the thread running in it. */
+    SANDBOX_NET_IDLE_S: int(1, 86_400).default(900),
     /** Start even when a required layer (uid switch, seccomp) is missing; every health answer then says degraded. */
     ALLOW_DEGRADED_ISOLATION: bool.default(false),
     /** Per-run resource limits (setrlimit in the seccomp helper): defaults, and the most a call may ask for. */

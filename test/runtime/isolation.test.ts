@@ -206,16 +206,22 @@ describe("no survivor", () => {
 });
 
 describe("network", () => {
-  it('cuts a thread created with network "none" off the network, and only that thread', async () => {
+  it('gives a "none" thread only lo and a default thread a way out, neither reaching the runtime\'s port', async () => {
+    // The interfaces the thread sees, then a connection to the runtime's own port on 127.0.0.1.
     const port = new URL(rt.url).port;
-    const probe = `python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), timeout=3); print('connected')"`;
+    const probe = `tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '; python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), timeout=3)"`;
     const offline = newThread();
     const created = await rt.json<{ network: string }>("POST", `/threads/acme/${offline}`, { network: "none" });
     expect(created.network).toBe("none");
     const cut = await exec(rt, "acme", offline, { command: probe });
+    expect(cut).toMatchObject({ stdout: "lo " });
     expect(cut.exit_code).not.toBe(0);
-    expect(cut.stderr).toMatch(/Network is unreachable/);
-    expect(await exec(rt, "acme", newThread(), { command: probe })).toMatchObject({ exit_code: 0, stdout: "connected\n" });
+    expect(cut.stderr).toMatch(/Connection refused/);
+    // A default thread's 127.0.0.1 is its own: the runtime's port is not there.
+    const online = await exec(rt, "acme", newThread(), { command: probe });
+    expect(online).toMatchObject({ stdout: "lo tap0 " });
+    expect(online.exit_code).not.toBe(0);
+    expect(online.stderr).toMatch(/Connection refused/);
   });
 });
 
@@ -228,7 +234,12 @@ describe("start-up self-test", () => {
       seccomp: true,
       rlimits: true,
       pid_namespace: true,
+      ipc_namespace: true,
       net_namespace: true,
+      egress_filter: true,
+      user_mode_stack: "slirp4netns",
+      tracer_protected: true,
+      protected_hardlinks: true,
       uid_sweep: true,
     });
     expect(health.layers).toHaveProperty("landlock_abi");
