@@ -2,7 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { LOCAL_DEV_SECRET } from "../../shared/src/index.ts";
-import { type Cidr, parseCidr } from "./sandbox/network/cidr.ts";
+import { type AllowList, parseAllowList } from "./sandbox/network/cidr.ts";
 import { BUCKET_NAME, type WithStorage, storageProblems, withStorage } from "./storage/config.ts";
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
@@ -12,12 +12,11 @@ const DEV_SECRET = LOCAL_DEV_SECRET;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 const absPath = z.string().min(1).transform((p) => path.resolve(p));
-const cidrList = z.string().transform((text, ctx): Cidr[] => {
-  const items = text.split(",").map((t) => t.trim()).filter(Boolean);
-  const parsed = items.map(parseCidr);
-  const bad = items.filter((_, i) => parsed[i] === null);
-  if (bad.length > 0) ctx.addIssue({ code: "custom", message: `not an address or CIDR range: ${bad.join(", ")} (want e.g. 203.0.113.7/32,2001:db8::/48)` });
-  return parsed.filter((c): c is Cidr => c !== null);
+const allowList = z.string().transform((text, ctx): AllowList => {
+  const parsed = parseAllowList(text);
+  if (!("bad" in parsed)) return parsed;
+  ctx.addIssue({ code: "custom", message: `not an address, CIDR range or 127.0.0.1:PORT: ${parsed.bad.join(", ")} (e.g. 203.0.113.7/32,127.0.0.1:3141)` });
+  return { ranges: [], loopbackPorts: [] };
 });
 
 const LIMIT_PAIRS = [
@@ -68,9 +67,10 @@ const ConfigSchema = z
     PID_NAMESPACE: z.enum(["auto", "on", "off"]).default("auto"),
     /**
      * Each thread has a network namespace of its own; with network "default" it reaches the internet through a
-     * user-mode stack, but not the host, loopback, link-local or private ranges, except these (comma-separated).
+     * user-mode stack, but not the host, loopback, link-local or private ranges, except these (comma-separated
+     * CIDR ranges and 127.0.0.1:PORT host loopback ports; PIP_INDEX_URL and PIP_EXTRA_INDEX_URL are added on their own).
      */
-    SANDBOX_NET_ALLOW: cidrList.default([]),
+    SANDBOX_NET_ALLOW: allowList.default({ ranges: [], loopbackPorts: [] }),
     SANDBOX_NET_STACK: z.enum(["slirp4netns"]).default("slirp4netns"),
     /** A thread's network namespace is released after this long with nothing of the thread running in it. */
     SANDBOX_NET_IDLE_S: int(1, 86_400).default(900),

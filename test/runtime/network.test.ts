@@ -36,18 +36,22 @@ const LAUNCHER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 describe.each(["proot", "bwrap"] as const)("a thread's network namespace under %s", (backend) => {
   let rt: RuntimeProcess;
   let allowed: Awaited<ReturnType<typeof listen>> | undefined;
+  let allowedLoopback: Awaited<ReturnType<typeof listen>>;
   beforeAll(async () => {
     allowed = host ? await listen(host) : undefined;
-    rt = await startRuntime({ ISOLATION: backend, ...(host ? { SANDBOX_NET_ALLOW: `${host}/32` } : {}) });
+    allowedLoopback = await listen("127.0.0.1");
+    const allow = [...(host ? [`${host}/32`] : []), `127.0.0.1:${allowedLoopback.port}`].join(",");
+    rt = await startRuntime({ ISOLATION: backend, SANDBOX_NET_ALLOW: allow });
   });
   afterAll(async () => {
     allowed?.server.close();
+    allowedLoopback?.server.close();
     await rt?.stop();
   });
   const exec = (thread: string, command: string) => rt.json<ExecResult>("POST", `/threads/acme/${thread}/exec`, { command, timeout: 30 });
   const contexts = contextClient(() => rt);
 
-  it.skipIf(!host)("reaches an address SANDBOX_NET_ALLOW names, through its user-mode stack, and still not the host's loopback", async () => {
+  it.skipIf(!host)("reaches an address SANDBOX_NET_ALLOW names, through its user-mode stack, and no other host port", async () => {
     const local = await listen("127.0.0.1");
     try {
       const thread = newThread("egress");
@@ -58,6 +62,13 @@ describe.each(["proot", "bwrap"] as const)("a thread's network namespace under %
       expect(loop.exit_code).not.toBe(0);
       expect(loop.stderr).toMatch(/Connection refused/);
       expect(local.accepted).toBe(0);
+      // The other host port it names is on the host's loopback: reached at 127.0.0.1 (a local package mirror).
+      const mirror = await exec(thread, CONNECT("127.0.0.1", allowedLoopback.port));
+      expect(mirror.stdout, mirror.stderr).toBe("connected \n");
+      expect(allowedLoopback.accepted).toBeGreaterThanOrEqual(1);
+      const gateway = await exec(thread, CONNECT("10.0.2.2", local.port));
+      expect(gateway.exit_code).not.toBe(0);
+      expect(gateway.stderr).toMatch(/No route to host/);
     } finally {
       local.server.close();
     }
@@ -138,7 +149,7 @@ describe("a thread's network namespace ends", () => {
 
 describe("ThreadNetworks (what Sandbox.releaseThread calls)", () => {
   it("ends a released thread's namespace at once, even with a run still holding it, and makes a new one on demand", async () => {
-    const nets = new ThreadNetworks({ launcher: LAUNCHER, allow: [] }, 3_600_000, createLogger("error"));
+    const nets = new ThreadNetworks({ launcher: LAUNCHER, allow: { ranges: [], loopbackPorts: [] } }, 3_600_000, createLogger("error"));
     try {
       const lease = await nets.acquire(4242, "default");
       const used = await nets.pidsOf(4242);

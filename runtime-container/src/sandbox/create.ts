@@ -11,7 +11,7 @@ import { type NetworkLease, ThreadNetworks } from "./network/thread-networks.ts"
 import { createNoneBackend } from "./none.ts";
 import { createProotBackend } from "./proot.ts";
 import { type LayerReport, works } from "./self-test.ts";
-import { IsolationError, runSelfTest } from "./layers.ts";
+import { IsolationError, runSelfTest, sandboxAllowList } from "./layers.ts";
 import { UidSweeper } from "./sweep.ts";
 import { ThreadSettings } from "./thread-settings.ts";
 import { type RunIdentity, type SpawnSpec, hostProcessPrefix, wrapCommand } from "./wrap.ts";
@@ -107,7 +107,7 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
   const { layers } = found;
   const networks =
     isolated && report.net_namespace && layers.helper
-      ? new ThreadNetworks({ launcher: layers.helper, allow: config.SANDBOX_NET_ALLOW }, config.SANDBOX_NET_IDLE_S * 1000, logger)
+      ? new ThreadNetworks({ launcher: layers.helper, allow: sandboxAllowList(config) }, config.SANDBOX_NET_IDLE_S * 1000, logger)
       : null;
   // A "default" thread gets a namespace only when its way out works; otherwise (degraded) it shares the host's.
   const ownNamespace = (network: NetworkMode) => networks !== null && (network === "none" || report.user_mode_stack !== null);

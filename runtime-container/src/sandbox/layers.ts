@@ -1,4 +1,5 @@
 import type { RuntimeConfig } from "../config.ts";
+import { type AllowList, allowanceFor, mergeAllowLists } from "./network/cidr.ts";
 import { checkNetworkLayers } from "./network/self-test.ts";
 import { cgroupV2, checkHelper, ioUringState, type LayerReport, namespaces, protectedHardlinks, uidSwitchWorks } from "./self-test.ts";
 import { nondumpableBeside, tracerProtected } from "./tracer.ts";
@@ -7,6 +8,11 @@ import type { Layers } from "./wrap.ts";
 /** A required layer is missing and ALLOW_DEGRADED_ISOLATION is not set: the runtime must not start. */
 export class IsolationError extends Error {
   override readonly name = "IsolationError";
+}
+
+/** SANDBOX_NET_ALLOW, and the package indexes the runtime points sandboxes at (a local mirror may be on loopback). */
+export function sandboxAllowList(config: RuntimeConfig): AllowList {
+  return mergeAllowLists(config.SANDBOX_NET_ALLOW, allowanceFor(config.PIP_INDEX_URL), allowanceFor(config.PIP_EXTRA_INDEX_URL));
 }
 
 export interface SelfTest {
@@ -40,7 +46,7 @@ export async function runSelfTest(config: RuntimeConfig, backend: LayerReport["b
       : false;
   const network =
     isolated && isRoot && launcher
-      ? await checkNetworkLayers({ launcher, allow: config.SANDBOX_NET_ALLOW })
+      ? await checkNetworkLayers({ launcher, allow: sandboxAllowList(config) })
       : { net_namespace: false, egress_filter: false, user_mode_stack: null, problems: ["network namespace: needs root and the launcher"] };
   const hardlinks = protectedHardlinks();
 
@@ -51,9 +57,11 @@ export async function runSelfTest(config: RuntimeConfig, backend: LayerReport["b
   if (isolated) missing.push(...network.problems);
   if (tracer === false) {
     missing.push(
-      nondumpable
-        ? "tracer protection: proot stays reachable from the programs it traces (or does not run under the launcher)"
-        : "tracer protection: nondumpable.so is missing beside the launcher; build it with scripts/setup.sh",
+      !launcher || uid === null
+        ? "tracer protection: needs the launcher and the uid switch"
+        : nondumpable
+          ? "tracer protection: proot stays reachable from the programs it traces (or does not run under the launcher)"
+          : "tracer protection: nondumpable.so is missing beside the launcher; build it with scripts/setup.sh",
     );
   }
   if (isolated && !ipcNamespace) missing.push("ipc namespace: the launcher cannot make one here (it needs root)");

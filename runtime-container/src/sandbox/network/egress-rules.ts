@@ -1,12 +1,15 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { type Cidr, parseCidr } from "./cidr.ts";
+import { type AllowList, type Cidr, parseCidr } from "./cidr.ts";
+
+/** slirp4netns's gateway: the host, as the sandbox sees it (its loopback when host loopback is not disabled). */
+export const SLIRP_GATEWAY = "10.0.2.2";
 
 /**
  * What a sandbox with network "default" may not reach through its user-mode stack: the host itself (every address of
  * its interfaces, and their subnets), loopback, link-local (cloud metadata at 169.254.169.254), private, shared,
  * benchmarking and multicast ranges. Everything else (the internet) is open, and so are the host's DNS servers on
- * port 53 and the ranges the operator allows (SANDBOX_NET_ALLOW).
+ * port 53, the ranges the operator allows (SANDBOX_NET_ALLOW) and the host loopback ports it names there.
  */
 const BLOCKED: readonly string[] = [
   "0.0.0.0/8",
@@ -28,8 +31,8 @@ const BLOCKED: readonly string[] = [
 export interface EgressPolicy {
   /** The host's resolvers: /etc/resolv.conf, which the sandbox reads too. */
   dns: Cidr[];
-  /** SANDBOX_NET_ALLOW. */
-  allow: Cidr[];
+  /** SANDBOX_NET_ALLOW and the package indexes. */
+  allow: AllowList;
   /** Every address of the host's own interfaces and each one's subnet. */
   host: Cidr[];
 }
@@ -55,7 +58,7 @@ export function hostAddresses(): Cidr[] {
 }
 
 /** The policy of this host now (interfaces and resolvers are read at each namespace's creation). */
-export function currentPolicy(allow: Cidr[]): EgressPolicy {
+export function currentPolicy(allow: AllowList): EgressPolicy {
   let resolv = "";
   try {
     resolv = readFileSync("/etc/resolv.conf", "utf8");
@@ -72,16 +75,36 @@ const reject = (c: Cidr) => `${match(c)} reject with ${c.family === 4 ? "icmp ty
  * The nftables ruleset of one sandbox's network namespace: its output chain accepts loopback (the sandbox's own),
  * DNS to the host's resolvers, the allowed ranges; rejects the blocked ones at once (admin-prohibited: connect()
  * fails immediately instead of timing out); accepts the rest. One rule per range: ranges may overlap.
+ * An allowed host loopback port is reached at 127.0.0.1:PORT: those connections are sent to slirp's gateway
+ * (which leads to the host's loopback only then, and only for those ports) and leave from the tap address
+ * (route_localnet lets a 127.0.0.1 source out before the masquerade, see namespace.ts).
  */
 export function egressRuleset(policy: EgressPolicy): string {
   const blocked = [...BLOCKED.map((b) => parseCidr(b) as Cidr), ...policy.host];
+  const ports = policy.allow.loopbackPorts.join(", ");
   const rules = [
     'oif "lo" accept',
     ...policy.dns.flatMap((ns) => [`${match(ns)} udp dport 53 accept`, `${match(ns)} tcp dport 53 accept`]),
-    ...policy.allow.map((c) => `${match(c)} accept`),
+    ...policy.allow.ranges.map((c) => `${match(c)} accept`),
+    ...(ports ? [`ip daddr ${SLIRP_GATEWAY} tcp dport { ${ports} } accept`] : []),
     ...blocked.map(reject),
   ];
+  const nat = ports
+    ? [
+        "table ip threadbox-nat {",
+        "  chain output {",
+        "    type nat hook output priority -100; policy accept;",
+        `    ip daddr 127.0.0.1 tcp dport { ${ports} } dnat to ${SLIRP_GATEWAY}`,
+        "  }",
+        "  chain postrouting {",
+        "    type nat hook postrouting priority 100; policy accept;",
+        '    oifname "tap0" ip saddr 127.0.0.0/8 masquerade',
+        "  }",
+        "}",
+      ]
+    : [];
   return [
+    ...nat,
     "table inet threadbox {",
     "  chain output {",
     "    type filter hook output priority 0; policy accept;",

@@ -1,6 +1,6 @@
 import { execa } from "execa";
 import type { NetworkMode } from "../../../../shared/src/index.ts";
-import type { Cidr } from "./cidr.ts";
+import type { AllowList } from "./cidr.ts";
 import { currentPolicy, egressRuleset } from "./egress-rules.ts";
 import { START_TIMEOUT_MS, startHolder } from "./holder.ts";
 import { startSlirp } from "./slirp.ts";
@@ -19,8 +19,8 @@ export class NetworkSetupError extends Error {
 export interface NetworkSetup {
   /** The native launcher, which also holds namespaces (`--hold-netns`). */
   launcher: string;
-  /** SANDBOX_NET_ALLOW: ranges a "default" sandbox may reach although they are private or the host's. */
-  allow: Cidr[];
+  /** What a "default" sandbox may reach although it is private, the host's, or on the host's loopback. */
+  allow: AllowList;
 }
 
 /** One thread's network namespace, set up for its mode. */
@@ -51,13 +51,16 @@ export async function createNamespace(mode: NetworkMode, setup: NetworkSetup): P
   try {
     if (mode === "default") {
       const rules = egressRuleset(currentPolicy(setup.allow));
-      await execa("nsenter", [`--user=${holder.user}`, `--net=${holder.net}`, "--", "nft", "-f", "-"], {
+      const loopback = setup.allow.loopbackPorts.length > 0;
+      // Root of the holder's user namespace may change its network namespace; the runtime needs no CAP_NET_ADMIN.
+      const install = loopback ? ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && exec nft -f -"] : ["nft", "-f", "-"];
+      await execa("nsenter", [`--user=${holder.user}`, `--net=${holder.net}`, "--", ...install], {
         input: rules,
         timeout: START_TIMEOUT_MS,
       }).catch((err: Error) => {
         throw new NetworkSetupError("egress", `installing the egress rules failed (nftables): ${err.message}`);
       });
-      const stack = await startSlirp(holder).catch((err: Error) => {
+      const stack = await startSlirp(holder, { hostLoopback: loopback }).catch((err: Error) => {
         throw new NetworkSetupError("stack", err.message);
       });
       pids.push(stack.pid);

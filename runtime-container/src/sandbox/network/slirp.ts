@@ -11,15 +11,16 @@ export interface UserModeStack {
 /**
  * slirp4netns on a namespace holder: a tap device in the namespace (10.0.2.100/24, gateway 10.0.2.2, MTU 65520),
  * its traffic re-sent from the host's network stack by this process (root, in a sandbox of its own and under its
- * own seccomp filter). `--disable-host-loopback` keeps 10.0.2.2 from leading to the host's 127.0.0.1; the egress
- * rules inside the namespace refuse the rest of what the host can reach. It ends when its exit fd (fd 3, held by
- * the runtime) closes, so it ends with the runtime too.
+ * own seccomp filter). `--disable-host-loopback` keeps 10.0.2.2 from leading to the host's 127.0.0.1, unless host
+ * loopback ports are allowed: then the egress rules inside the namespace open exactly those (egress-rules.ts), as
+ * they refuse the rest of what the host can reach. It ends when its exit fd (fd 3, held by the runtime) closes, so
+ * it ends with the runtime too.
  */
-export async function startSlirp(ns: { net: string; user: string }, bin = "slirp4netns"): Promise<UserModeStack> {
+export async function startSlirp(ns: { net: string; user: string }, opts: { hostLoopback: boolean }): Promise<UserModeStack> {
   const args = [
     "--configure",
     "--mtu=65520",
-    "--disable-host-loopback",
+    ...(opts.hostLoopback ? [] : ["--disable-host-loopback"]),
     "--enable-sandbox",
     "--enable-seccomp",
     "--exit-fd=3",
@@ -29,7 +30,7 @@ export async function startSlirp(ns: { net: string; user: string }, bin = "slirp
     ns.net,
     "tap0",
   ];
-  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
+  const child = spawn("slirp4netns", args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
   const exitFd = child.stdio[3] as Readable;
   const stop = () => {
     exitFd.destroy();
