@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecResult } from "../../shared/src/index.ts";
 import { createLogger } from "../../runtime-container/src/logger.ts";
+import { allowanceFor, parseAllowList } from "../../runtime-container/src/sandbox/network/cidr.ts";
+import { egressRuleset } from "../../runtime-container/src/sandbox/network/egress-rules.ts";
 import { ThreadNetworks } from "../../runtime-container/src/sandbox/network/thread-networks.ts";
 import { hostAddress, listen } from "../security/network-cases.ts";
 import { contextClient, newThread } from "./context-client.ts";
@@ -165,5 +167,44 @@ describe("ThreadNetworks (what Sandbox.releaseThread calls)", () => {
     } finally {
       nets.closeAll();
     }
+  });
+});
+
+describe("SANDBOX_NET_ALLOW and the egress rules", () => {
+  it("reads ranges and host loopback ports, and a runtime given anything else does not start", async () => {
+    expect(parseAllowList(" 203.0.113.7/32, 2001:db8::/48,127.0.0.1:3141,localhost:8080,10.9.9.9")).toEqual({
+      ranges: [
+        { family: 4, text: "203.0.113.7/32" },
+        { family: 6, text: "2001:db8::/48" },
+        { family: 4, text: "10.9.9.9" },
+      ],
+      loopbackPorts: [3141, 8080],
+    });
+    expect(parseAllowList("10.0.0.0/33,127.0.0.1:0,example.com,[::1]:80")).toEqual({ bad: ["10.0.0.0/33", "127.0.0.1:0", "example.com", "[::1]:80"] });
+    expect(allowanceFor("http://127.0.0.1:4040/simple/")).toEqual({ ranges: [], loopbackPorts: [4040] });
+    expect(allowanceFor("https://10.2.3.4/simple/")).toEqual({ ranges: [{ family: 4, text: "10.2.3.4" }], loopbackPorts: [] });
+    expect(allowanceFor("https://pypi.org/simple/")).toEqual({ ranges: [], loopbackPorts: [] });
+    await expect(startRuntime({ SANDBOX_NET_ALLOW: "10.0.0.0/8,nope" })).rejects.toThrow(/SANDBOX_NET_ALLOW: not an address, CIDR range or 127\.0\.0\.1:PORT: nope/);
+  });
+
+  it("accepts what is allowed before it refuses the blocked ranges, and sends allowed loopback ports to the gateway", () => {
+    const rules = egressRuleset({
+      dns: [{ family: 4, text: "10.255.255.53" }],
+      allow: { ranges: [{ family: 4, text: "10.9.9.9" }], loopbackPorts: [3141] },
+      host: [{ family: 4, text: "192.0.2.2" }],
+    });
+    const lines = rules.split("\n").map((l) => l.trim());
+    const at = (rule: string) => lines.indexOf(rule);
+    expect(at("ip daddr 10.255.255.53 udp dport 53 accept")).toBeGreaterThan(-1);
+    expect(at("ip daddr 10.9.9.9 accept")).toBeGreaterThan(-1);
+    expect(at("ip daddr 10.0.2.2 tcp dport { 3141 } accept")).toBeGreaterThan(-1);
+    for (const accept of ["ip daddr 10.255.255.53 tcp dport 53 accept", "ip daddr 10.9.9.9 accept", "ip daddr 10.0.2.2 tcp dport { 3141 } accept"]) {
+      expect(at(accept)).toBeLessThan(at("ip daddr 10.0.0.0/8 reject with icmp type admin-prohibited"));
+    }
+    expect(at("ip daddr 192.0.2.2 reject with icmp type admin-prohibited")).toBeGreaterThan(-1);
+    expect(at("ip daddr 169.254.0.0/16 reject with icmp type admin-prohibited")).toBeGreaterThan(-1);
+    expect(at("ip daddr 127.0.0.1 tcp dport { 3141 } dnat to 10.0.2.2")).toBeGreaterThan(-1);
+    // Without loopback ports there is no nat table at all.
+    expect(egressRuleset({ dns: [], allow: { ranges: [], loopbackPorts: [] }, host: [] })).not.toMatch(/nat|dnat/);
   });
 });
