@@ -71,7 +71,6 @@ const ConfigSchema = z
      * CIDR ranges and 127.0.0.1:PORT host loopback ports; PIP_INDEX_URL and PIP_EXTRA_INDEX_URL are added on their own).
      */
     SANDBOX_NET_ALLOW: allowList.default({ ranges: [], loopbackPorts: [] }),
-    SANDBOX_NET_STACK: z.enum(["slirp4netns"]).default("slirp4netns"),
     /** A thread's network namespace is released after this long with nothing of the thread running in it. */
     SANDBOX_NET_IDLE_S: int(1, 86_400).default(900),
     /** Start even when a required layer (uid switch, seccomp) is missing; every health answer then says degraded. */
