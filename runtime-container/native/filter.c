@@ -8,9 +8,11 @@
  * Both answer ENOSYS for clone3 (its flags are in a struct a filter cannot read; libc falls back to clone) and EPERM
  * for what no sandboxed program needs: io_uring (its OPENAT opcode bypasses ptrace), handle-based opens, every mount
  * call, namespaces (unshare/clone with a CLONE_NEW* flag, setns), another process's memory or descriptors
- * (pidfd_getfd, ptrace ATTACH/SEIZE: proot itself uses TRACEME; process_vm_readv/writev under bwrap), userfaultfd, the key
- * store, personality changes (the query and PER_LINUX stay), perf_event_open, bpf, kernel administration, and
- * every x32 syscall. Any other architecture than the launcher's own is killed.
+ * (pidfd_getfd, ptrace ATTACH/SEIZE: proot itself uses TRACEME; process_vm_readv/writev under bwrap only),
+ * userfaultfd, the key store, personality changes (the query and PER_LINUX stay), perf_event_open, bpf, kernel
+ * administration, and every x32 syscall. Any other architecture than the launcher's own is killed.
+ * Under proot, ptrace never reaches the kernel from a traced program: proot answers it itself, among its own
+ * tracees (it stops the call before this filter sees it).
  */
 #define _GNU_SOURCE
 #include <errno.h>

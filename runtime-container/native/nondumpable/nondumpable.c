@@ -9,6 +9,8 @@
  *     of proot's. Every later tracee descends from it. (An execute-only copy of proot would make proot
  *     non-dumpable too, but with no way to undo it in that child: proot then fails on its first execve.)
  *   - LD_PRELOAD is removed again, so no traced program inherits it.
+ * The display server (Xvfb, which parses what the sandbox sends it) is started with it too: the thread's programs,
+ * same uid, cannot read or write its memory either.
  * Built by scripts/setup.sh into .build/ beside the launcher (not part of it: it must be a shared object).
  */
 #define _GNU_SOURCE
