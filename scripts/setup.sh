@@ -8,9 +8,11 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 # Debian packages the runtime and its tests use: the sandbox backends, the base Python with the common
 # data packages (numpy, pandas, matplotlib), the GUI display (Xvfb, tkinter, ImageMagick for screenshots), s3fs for the
-# bucket mount and its tests, a Jupyter kernel (the benchmark's baseline), a C compiler for the seccomp helper.
+# bucket mount and its tests, a Jupyter kernel (the benchmark's baseline), a C compiler for the native launcher, and
+# each sandbox's network: a user-mode stack (slirp4netns) and nftables for its egress rules.
 DEB_PACKAGES=(proot bubblewrap python3 python3-venv python3-pip python3-numpy python3-pandas python3-matplotlib python3-tk
-  xvfb imagemagick s3fs fuse3 python3-ipykernel python3-jupyter-client gcc libc6-dev util-linux procps)
+  xvfb imagemagick s3fs fuse3 python3-ipykernel python3-jupyter-client gcc libc6-dev util-linux procps
+  slirp4netns nftables iproute2)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
@@ -62,15 +64,23 @@ if [[ ! -f worker/worker-configuration.d.ts || wrangler.toml -nt worker/worker-c
   npx --no-install wrangler types --strict-vars=false worker/worker-configuration.d.ts >/dev/null
 fi
 
-# The seccomp helper that runs in front of proot/bwrap (runtime-container/native/: filter, limits, probe, uid sweep).
+# The native launcher that runs in front of proot/bwrap (runtime-container/native/: limits, namespaces, uid drop,
+# filter, probe, uid sweep, network namespace holder), and nondumpable.so, which the launcher preloads into proot.
 bin=.build/seccomp-exec
+so=.build/nondumpable.so
 stale=0
-for src in runtime-container/native/*.c runtime-container/native/*.h; do [[ $src -nt $bin ]] && stale=1; done
-if [[ ! -x $bin || $stale == 1 ]]; then
-  say "compiling $bin"
+for src in runtime-container/native/*.c runtime-container/native/*.h runtime-container/native/nondumpable/*.c; do
+  [[ $src -nt $bin || $src -nt $so ]] && stale=1
+done
+if [[ ! -x $bin || ! -f $so || $stale == 1 ]]; then
+  say "compiling $bin and $so"
   mkdir -p .build
   cc -O2 -Wall -Wextra -Werror -o "$bin.tmp" runtime-container/native/*.c
+  cc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$so.tmp" runtime-container/native/nondumpable/*.c
+  chmod 755 "$bin.tmp"
+  chmod 644 "$so.tmp"
   mv "$bin.tmp" "$bin"
+  mv "$so.tmp" "$so"
 fi
 
 # The SDK's JavaScript (`threadbox/client`, `/tools`, `/ai` for plain `node` and bundlers; types come from the

@@ -1,9 +1,15 @@
 /*
- * Options of seccomp-exec, applied before the sandbox starts (so they cover proot and everything it runs):
+ * The launcher's command line (see launcher.c for what each step does and in which order):
  *   --rlimit=NAME:SOFT:HARD   NAME is cpu, as, nproc, nofile, fsize, core or stack; a value is a number or "inf"
  *   --umask=OCTAL             e.g. 002, so a tenant's shared package cache stays group-writable
- * The runtime runs this as root, so a hard limit may be raised as well as lowered; the sandbox, running as an
- * unprivileged uid after setpriv, can only lower them.
+ *   --cgroup=DIR              join this cgroup (writes the pid to DIR/cgroup.procs); repeatable
+ *   --netns=PATH              join this network namespace (a /proc/<pid>/ns/net or an fd of the runtime's)
+ *   --pidns                   new pid, mount and ipc namespaces (a waiting parent outside, a fresh /proc inside)
+ *   --ipcns                   a new ipc namespace only
+ *   --uid=N --gid=N           become them (never 0), with no supplementary groups
+ *   --filter=proot|bwrap      install the proot filter, or hand bwrap its filter as the fd in `@SECCOMP_FD@`
+ *   --preload=PATH            LD_PRELOAD for the program only (nondumpable.so for proot; see nondumpable/)
+ * Options are parsed in full before anything is applied, so a bad one changes nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +43,8 @@ static int parse_value(const char *s, rlim_t *out) {
   return 0;
 }
 
-static int apply_rlimit(const char *spec) {
+/* Parses NAME:SOFT:HARD; returns the resource, or -1. */
+static int parse_rlimit(const char *spec, struct rlimit *rl) {
   char buf[128];
   if (strlen(spec) >= sizeof(buf)) return -1;
   strcpy(buf, spec);
@@ -49,33 +56,102 @@ static int apply_rlimit(const char *spec) {
   *hard++ = '\0';
   for (size_t i = 0; i < sizeof(LIMITS) / sizeof(LIMITS[0]); i++) {
     if (strcmp(LIMITS[i].name, buf) != 0) continue;
-    struct rlimit rl;
-    if (parse_value(soft, &rl.rlim_cur) != 0 || parse_value(hard, &rl.rlim_max) != 0 || rl.rlim_cur > rl.rlim_max) return -1;
-    if (setrlimit(LIMITS[i].resource, &rl) != 0) {
-      fprintf(stderr, "seccomp-exec: setrlimit %s: %s\n", buf, strerror(errno));
-      return -2;
-    }
-    return 0;
+    if (parse_value(soft, &rl->rlim_cur) != 0 || parse_value(hard, &rl->rlim_max) != 0 || rl->rlim_cur > rl->rlim_max) return -1;
+    return LIMITS[i].resource;
   }
   return -1;
 }
 
-int apply_option(const char *arg) {
+/* A uid or gid other than 0 (the launcher never makes a sandbox root) and (uid_t)-1. */
+static int parse_id(const char *s, unsigned long *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v == 0 || v >= 0xFFFFFFFFul) return -1;
+  *out = v;
+  return 0;
+}
+
+static int bad(const char *arg, const char *want) {
+  fprintf(stderr, "seccomp-exec: bad option %s%s%s\n", arg, want ? " " : "", want ? want : "");
+  return -1;
+}
+
+static int parse_one(const char *arg, struct launch *l) {
+  unsigned long id;
+  struct rlimit rl;
   if (strncmp(arg, "--rlimit=", 9) == 0) {
-    int r = apply_rlimit(arg + 9);
-    if (r == -1) fprintf(stderr, "seccomp-exec: bad option %s (want --rlimit=NAME:SOFT:HARD)\n", arg);
-    return r == 0 ? 0 : -1;
-  }
-  if (strncmp(arg, "--umask=", 8) == 0) {
+    if (parse_rlimit(arg + 9, &rl) < 0 || l->n_rlimits >= MAX_RLIMITS) return bad(arg, "(want --rlimit=NAME:SOFT:HARD)");
+    l->rlimits[l->n_rlimits++] = arg + 9;
+  } else if (strncmp(arg, "--umask=", 8) == 0) {
     char *end = NULL;
     long mask = strtol(arg + 8, &end, 8);
-    if (end == arg + 8 || *end != '\0' || mask < 0 || mask > 0777) {
-      fprintf(stderr, "seccomp-exec: bad option %s (want --umask=OCTAL)\n", arg);
+    if (end == arg + 8 || *end != '\0' || mask < 0 || mask > 0777) return bad(arg, "(want --umask=OCTAL)");
+    l->has_umask = 1;
+    l->umask = (mode_t)mask;
+  } else if (strncmp(arg, "--cgroup=", 9) == 0) {
+    if (arg[9] != '/' || l->n_cgroups >= MAX_CGROUPS) return bad(arg, "(want --cgroup=/ABSOLUTE/DIR)");
+    l->cgroups[l->n_cgroups++] = arg + 9;
+  } else if (strncmp(arg, "--netns=", 8) == 0) {
+    if (arg[8] != '/' || l->netns) return bad(arg, "(want one --netns=/ABSOLUTE/PATH)");
+    l->netns = arg + 8;
+  } else if (strcmp(arg, "--pidns") == 0) {
+    l->pidns = 1;
+  } else if (strcmp(arg, "--ipcns") == 0) {
+    l->ipcns = 1;
+  } else if (strncmp(arg, "--uid=", 6) == 0) {
+    if (parse_id(arg + 6, &id) != 0) return bad(arg, "(want --uid=N, N > 0)");
+    l->has_uid = 1;
+    l->uid = (uid_t)id;
+  } else if (strncmp(arg, "--gid=", 6) == 0) {
+    if (parse_id(arg + 6, &id) != 0) return bad(arg, "(want --gid=N, N > 0)");
+    l->has_gid = 1;
+    l->gid = (gid_t)id;
+  } else if (strncmp(arg, "--preload=", 10) == 0) {
+    if (arg[10] != '/' || l->preload) return bad(arg, "(want one --preload=/ABSOLUTE/PATH.so)");
+    l->preload = arg + 10;
+  } else if (strcmp(arg, "--filter=proot") == 0) {
+    l->filter = FILTER_PROOT;
+  } else if (strcmp(arg, "--filter=bwrap") == 0) {
+    l->filter = FILTER_BWRAP;
+  } else {
+    fprintf(stderr, "seccomp-exec: unknown option %s\n", arg);
+    return -1;
+  }
+  return 0;
+}
+
+int parse_options(int argc, char **argv, struct launch *l) {
+  memset(l, 0, sizeof(*l));
+  int i = 1;
+  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      i++;
+      break;
+    }
+    if (parse_one(argv[i], l) != 0) return -1;
+  }
+  if (i >= argc) {
+    fprintf(stderr, "usage: seccomp-exec [--rlimit=NAME:SOFT:HARD]... [--umask=OCTAL] [--cgroup=DIR]... [--netns=PATH]\n"
+                    "         [--pidns|--ipcns] [--uid=N --gid=N] [--filter=proot|bwrap] [--preload=PATH] [--] PROGRAM [ARGS...]\n"
+                    "       seccomp-exec --probe | --kill-uid=UID | --hold-netns\n");
+    return -1;
+  }
+  if (l->has_uid != l->has_gid) return bad("--uid/--gid", "(give both or neither)");
+  if (l->pidns && l->ipcns) return bad("--ipcns", "(--pidns makes an ipc namespace already)");
+  l->argv = argv + i;
+  return 0;
+}
+
+int apply_limits(const struct launch *l) {
+  for (int i = 0; i < l->n_rlimits; i++) {
+    struct rlimit rl;
+    int resource = parse_rlimit(l->rlimits[i], &rl);
+    if (resource < 0 || setrlimit(resource, &rl) != 0) {
+      fprintf(stderr, "seccomp-exec: setrlimit %s: %s\n", l->rlimits[i], strerror(errno));
       return -1;
     }
-    umask((mode_t)mask);
-    return 0;
   }
-  fprintf(stderr, "seccomp-exec: unknown option %s\n", arg);
-  return -1;
+  if (l->has_umask) umask(l->umask);
+  return 0;
 }

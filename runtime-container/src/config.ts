@@ -2,6 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
+import { type AllowList, parseAllowList } from "./sandbox/network/cidr.ts";
 import { BUCKET_NAME, type WithStorage, storageProblems, withStorage } from "./storage/config.ts";
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
@@ -10,6 +11,12 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 const absPath = z.string().min(1).transform((p) => path.resolve(p));
+const allowList = z.string().transform((text, ctx): AllowList => {
+  const parsed = parseAllowList(text);
+  if (!("bad" in parsed)) return parsed;
+  ctx.addIssue({ code: "custom", message: `not an address, CIDR range or 127.0.0.1:PORT: ${parsed.bad.join(", ")} (e.g. 203.0.113.7/32,127.0.0.1:3141)` });
+  return { ranges: [], loopbackPorts: [] };
+});
 
 const LIMIT_PAIRS = [
   ["LIMIT_MEMORY_MB", "MAX_MEMORY_MB"],
@@ -61,6 +68,14 @@ const ConfigSchema = z
     SANDBOX_ID_RANGE: int(16, 10_000_000).default(100_000),
     UID_CLAIMS_DIR: absPath.default("/run/threadbox/id-slots"),
     PID_NAMESPACE: z.enum(["auto", "on", "off"]).default("auto"),
+    /**
+     * Each thread has a network namespace of its own; with network "default" it reaches the internet through a
+     * user-mode stack, but not the host, loopback, link-local or private ranges, except these (comma-separated
+     * CIDR ranges and 127.0.0.1:PORT host loopback ports; PIP_INDEX_URL and PIP_EXTRA_INDEX_URL are added on their own).
+     */
+    SANDBOX_NET_ALLOW: allowList.default({ ranges: [], loopbackPorts: [] }),
+    /** A thread's network namespace is released after this long with nothing of the thread running in it. */
+    SANDBOX_NET_IDLE_S: int(1, 86_400).default(900),
     /** Start even when a required layer (uid switch, seccomp) is missing; every health answer then says degraded. */
     ALLOW_DEGRADED_ISOLATION: bool.default(false),
     /** Per-run resource limits (setrlimit in the seccomp helper): defaults, and the most a call may ask for. */

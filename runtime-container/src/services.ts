@@ -46,7 +46,13 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   logger.info("python installer", { installer });
   const workspaces = new WorkspaceManager(config, sandbox, run, logger, installer, interpreters, storage);
   const displays = new DisplayManager(
-    { screen: config.DISPLAY_SCREEN, idleS: config.DISPLAY_IDLE_S, stateDir: config.STATE_DIR, owner, hold: (o) => sandbox.hold(o) },
+    {
+      screen: config.DISPLAY_SCREEN,
+      idleS: config.DISPLAY_IDLE_S,
+      stateDir: config.STATE_DIR,
+      owner,
+      host: (loc) => sandbox.hostProcess(loc.owner, sandbox.settings.network(loc.key)),
+    },
     logger,
   );
   const contexts = new ContextManager(config, sandbox, workspaces, logger);

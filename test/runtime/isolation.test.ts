@@ -1,6 +1,8 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { chown, lstat } from "node:fs/promises";
+import { chmod, chown, copyFile, lstat, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecRequestInput, ExecResult, RunPythonResponse } from "../../shared/src/index.ts";
@@ -27,6 +29,8 @@ interface Health {
   missing_layers: string[];
   layers: Layers;
 }
+
+const LAUNCHER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.build/seccomp-exec");
 
 let rt: RuntimeProcess;
 beforeAll(async () => {
@@ -206,16 +210,22 @@ describe("no survivor", () => {
 });
 
 describe("network", () => {
-  it('cuts a thread created with network "none" off the network, and only that thread', async () => {
+  it('gives a "none" thread only lo and a default thread a way out, neither reaching the runtime\'s port', async () => {
+    // The interfaces the thread sees, then a connection to the runtime's own port on 127.0.0.1.
     const port = new URL(rt.url).port;
-    const probe = `python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), timeout=3); print('connected')"`;
+    const probe = `tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '; python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), timeout=3)"`;
     const offline = newThread();
     const created = await rt.json<{ network: string }>("POST", `/threads/acme/${offline}`, { network: "none" });
     expect(created.network).toBe("none");
     const cut = await exec(rt, "acme", offline, { command: probe });
+    expect(cut).toMatchObject({ stdout: "lo " });
     expect(cut.exit_code).not.toBe(0);
-    expect(cut.stderr).toMatch(/Network is unreachable/);
-    expect(await exec(rt, "acme", newThread(), { command: probe })).toMatchObject({ exit_code: 0, stdout: "connected\n" });
+    expect(cut.stderr).toMatch(/Connection refused/);
+    // A default thread's 127.0.0.1 is its own: the runtime's port is not there.
+    const online = await exec(rt, "acme", newThread(), { command: probe });
+    expect(online).toMatchObject({ stdout: "lo tap0 " });
+    expect(online.exit_code).not.toBe(0);
+    expect(online.stderr).toMatch(/Connection refused/);
   });
 });
 
@@ -228,7 +238,12 @@ describe("start-up self-test", () => {
       seccomp: true,
       rlimits: true,
       pid_namespace: true,
+      ipc_namespace: true,
       net_namespace: true,
+      egress_filter: true,
+      user_mode_stack: "slirp4netns",
+      tracer_protected: true,
+      protected_hardlinks: true,
       uid_sweep: true,
     });
     expect(health.layers).toHaveProperty("landlock_abi");
@@ -249,6 +264,52 @@ describe("start-up self-test", () => {
       expect(await exec(degraded, "acme", newThread(), { command: "echo still-runs" })).toMatchObject({ stdout: "still-runs\n" });
     } finally {
       await degraded.stop();
+    }
+  });
+
+  it("refuses to start when proot's tracer cannot be protected (nondumpable.so missing beside the launcher)", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "threadbox-launcher-"));
+    try {
+      await chmod(dir, 0o755);
+      await copyFile(LAUNCHER, path.join(dir, "seccomp-exec"));
+      await chmod(path.join(dir, "seccomp-exec"), 0o755);
+      const alone = { SECCOMP_HELPER: path.join(dir, "seccomp-exec") };
+      await expect(startRuntime(alone)).rejects.toThrow(/tracer protection: nondumpable\.so is missing/);
+      const degraded = await startRuntime({ ...alone, ALLOW_DEGRADED_ISOLATION: "1" });
+      try {
+        const health = await degraded.json<Health>("GET", "/health");
+        expect(health.degraded).toBe(true);
+        expect(health.layers).toMatchObject({ seccomp: true, tracer_protected: false, net_namespace: true });
+      } finally {
+        await degraded.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to start when the egress rules cannot be installed; degraded, default threads share the host's network", async () => {
+    // An nft that fails, first on the runtime's PATH.
+    const dir = await mkdtemp(path.join(os.tmpdir(), "threadbox-nft-"));
+    try {
+      await writeFile(path.join(dir, "nft"), "#!/bin/sh\necho 'nft: not here' >&2\nexit 1\n", { mode: 0o755 });
+      const broken = { PATH: `${dir}:${process.env.PATH}` };
+      await expect(startRuntime(broken)).rejects.toThrow(/egress filter: installing the egress rules failed/);
+      const degraded = await startRuntime({ ...broken, ALLOW_DEGRADED_ISOLATION: "1" });
+      try {
+        const health = await degraded.json<Health>("GET", "/health");
+        expect(health).toMatchObject({ degraded: true, layers: { net_namespace: true, egress_filter: false, user_mode_stack: null } });
+        const interfaces = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '";
+        const open = await exec(degraded, "acme", newThread(), { command: interfaces });
+        expect(open.stdout).not.toMatch(/^lo $|tap0/);
+        const offline = newThread();
+        await degraded.json("POST", `/threads/acme/${offline}`, { network: "none" });
+        expect((await exec(degraded, "acme", offline, { command: interfaces })).stdout).toBe("lo ");
+      } finally {
+        await degraded.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

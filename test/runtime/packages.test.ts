@@ -345,7 +345,8 @@ describe("recovery", () => {
     await new Promise<void>((resolve) => hang.listen(0, "127.0.0.1", resolve));
     const port = (hang.address() as AddressInfo).port;
     const marker = `tbx-hang-${randomUUID().slice(0, 8)}`;
-    const doomed = await startRuntime({ PIP_INDEX_URL: index.url });
+    // The hanging index is on the host's loopback, outside the sandbox's network namespace unless allowed.
+    const doomed = await startRuntime({ PIP_INDEX_URL: index.url, SANDBOX_NET_ALLOW: `127.0.0.1:${port}` });
     let restarted: RuntimeProcess | undefined;
     try {
       const t = newThread("sigkill");

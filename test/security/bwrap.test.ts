@@ -2,9 +2,12 @@ import { CONFINEMENT_CASES } from "./confinement-cases.ts";
 import { FILE_CASES } from "./file-cases.ts";
 import { IO_CASES } from "./io-cases.ts";
 import { LIMIT_CASES } from "./limit-cases.ts";
+import { NAMESPACE_CASES } from "./namespace-cases.ts";
+import { NETWORK_CASES } from "./network-cases.ts";
 import { PROCESS_CASES } from "./process-cases.ts";
 import { REACH_CASES } from "./reach-cases.ts";
 import { hostileTests, layersTest, useTarget } from "./suite.ts";
+import { SYSCALL_CASES } from "./syscall-cases.ts";
 import { runtimeTarget } from "./target.ts";
 
 // The same table against ISOLATION=bwrap (namespaces; the tests run as root, so bwrap works here): every row of
@@ -17,3 +20,5 @@ layersTest(target);
 hostileTests("resource limits under bwrap", "bwrap", [...LIMIT_CASES, ...IO_CASES], target);
 hostileTests("processes under bwrap", "bwrap", PROCESS_CASES, target, { concurrency: 2 });
 hostileTests("confinement under bwrap", "bwrap", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
+hostileTests("namespaces and egress under bwrap", "bwrap", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
+hostileTests("the syscall filter under bwrap", "bwrap", SYSCALL_CASES, target, { concurrency: 2 });

@@ -1,8 +1,11 @@
 import { CONFINEMENT_CASES } from "./confinement-cases.ts";
 import { FILE_CASES } from "./file-cases.ts";
+import { NAMESPACE_CASES } from "./namespace-cases.ts";
+import { NETWORK_CASES } from "./network-cases.ts";
 import { PROCESS_CASES } from "./process-cases.ts";
 import { REACH_CASES } from "./reach-cases.ts";
 import { hostileTests, layersTest, useTarget } from "./suite.ts";
+import { SYSCALL_CASES } from "./syscall-cases.ts";
 import { runtimeTarget } from "./target.ts";
 
 // SECURITY.md's process and confinement rows against a real runtime with proot, two at a time:
@@ -12,6 +15,8 @@ import { runtimeTarget } from "./target.ts";
 //   X4 /proc · X5 kill(-1) and the server · X6 ptrace · X7 loopback ports
 //   X7n the same from a thread with network "none" · X12 hard links · X13 environment · X14 open fds
 //   X16 setuid binary · X10 planted links via the file API · X11 dir/link swap during uploads
+//   X19 System V IPC across runs and threads · X20/X20n egress to the host, loopback, link-local, private ranges
+//   X21 proot (the tracer) out of reach · X22a–m syscalls the filter denies
 // Each row also checks the teardown (hostile.ts).
 
 const target = useTarget(() => runtimeTarget("proot"));
@@ -19,3 +24,5 @@ const target = useTarget(() => runtimeTarget("proot"));
 layersTest(target);
 hostileTests("processes under proot", "proot", PROCESS_CASES, target, { concurrency: 2 });
 hostileTests("confinement under proot", "proot", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
+hostileTests("namespaces and egress under proot", "proot", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
+hostileTests("the syscall filter under proot", "proot", SYSCALL_CASES, target, { concurrency: 2 });

@@ -138,11 +138,10 @@ const loopbackCase = (id: string, title: string, setup?: { network: "none" }): H
   },
   body: (ctx) => ({ ...pyExec(LOOPBACK, 30), env: { PORTS: portsFor.get(ctx.marker) ?? "", OTHER: ctx.bystander } }),
   check(out, ctx) {
+    // Either way the sandbox has a network namespace of its own: the runtime's loopback is not in it.
     const found = reported<Report>(out.exec.stdout);
-    for (const [port, answer] of Object.entries(found)) {
-      if (setup) ctx.expect(answer, port).toMatch(/^refused/);
-      else ctx.expect(answer, port).toMatch(/^refused|^HTTP\/1\.1 401 /);
-    }
+    ctx.expect(Object.keys(found).length).toBeGreaterThan(0);
+    for (const [port, answer] of Object.entries(found)) ctx.expect(answer, port).toMatch(/^refused E(CONNREFUSED|HOSTUNREACH|NETUNREACH)$/);
     ctx.expect(existsSync(path.join(ctx.target.dir(ctx.bystander), "x7-pwned"))).toBe(false);
   },
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { Owner } from "../files/safe-open.ts";
+import type { HostProcess } from "../sandbox/create.ts";
 import { writeWorkspaceFile } from "../files/file-ops.ts";
 import type { Logger } from "../logger.ts";
 import type { WorkspaceLocation } from "../thread-location.ts";
@@ -20,8 +21,11 @@ export interface DisplayOptions {
   /** Host directory for the servers' own auth files (never visible in a sandbox). */
   stateDir: string;
   owner: (loc: WorkspaceLocation) => Owner;
-  /** Keeps the uid sweep off the thread's uid while its display server runs (see Sandbox.hold). */
-  hold: (owner: Owner) => Promise<() => Promise<void>>;
+  /**
+   * How the display server runs: as the thread's uid, in the thread's network namespace (where its sandboxes reach
+   * the display's abstract socket), with the uid unswept while it lives (see Sandbox.hostProcess).
+   */
+  host: (loc: WorkspaceLocation) => Promise<HostProcess>;
 }
 
 export interface ThreadDisplay {
@@ -143,10 +147,12 @@ export class DisplayManager {
 
     // Xvfb parses what the thread's programs send it: it runs as the thread's uid, not as the server's, and dies
     // with the runtime. -displayfd: it takes the first free display number and writes it to fd 3 once it serves.
+    // Screenshots (taken from the host) reach it through its socket file in the host's /tmp/.X11-unix.
     const xvfb = ["Xvfb", "-displayfd", "3", "-screen", "0", this.options.screen, "-auth", serverAuth, "-nolisten", "tcp", "-noreset"];
-    const drop = owner ? ["--reuid", String(owner.uid), "--regid", String(owner.gid), "--clear-groups"] : [];
-    const unhold = await this.options.hold(owner);
-    const child = execa("setpriv", [...drop, "--no-new-privs", "--pdeathsig", "KILL", ...xvfb], {
+    const host = await this.options.host(loc);
+    const [file, ...args] = [...host.prefix, ...xvfb] as [string, ...string[]];
+    const unhold = host.release;
+    const child = execa(file, args, {
       stdio: ["ignore", "ignore", "pipe", "pipe"],
       // It runs as the thread's uid: none of the server's environment (secrets) goes with it.
       env: CHILD_ENV,

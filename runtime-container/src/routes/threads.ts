@@ -42,11 +42,12 @@ export function threadRoutes(s: Services): Hono {
     return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), disk: await s.quota.usage(loc) });
   });
 
-  /** Idle thread: release what the runtime holds for it between calls (its contexts and its display). */
+  /** Idle thread: release what the runtime holds for it between calls (its contexts, display and network namespace). */
   app.post("/threads/:tenant/:thread/release", (c) => {
     const loc = threadOf(c, s);
     const contexts = s.contexts.release(loc);
     const display = s.displays.release(loc);
+    s.sandbox.releaseThread(loc.key);
     s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread, contexts, display });
     return c.json({ released: true, contexts, display });
   });
@@ -60,6 +61,7 @@ export function threadRoutes(s: Services): Hono {
       return there;
     });
     s.quota.forget(loc);
+    s.sandbox.releaseThread(loc.key);
     return c.json({ deleted: existed });
   });
 

@@ -1,5 +1,3 @@
-import type { NetworkMode } from "../../../shared/src/index.ts";
-
 /** One interface for every isolation backend: it turns a guest command into a host command line. */
 export interface SandboxSpec {
   /** Host directory that the guest sees as `/` (and as `/workspace`). */
@@ -12,8 +10,11 @@ export interface SandboxSpec {
   cwd: string;
   /** Guest command. */
   argv: string[];
-  /** `none`: no network inside (bwrap unshares it; proot's chain does, see wrap.ts). */
-  network: NetworkMode;
+  /**
+   * The backend makes an empty network namespace itself (bwrap `--unshare-net`): only for a thread with network
+   * "none" when the runtime could not give it a namespace of its own (wrap.ts joins that one otherwise).
+   */
+  unshareNet: boolean;
 }
 
 export interface HostCommand {

@@ -16,8 +16,9 @@ function systemMounts(): Mount[] {
 }
 
 /**
- * bubblewrap: namespaces (pid, ipc, uts, cgroup, net for `network: "none"`, and user: it runs as the thread's uid,
- * unprivileged, so it always makes a user namespace), read-only system dirs, near-native speed.
+ * bubblewrap: namespaces (pid, ipc, uts, cgroup, and user: it runs as the thread's uid, unprivileged, so it always
+ * makes a user namespace; the network namespace is the thread's, joined before, see wrap.ts), read-only system dirs,
+ * near-native speed. The syscall filter comes from the launcher as `--seccomp FD` (wrap.ts).
  * Binding the workspace at `/` makes bwrap create its mount points inside the workspace (see stubs.ts).
  */
 export function createBwrapBackend(bwrapBin: string): SandboxBackend {
@@ -42,7 +43,7 @@ export function createBwrapBackend(bwrapBin: string): SandboxBackend {
         "--bind", spec.mounts.venv, GUEST_MOUNTS.venv,
         "--bind", spec.mounts.pipCache, GUEST_MOUNTS.pipCache,
         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        ...(spec.network === "none" ? ["--unshare-net"] : []),
+        ...(spec.unshareNet ? ["--unshare-net"] : []),
         "--die-with-parent", "--new-session",
         "--chdir", spec.cwd,
         "--", ...spec.argv,

@@ -1,23 +1,35 @@
+import type { NetworkMode } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Owner } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
+export { IsolationError } from "./layers.ts";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
 import { createBwrapBackend } from "./bwrap.ts";
 import { claimIdSlot } from "./id-slot.ts";
 import { Identities } from "./identities.ts";
+import { type NetworkLease, ThreadNetworks } from "./network/thread-networks.ts";
 import { createNoneBackend } from "./none.ts";
 import { createProotBackend } from "./proot.ts";
-import { type LayerReport, cgroupV2, checkHelper, ioUringState, namespaces, works } from "./self-test.ts";
+import { type LayerReport, works } from "./self-test.ts";
+import { IsolationError, runSelfTest, sandboxAllowList } from "./layers.ts";
 import { UidSweeper } from "./sweep.ts";
 import { ThreadSettings } from "./thread-settings.ts";
-import { type Layers, type RunIdentity, type SpawnSpec, wrapCommand } from "./wrap.ts";
+import { type RunIdentity, type SpawnSpec, hostProcessPrefix, wrapCommand } from "./wrap.ts";
 
 export interface PreparedCommand extends SpawnSpec, Pick<HostCommand, "cleanup"> {
   /**
-   * Call when the process tree has ended (spawnTree does on exit): the last tree of a uid to end triggers its sweep.
-   * Idempotent; resolves when that sweep is done.
+   * Call when the process tree has ended (spawnTree does on exit): the last tree of a uid to end triggers its sweep,
+   * and the thread's network namespace may be released once idle. Idempotent; resolves when that sweep is done.
    */
   release?: () => Promise<void>;
+}
+
+/** A host process of a thread outside any sandbox (its display server): how to start it, and its release. */
+export interface HostProcess {
+  /** Put in front of the program's argv: the thread's uid, its network namespace, no_new_privs, parent death. */
+  prefix: string[];
+  /** Call when it has exited. */
+  release: () => Promise<void>;
 }
 
 export interface Sandbox {
@@ -28,21 +40,18 @@ export interface Sandbox {
   /** The thread's uid and its tenant's gid; null when uids cannot be switched here. */
   ownerOf(tenant: string, thread: string): Owner;
   /** The host command line for a guest command, every layer applied. */
-  prepare(spec: Omit<SandboxSpec, "network">, run: RunIdentity): Promise<PreparedCommand>;
+  prepare(spec: Omit<SandboxSpec, "unshareNet">, run: RunIdentity): Promise<PreparedCommand>;
   /**
-   * Marks a long-lived host process running as the thread's uid outside any sandbox tree (its display server), so
-   * the uid is not swept while it lives; call the returned function when it has exited.
+   * A long-lived host process running as the thread's uid outside any sandbox tree (its display server), in the
+   * thread's network namespace; the uid is not swept and the namespace not released while it lives.
    */
-  hold(owner: Owner): Promise<() => Promise<void>>;
+  hostProcess(owner: Owner, network: NetworkMode): Promise<HostProcess>;
+  /** The thread (`tenant/thread`) is released or deleted: its network namespace goes now. */
+  releaseThread(key: string): boolean;
   /** Waits for uid sweeps in progress. */
   settle(): Promise<void>;
-  /** Gives the id slot back (shutdown). */
+  /** Gives the id slot back and ends the network namespaces (shutdown). */
   close(): void;
-}
-
-/** A required layer is missing and ALLOW_DEGRADED_ISOLATION is not set: the runtime must not start. */
-export class IsolationError extends Error {
-  override readonly name = "IsolationError";
 }
 
 function createBackend(config: RuntimeConfig): SandboxBackend {
@@ -51,10 +60,20 @@ function createBackend(config: RuntimeConfig): SandboxBackend {
   return createNoneBackend();
 }
 
+/** Resolves once: the network lease first (synchronous), then the uid sweep. */
+function releaseBoth(lease: NetworkLease | undefined, sweep: (() => Promise<void>) | undefined): () => Promise<void> {
+  let done: Promise<void> | null = null;
+  return () =>
+    (done ??= (async () => {
+      lease?.release();
+      await sweep?.();
+    })());
+}
+
 /**
- * Start-up self-test: which layers this host supports. A missing required layer (uid switch, seccomp filter) stops
- * the runtime with the reason, unless ALLOW_DEGRADED_ISOLATION is set: then it starts and every health answer says
- * `degraded: true` with what is missing. ISOLATION=none is degraded by definition (development only).
+ * Start-up self-test (layers.ts), then the Sandbox service. A missing required layer stops the runtime with the
+ * reason, unless ALLOW_DEGRADED_ISOLATION is set: then it starts and every health answer says `degraded: true`
+ * with what is missing. ISOLATION=none is degraded by definition (development only).
  */
 export async function createSandbox(config: RuntimeConfig, logger: Logger): Promise<Sandbox> {
   const backend = createBackend(config);
@@ -66,69 +85,73 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
     }
   }
   const isRoot = process.getuid?.() === 0;
-  const helper = await checkHelper(config.SECCOMP_HELPER);
-  const missing: string[] = [];
-  if (!isolated) missing.push("sandbox backend (ISOLATION=none)");
-  if (!helper.ok) missing.push(`seccomp: ${helper.problem}`);
   const slot = isolated && isRoot ? claimIdSlot(config.UID_CLAIMS_DIR, config.SANDBOX_UID_BASE, config.SANDBOX_ID_RANGE) : null;
-  const uidWorks = slot !== null && (await works("setpriv", [`--reuid=${slot.first}`, `--regid=${slot.first}`, "--clear-groups", "--", "true"]));
-  if (isolated && !uidWorks) missing.push(isRoot ? "uid switch: setpriv cannot change uid here" : "uid switch: the runtime is not root");
-  if (slot && !uidWorks) slot.release();
-  const identities = uidWorks && slot ? new Identities(config.STATE_DIR, slot) : null;
-
-  const ns = await namespaces(isRoot, identities?.range.first ?? null);
-  const pidNamespace = backend.name === "proot" && config.PID_NAMESPACE !== "off" && ns.pid_namespace;
-  if (backend.name === "proot" && config.PID_NAMESPACE === "on" && !pidNamespace) {
-    throw new IsolationError("PID_NAMESPACE=on but `unshare --pid` does not work here (it needs root)");
-  }
-  const sweeper = identities ? new UidSweeper(helper.ok ? config.SECCOMP_HELPER : null, identities.range, logger) : null;
-  const report: LayerReport = {
-    backend: backend.name,
-    uid_switch: identities !== null,
-    uid_range: identities?.range ?? null,
-    seccomp: isolated && helper.ok,
-    rlimits: isolated && helper.ok,
-    pid_namespace: pidNamespace || backend.name === "bwrap",
-    net_namespace: ns.net_namespace || (backend.name === "bwrap" && ns.user_namespaces),
-    user_namespaces: ns.user_namespaces,
-    uid_sweep: sweeper !== null,
-    landlock_abi: helper.host?.landlock_abi ?? null,
-    ...cgroupV2(isRoot),
-    io_uring_host: ioUringState(helper.host),
-    degraded: missing.length > 0,
-    missing,
-  };
-  if (missing.length > 0 && isolated && !config.ALLOW_DEGRADED_ISOLATION) {
+  const found = await runSelfTest(config, backend.name, isRoot, slot?.first ?? null);
+  if (slot && !found.report.uid_switch) slot.release();
+  const identities = found.report.uid_switch && slot ? new Identities(config.STATE_DIR, slot) : null;
+  const sweeper = identities ? new UidSweeper(found.layers.helper, identities.range, logger) : null;
+  const report: LayerReport = { ...found.report, uid_range: identities?.range ?? null, uid_sweep: sweeper !== null };
+  if (report.missing.length > 0 && isolated && !config.ALLOW_DEGRADED_ISOLATION) {
     slot?.release();
     throw new IsolationError(
-      `required isolation layers are missing:\n  - ${missing.join("\n  - ")}\n` +
+      `required isolation layers are missing:\n  - ${report.missing.join("\n  - ")}\n` +
         "Run the runtime as root (in its container) with scripts/setup.sh done, or set ALLOW_DEGRADED_ISOLATION=1 " +
         "to start anyway (development only: untrusted code could then reach the server and other threads).",
     );
   }
   logger.info("sandbox layers", { ...report });
   if (!isolated) logger.warn("ISOLATION=none: user code runs on the host, unconfined (development only)");
-  else if (report.degraded) logger.warn("DEGRADED ISOLATION: required layers are missing (ALLOW_DEGRADED_ISOLATION is set)", { missing });
+  else if (report.degraded) logger.warn("DEGRADED ISOLATION: required layers are missing (ALLOW_DEGRADED_ISOLATION is set)", { missing: report.missing });
   sweeper?.sweepAll();
 
-  const layers: Layers = { helper: isolated && helper.ok ? config.SECCOMP_HELPER : null, pidNamespace, netNamespace: ns.net_namespace };
+  const { layers } = found;
+  const networks =
+    isolated && report.net_namespace && layers.helper
+      ? new ThreadNetworks({ launcher: layers.helper, allow: sandboxAllowList(config) }, config.SANDBOX_NET_IDLE_S * 1000, logger)
+      : null;
+  // A "default" thread gets a namespace only when its way out works; otherwise (degraded) it shares the host's.
+  const ownNamespace = (network: NetworkMode) => networks !== null && (network === "none" || report.user_mode_stack !== null);
+  const acquire = async (owner: Owner, network: NetworkMode) =>
+    owner && networks && ownNamespace(network) ? networks.acquire(owner.uid, network) : undefined;
+
   return {
     backend,
     report,
     settings: new ThreadSettings(config.STATE_DIR),
     ownerOf: (tenant, thread) => identities?.ownerOf(tenant, thread) ?? null,
     async prepare(spec, run) {
-      const release = run.owner && sweeper ? await sweeper.acquire(run.owner.uid) : undefined;
+      const sweep = run.owner && sweeper ? await sweeper.acquire(run.owner.uid) : undefined;
+      let lease: NetworkLease | undefined;
       try {
-        const cmd = await backend.command({ ...spec, network: run.network });
-        return { ...wrapCommand(cmd, layers, backend.name, run), cleanup: cmd.cleanup, release };
+        lease = await acquire(run.owner, run.network);
+        const netns = lease?.path ?? null;
+        const cmd = await backend.command({ ...spec, unshareNet: run.network === "none" && netns === null });
+        const spawn = wrapCommand(cmd, layers, backend.name, run, { netns, cgroups: [] });
+        return { ...spawn, cleanup: cmd.cleanup, release: releaseBoth(lease, sweep) };
       } catch (err) {
-        await release?.();
+        await releaseBoth(lease, sweep)();
         throw err;
       }
     },
-    hold: async (owner) => (owner && sweeper ? sweeper.acquire(owner.uid) : async () => undefined),
+    async hostProcess(owner, network) {
+      const sweep = owner && sweeper ? await sweeper.acquire(owner.uid) : undefined;
+      let lease: NetworkLease | undefined;
+      try {
+        lease = await acquire(owner, network);
+      } catch (err) {
+        await sweep?.();
+        throw err;
+      }
+      return { prefix: hostProcessPrefix(layers, owner, lease?.path ?? null), release: releaseBoth(lease, sweep) };
+    },
+    releaseThread(key) {
+      const uid = identities?.uidOf(key);
+      return uid != null && networks !== null && networks.releaseUid(uid);
+    },
     settle: async () => sweeper?.settle(),
-    close: () => slot?.release(),
+    close: () => {
+      networks?.closeAll();
+      slot?.release();
+    },
   };
 }

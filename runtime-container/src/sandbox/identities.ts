@@ -38,6 +38,12 @@ export class Identities {
     return { uid: this.slot.first + this.index("threads", `${tenant}/${thread}`), gid: this.slot.first + this.index("tenants", tenant) };
   }
 
+  /** The uid of a thread that has one already (`tenant/thread`); null otherwise (nothing is allocated). */
+  uidOf(key: string): number | null {
+    const known = this.state.threads[key];
+    return known === undefined ? null : this.slot.first + known;
+  }
+
   private index(kind: keyof Stored, key: string): number {
     const known = this.state[kind][key];
     if (known !== undefined) return known;

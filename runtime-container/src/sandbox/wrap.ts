@@ -5,11 +5,15 @@ import { type RunLimits, rlimitArgs } from "./limits.ts";
 
 /** The layers applied around a backend, as the start-up self-test found them on this host. */
 export interface Layers {
-  /** seccomp-exec: limits, umask, closes inherited fds, no_new_privs, the syscall filter (null: missing, degraded). */
+  /** The native launcher (native/): limits, namespaces, uid drop, filter. null: missing (degraded, see below). */
   helper: string | null;
-  /** `unshare --pid --kill-child` around each proot run, so no process outlives it. */
+  /** nondumpable.so, preloaded into proot (and the display server): out of reach of same-uid programs. */
+  nondumpable: string | null;
+  /** New pid, mount and ipc namespaces around each proot run (bwrap makes its own). */
   pidNamespace: boolean;
-  /** `unshare --net` is possible here (threads with `network: "none"`). */
+  /** Without them (PID_NAMESPACE=off), still an ipc namespace of its own. */
+  ipcNamespace: boolean;
+  /** `unshare --net` works here: the fallback for a "none" thread that got no namespace of its own. */
   netNamespace: boolean;
 }
 
@@ -19,6 +23,12 @@ export interface RunIdentity {
   owner: Owner;
   limits: RunLimits;
   network: NetworkMode;
+}
+
+/** Where the run goes: the thread's network namespace (null: none of its own), and cgroups to join. */
+export interface Placement {
+  netns: string | null;
+  cgroups: string[];
 }
 
 export interface SpawnSpec {
@@ -39,30 +49,64 @@ export interface SpawnSpec {
  */
 const SANDBOX_UMASK = "002";
 
+/** bwrap reads its filter from this fd; the launcher writes the filter to a memfd and puts its number here. */
+const SECCOMP_FD = "@SECCOMP_FD@";
+
 /**
- * The command line, outermost first: seccomp-exec (run by the server's uid, so the helper need not be reachable by
- * the sandbox uid; it sets the run's rlimits), then unshare making the pid namespace (not for bwrap, which makes its
- * own) and the empty net namespace of a `network: "none"` thread, then setpriv dropping to the thread's uid, then the
- * backend. Each layer dies with the one before it: seccomp-exec and unshare --kill-child set a parent-death signal,
- * and setpriv sets it again after the uid change, which clears it.
+ * The command line: the launcher (run by the server's uid, root, so the sandbox uid never needs to reach it), which
+ * sets the run's limits, joins its cgroups and the thread's network namespace, makes proot's pid, mount and ipc
+ * namespaces, drops to the thread's uid and installs the filter (or hands it to bwrap), then the backend.
+ * Without the launcher (degraded: no filter, no limits), the former chain: unshare, then setpriv.
  */
-export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string, run: RunIdentity): SpawnSpec {
-  let argv = [cmd.file, ...cmd.args];
-  if (run.owner) {
-    const ids = [`--reuid=${run.owner.uid}`, `--regid=${run.owner.gid}`, "--clear-groups"];
-    argv = ["setpriv", ...ids, "--pdeathsig=KILL", "--", ...argv];
+export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string, run: RunIdentity, place: Placement): SpawnSpec {
+  const proot = backend === "proot";
+  const bwrap = backend === "bwrap";
+  let argv = bwrap && layers.helper ? [cmd.file, "--seccomp", SECCOMP_FD, ...cmd.args] : [cmd.file, ...cmd.args];
+  // A "none" thread without a namespace of its own: an empty one (bwrap makes it itself, see bwrap.ts).
+  const unshareNet = run.network === "none" && place.netns === null && !bwrap;
+  if (unshareNet && !layers.netNamespace) {
+    throw new AppError(ErrorCode.NOT_IMPLEMENTED, 'this thread has network "none", but this runtime cannot make network namespaces (it needs root)');
   }
-  const unshare: string[] = [];
-  if (layers.pidNamespace && backend !== "bwrap") unshare.push("--pid", "--fork", "--kill-child", "--mount-proc");
-  if (run.network === "none" && backend !== "bwrap") {
-    if (!layers.netNamespace) {
-      throw new AppError(ErrorCode.NOT_IMPLEMENTED, 'this thread has network "none", but this runtime cannot make network namespaces (it needs root)');
-    }
-    unshare.push("--net");
+  if (layers.helper) {
+    const ids = run.owner ? [`--uid=${run.owner.uid}`, `--gid=${run.owner.gid}`] : [];
+    const namespaces = !proot ? [] : layers.pidNamespace ? ["--pidns"] : layers.ipcNamespace ? ["--ipcns"] : [];
+    argv = [
+      layers.helper,
+      ...rlimitArgs(run.limits, run.owner !== null),
+      `--umask=${SANDBOX_UMASK}`,
+      ...place.cgroups.map((dir) => `--cgroup=${dir}`),
+      ...(place.netns ? [`--netns=${place.netns}`] : []),
+      ...namespaces,
+      ...ids,
+      `--filter=${bwrap ? "bwrap" : "proot"}`,
+      ...(proot && layers.nondumpable ? [`--preload=${layers.nondumpable}`] : []),
+      "--",
+      ...argv,
+    ];
+    if (unshareNet) argv = ["unshare", "--net", "--", ...argv];
+  } else {
+    if (run.owner) argv = ["setpriv", `--reuid=${run.owner.uid}`, `--regid=${run.owner.gid}`, "--clear-groups", "--pdeathsig=KILL", "--", ...argv];
+    const unshare = [...(layers.pidNamespace && proot ? ["--pid", "--fork", "--kill-child", "--mount-proc", "--ipc"] : []), ...(unshareNet ? ["--net"] : [])];
+    if (unshare.length > 0) argv = ["unshare", ...unshare, "--", ...argv];
+    if (place.netns) argv = ["nsenter", `--net=${place.netns}`, "--", ...argv];
   }
-  if (unshare.length > 0) argv = ["unshare", ...unshare, "--", ...argv];
-  if (layers.helper) argv = [layers.helper, ...rlimitArgs(run.limits, run.owner !== null), `--umask=${SANDBOX_UMASK}`, "--", ...argv];
   const [file, ...args] = argv as [string, ...string[]];
-  // seccomp-exec and setpriv exec, so the spawned process is bwrap itself.
-  return { file, args, cwd: cmd.cwd, termTarget: backend === "bwrap" ? "descendants" : "group" };
+  // The launcher (and setpriv) exec, so under bwrap the spawned process is bwrap itself.
+  return { file, args, cwd: cmd.cwd, termTarget: bwrap ? "descendants" : "group" };
+}
+
+/**
+ * The command prefix of a long-lived host process of a thread outside any sandbox (its display server): the
+ * thread's uid, its network namespace (where its sandboxes reach the display's abstract socket), no_new_privs, the
+ * parent-death signal, and non-dumpable (it parses what the sandbox sends it).
+ */
+export function hostProcessPrefix(layers: Layers, owner: Owner, netns: string | null): string[] {
+  if (layers.helper) {
+    const ids = owner ? [`--uid=${owner.uid}`, `--gid=${owner.gid}`] : [];
+    const preload = layers.nondumpable ? [`--preload=${layers.nondumpable}`] : [];
+    return [layers.helper, ...(netns ? [`--netns=${netns}`] : []), ...ids, ...preload, "--"];
+  }
+  const drop = owner ? [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, "--clear-groups"] : [];
+  const setpriv = ["setpriv", ...drop, "--no-new-privs", "--pdeathsig=KILL", "--"];
+  return netns ? ["nsenter", `--net=${netns}`, "--", ...setpriv] : setpriv;
 }

@@ -1,0 +1,82 @@
+import { execa } from "execa";
+import type { NetworkMode } from "../../../../shared/src/index.ts";
+import type { AllowList } from "./cidr.ts";
+import { currentPolicy, egressRuleset } from "./egress-rules.ts";
+import { START_TIMEOUT_MS, startHolder } from "./holder.ts";
+import { startSlirp } from "./slirp.ts";
+
+/** Which part of a namespace's set-up failed (the self-test reports each as a layer). */
+export class NetworkSetupError extends Error {
+  override readonly name = "NetworkSetupError";
+  constructor(
+    readonly layer: "namespace" | "egress" | "stack",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface NetworkSetup {
+  /** The native launcher, which also holds namespaces (`--hold-netns`). */
+  launcher: string;
+  /** What a "default" sandbox may reach although it is private, the host's, or on the host's loopback. */
+  allow: AllowList;
+}
+
+/** One thread's network namespace, set up for its mode. */
+export interface ThreadNamespace {
+  readonly mode: NetworkMode;
+  /** For the launcher's `--netns` (valid until close). */
+  readonly path: string;
+  /** Host pids of its processes (the holder, and the user-mode stack for "default"). */
+  readonly pids: number[];
+  /** Resolves when the holder exits: then the namespace has to be made again. */
+  readonly exited: Promise<void>;
+  /** Ends the holder and the stack (the namespace lives on while a run is in it, cut off). */
+  stop(): void;
+  /** stop(), and gives up the path: only when no prepared command can still use it. */
+  close(): void;
+}
+
+/**
+ * "none": the holder's namespace as it is, lo only. "default": the egress rules installed inside it (by root of its
+ * user namespace, so the runtime needs no CAP_NET_ADMIN of its own), then slirp4netns as its way out.
+ */
+export async function createNamespace(mode: NetworkMode, setup: NetworkSetup): Promise<ThreadNamespace> {
+  const holder = await startHolder(setup.launcher).catch((err: Error) => {
+    throw new NetworkSetupError("namespace", err.message);
+  });
+  let stopStack = () => {};
+  const pids = [holder.pid];
+  try {
+    if (mode === "default") {
+      const rules = egressRuleset(currentPolicy(setup.allow));
+      const loopback = setup.allow.loopbackPorts.length > 0;
+      // Root of the holder's user namespace may change its network namespace; the runtime needs no CAP_NET_ADMIN.
+      const install = loopback ? ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && exec nft -f -"] : ["nft", "-f", "-"];
+      await execa("nsenter", [`--user=${holder.user}`, `--net=${holder.net}`, "--", ...install], {
+        input: rules,
+        timeout: START_TIMEOUT_MS,
+      }).catch((err: Error) => {
+        throw new NetworkSetupError("egress", `installing the egress rules failed (nftables): ${err.message}`);
+      });
+      const stack = await startSlirp(holder, { hostLoopback: loopback }).catch((err: Error) => {
+        throw new NetworkSetupError("stack", err.message);
+      });
+      pids.push(stack.pid);
+      stopStack = () => stack.stop();
+    }
+  } catch (err) {
+    holder.close();
+    throw err;
+  }
+  const stop = () => {
+    stopStack();
+    holder.kill();
+  };
+  const close = () => {
+    stopStack();
+    holder.close();
+  };
+  return { mode, path: holder.net, pids, exited: holder.exited, stop, close };
+}
