@@ -1,17 +1,24 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PackageIndex, startPackageIndex } from "../runtime/package-index.ts";
+import { REPO } from "./client-stack.ts";
 import { type ErrorJson, expectJson, uniqueId } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
 // The MCP server of the worker with the official MCP TypeScript client (Client + StreamableHTTPClientTransport),
 // against the whole stack: every tool, figures as images, failures as tool errors, progress while a run goes, keys
-// and tokens. The README's MCP snippets are run in mcp-readme.test.ts.
+// and tokens; and the README's MCP program and client configuration, as written.
 
 const PNG = "iVBORw0KGgo"; // base64 of a PNG's signature
+const run = promisify(execFile);
 let stack: Stack;
 let index: PackageIndex;
 let client: Client;
@@ -171,5 +178,56 @@ describe("credentials", () => {
     } finally {
       await scoped.close();
     }
+  });
+});
+
+/** The README's "### MCP" subsection: its `javascript` program and its `json` client configuration. */
+async function readmeMcp(): Promise<{ program: string; config: string }> {
+  const readme = await readFile(path.join(REPO, "README.md"), "utf8");
+  const start = readme.indexOf("### MCP");
+  const section = readme.slice(start, readme.indexOf("\n### ", start + 1));
+  const blocks = (lang: string) => [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1] as string);
+  const [program, config] = [blocks("javascript"), blocks("json")];
+  expect({ programs: program.length, configs: config.length }).toEqual({ programs: 1, configs: 1 });
+  return { program: program[0] as string, config: config[0] as string };
+}
+
+describe("the README's MCP section", () => {
+  it("its program runs as written with plain node, in a project with the MCP SDK installed", { timeout: 90_000 }, async () => {
+    const project = await mkdtemp(path.join(os.tmpdir(), "tbx-mcp-readme-"));
+    try {
+      // As `npm install @modelcontextprotocol/sdk` leaves it (the SDK's own dependencies resolve from its real path).
+      await mkdir(path.join(project, "node_modules"));
+      await symlink(path.join(REPO, "node_modules", "@modelcontextprotocol"), path.join(project, "node_modules", "@modelcontextprotocol"));
+      await writeFile(path.join(project, "mcp.mjs"), (await readmeMcp()).program);
+      const env = { ...process.env, THREADBOX_URL: stack.worker.url, THREADBOX_API_KEY: stack.tenants.a.key };
+      const { stdout } = await run(process.execPath, ["mcp.mjs"], { cwd: project, env, timeout: 80_000 });
+      for (const line of [
+        "run_python run_code exec install_packages create_context run_cell write_file read_file list_files create_thread\n",
+        "progress: step 1\n",
+        "exit_code: 0\nstdout:\nstep 1\nstep 2\nstep 3\n",
+        "[ 'text', 'image' ] result: 42\n",
+        "true ZeroDivisionError 2\n",
+      ]) {
+        expect(stdout).toContain(line);
+      }
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
+  });
+
+  it("its desktop client configuration connects (the key from the environment, as the client fills it in)", async () => {
+    const { mcpServers } = JSON.parse((await readmeMcp()).config) as { mcpServers: { threadbox: { url: string; headers: Record<string, string> } } };
+    const { url, headers } = mcpServers.threadbox;
+    expect(url).toBe("http://127.0.0.1:8787/mcp");
+    const filled = Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [k, v.replace(/\$\{env:(\w+)\}/g, (_, name: string) => (name === "THREADBOX_API_KEY" ? stack.tenants.a.key : ""))]),
+    );
+    // The stack's worker listens on a port of its own instead of npm start's 8787.
+    const transport = new StreamableHTTPClientTransport(new URL(new URL(url).pathname, stack.worker.url), { requestInit: { headers: filled } });
+    const desktop = new Client({ name: "desktop", version: "1.0.0" });
+    await desktop.connect(transport);
+    expect((await desktop.listTools()).tools).toHaveLength(10);
+    await desktop.close();
   });
 });
