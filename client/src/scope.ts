@@ -21,6 +21,8 @@ export class ThreadScope {
   readonly http: Http;
   readonly id: string;
   readonly #settings: ThreadSettings;
+  /** The creation this handle makes before its first call when its thread has settings (see ensure). */
+  #created: Promise<void> | undefined;
 
   constructor(http: Http, id: string, settings: ThreadSettings) {
     this.http = http;
@@ -37,17 +39,31 @@ export class ThreadScope {
    * creates it and runs the call once more. Another caller creating it first (409 THREAD_EXISTS) is as good.
    */
   async ensure<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    // The API creates a thread on an API key's first execution or write, with default settings: a handle with
+    // settings of its own creates its thread before its first call instead (once; an existing thread is kept as is).
+    if (this.#settings.autoCreate && this.#settings.network !== undefined && this.#settings.network !== "default") {
+      this.#created ??= this.#create(signal).catch((err: unknown) => {
+        this.#created = undefined;
+        throw err;
+      });
+      await this.#created;
+    }
     try {
       return await call();
     } catch (err) {
       if (!(err instanceof ThreadboxError) || err.code !== "THREAD_NOT_FOUND" || !this.#settings.autoCreate) throw err;
     }
+    await this.#create(signal);
+    return call();
+  }
+
+  /** `POST /v1/threads` with the handle's settings; another caller creating it first (409) is as good. */
+  async #create(signal: AbortSignal | undefined): Promise<void> {
     try {
       await createThread(this.http, { id: this.id, network: this.#settings.network }, signal);
     } catch (err) {
       if (!(err instanceof ThreadboxError) || err.code !== "THREAD_EXISTS") throw err;
     }
-    return call();
   }
 
   /** Starts an execution: a stream of its events (`stream: true`) or a promise of its result. */

@@ -81,12 +81,26 @@ describe("errors", () => {
 });
 
 describe("threads created on first use", () => {
-  it("THREAD_NOT_FOUND → POST /v1/threads with the id and network → the call once more", async () => {
+  it("THREAD_NOT_FOUND → POST /v1/threads with the id → the call once more", async () => {
     server.script(notFound, json(201, state("t")), ndjson(execEvents(1)));
-    const result = await client().thread("t", { network: "none" }).exec("echo");
+    const result = await client().thread("t").exec("echo");
     expect(result.exit_code).toBe(0);
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["POST /v1/threads/t/exec", "POST /v1/threads", "POST /v1/threads/t/exec"]);
-    expect(JSON.parse(server.requests[1]?.body ?? "")).toEqual({ id: "t", network: "none" });
+    expect(JSON.parse(server.requests[1]?.body ?? "")).toEqual({ id: "t" });
+  });
+
+  it("a handle with settings creates its thread before its first call, once (the API would use default settings)", async () => {
+    server.script(json(201, state("t")), ndjson(execEvents(1)), ndjson(execEvents(1)));
+    const offline = client().thread("t", { network: "none" });
+    expect((await offline.exec("echo")).exit_code).toBe(0);
+    expect((await offline.exec("echo")).exit_code).toBe(0);
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["POST /v1/threads", "POST /v1/threads/t/exec", "POST /v1/threads/t/exec"]);
+    expect(JSON.parse(server.requests[0]?.body ?? "")).toEqual({ id: "t", network: "none" });
+    // It exists already (409): kept as it is, and the call goes ahead.
+    server.requests.length = 0;
+    server.script(json(409, { error: { code: "THREAD_EXISTS", message: "exists" } }), ndjson(execEvents(1)));
+    expect((await client().thread("t", { network: "none" }).exec("echo")).exit_code).toBe(0);
+    expect(server.requests).toHaveLength(2);
   });
 
   it("another caller creating it first (409 THREAD_EXISTS) counts as created", async () => {

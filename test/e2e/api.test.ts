@@ -119,12 +119,12 @@ describe("POST /v1/tools/run_python (the tool's exact bodies)", () => {
     expect(r.metadata).toMatchObject({ timed_out: true, error_code: "EXECUTION_TIMEOUT" });
   });
 
-  it("answers 404 THREAD_NOT_FOUND for a sandbox that was never created, and 400 for a non-UUID sandbox_id", async () => {
-    const missing = await expectJson<ErrorJson>(
-      stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: randomUUID(), code: "print(1)" } }),
-      404,
-    );
-    expect(missing.error.code).toBe("THREAD_NOT_FOUND");
+  it("creates a sandbox that was never created on first use, and answers 400 for a non-UUID sandbox_id", async () => {
+    const sandbox = randomUUID();
+    await expectJson<ErrorJson>(stack.api("GET", `/v1/threads/${sandbox}`), 404);
+    const first = await expectJson<RunPythonResponse>(stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: sandbox, code: "print(1)" } }), 200);
+    expect(first.text).toBe("1");
+    await expectJson(stack.api("GET", `/v1/threads/${sandbox}`), 200);
     const bad = await expectJson<ErrorJson>(
       stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: "not-a-uuid", code: "print(1)" } }),
       400,
@@ -345,6 +345,43 @@ describe("validation and unknown routes", () => {
   });
 });
 
+describe("threads created on first use", () => {
+  it("an execution, a file write or a new context on an unknown id creates the thread; reads of one are 404", async () => {
+    const unknown = uniqueId("first-none");
+    for (const route of ["", "/files?path=", "/files/a.txt", "/executions", "/contexts"]) {
+      const res = await expectJson<ErrorJson>(stack.api("GET", `/v1/threads/${unknown}${route}`), 404);
+      expect(res.error.code, route).toBe("THREAD_NOT_FOUND");
+    }
+    expect(existsSync(workspaceDir(unknown))).toBe(false);
+
+    const [ran, wrote, ctx] = [uniqueId("first-exec"), uniqueId("first-put"), uniqueId("first-ctx")];
+    expect((await exec(ran, { command: "echo made" })).stdout).toBe("made\n");
+    await expectJson(stack.api("PUT", `/v1/threads/${wrote}/files/a.txt`, { raw: "made" }), 201);
+    expect(await (await stack.api("GET", `/v1/threads/${wrote}/files/a.txt`)).text()).toBe("made");
+    const context = await expectJson<{ id: string }>(stack.api("POST", `/v1/threads/${ctx}/contexts`, { body: { language: "python" } }), 201);
+    const cell = await expectJson<{ result: Record<string, string> }>(stack.api("POST", `/v1/threads/${ctx}/contexts/${context.id}/run`, { body: { code: "6 * 7" } }), 200);
+    expect(cell.result["text/plain"]).toBe("42");
+    for (const id of [ran, wrote, ctx]) await expectJson(stack.api("GET", `/v1/threads/${id}`), 200);
+    // POST /v1/threads stays for settings, and a conflict for an id in use.
+    const exists = await expectJson<ErrorJson>(stack.api("POST", "/v1/threads", { body: { id: ran } }), 409);
+    expect(exists.error.code).toBe("THREAD_EXISTS");
+  });
+
+  it("calls racing on a new id create one thread and all succeed", async () => {
+    const id = uniqueId("first-race");
+    const answers = await Promise.all([
+      stack.api("PUT", `/v1/threads/${id}/files/a.txt`, { raw: "a" }),
+      stack.api("POST", `/v1/threads/${id}/exec`, { body: { command: "echo ran" } }),
+      stack.api("PUT", `/v1/threads/${id}/files/b.txt`, { raw: "b" }),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([201, 200, 201]);
+    const listed = await expectJson<{ entries: { path: string }[] }>(stack.api("GET", `/v1/threads/${id}/files?path=`), 200);
+    expect(listed.entries.map((e) => e.path)).toEqual(expect.arrayContaining(["a.txt", "b.txt"]));
+    const state = await expectJson<{ counts: { executions: number } }>(stack.api("GET", `/v1/threads/${id}`), 200);
+    expect(state.counts.executions).toBe(1);
+  });
+});
+
 describe("DELETE /v1/threads/:thread", () => {
   it("deletes the thread and its workspace on the host", async () => {
     const thread = await createThread(stack, uniqueId("delete"));
@@ -354,13 +391,12 @@ describe("DELETE /v1/threads/:thread", () => {
     const after = await expectJson<ErrorJson>(stack.api("GET", `/v1/threads/${thread}`), 404);
     expect(after.error.code).toBe("THREAD_NOT_FOUND");
     expect(existsSync(workspaceDir(thread))).toBe(false);
-    const execAfter = await expectJson<ErrorJson>(stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "true" } }), 404);
-    expect(execAfter.error.code).toBe("THREAD_NOT_FOUND");
     const again = await expectJson<ErrorJson>(stack.api("DELETE", `/v1/threads/${thread}`), 404);
     expect(again.error.code).toBe("THREAD_NOT_FOUND");
-    // The id can be used again, starting empty.
-    await createThread(stack, thread);
+    // The id can be used again, starting empty: the next execution creates a new thread.
     const fresh = await exec(thread, { command: "ls kept.txt 2>&1 || echo absent" });
     expect(fresh.stdout).toContain("absent");
+    const state = await expectJson<{ counts: { executions: number } }>(stack.api("GET", `/v1/threads/${thread}`), 200);
+    expect(state.counts.executions).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecResultSchema, sha256Hex } from "../../shared/src/index.ts";
+import { ExecResultSchema, type RunPythonResponse, sha256Hex } from "../../shared/src/index.ts";
 import { TEST_SECRET } from "../runtime/harness.ts";
 import { type ErrorJson, createThread, expectJson, uniqueId } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
@@ -60,48 +60,55 @@ describe("tenants", () => {
     const ok = await stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "echo mine > mine.txt; echo ok" } });
     const exec = ExecResultSchema.parse(await expectJson(ok, 200));
     const b = stack.tenants.b.key;
-    const routes: [string, (t: string) => string, unknown?][] = [
+    // Reads (and deletes): an execution or a write would create b's own thread of that id (below).
+    const routes: [string, (t: string) => string][] = [
       ["GET", (t) => `/v1/threads/${t}`],
-      ["POST", (t) => `/v1/threads/${t}/exec`, { command: "cat mine.txt" }],
-      ["POST", (t) => `/v1/threads/${t}/run_python`, { code: "print(open('mine.txt').read())" }],
       ["GET", (t) => `/v1/threads/${t}/files/mine.txt`],
       ["GET", (t) => `/v1/threads/${t}/files?path=`],
-      ["PUT", (t) => `/v1/threads/${t}/files/planted.txt`, "x"],
       ["GET", (t) => `/v1/threads/${t}/executions`],
       ["GET", (t) => `/v1/threads/${t}/executions/${exec.execution_id}`],
       ["GET", (t) => `/v1/threads/${t}/executions/${exec.execution_id}/events`],
       ["POST", (t) => `/v1/threads/${t}/executions/${exec.execution_id}/cancel`],
       ["DELETE", (t) => `/v1/threads/${t}`],
     ];
-    for (const [method, route, body] of routes) {
-      const opts = typeof body === "string" ? { raw: body } : body === undefined ? {} : { body };
-      const other = await expectJson<ErrorJson>(stack.api(method, route(thread), { ...opts, auth: b }), 404);
-      const none = await expectJson<ErrorJson>(stack.api(method, route(missing), { ...opts, auth: b }), 404);
-      const noneA = await expectJson<ErrorJson>(stack.api(method, route(missing), opts), 404);
+    for (const [method, route] of routes) {
+      const other = await expectJson<ErrorJson>(stack.api(method, route(thread), { auth: b }), 404);
+      const none = await expectJson<ErrorJson>(stack.api(method, route(missing), { auth: b }), 404);
+      const noneA = await expectJson<ErrorJson>(stack.api(method, route(missing)), 404);
       expect(other.error.code, `${method} ${route("T")}`).toBe("THREAD_NOT_FOUND");
       expect(shape(other, thread), `${method} ${route("T")}`).toEqual(shape(none, missing));
       expect(shape(other, thread), `${method} ${route("T")}`).toEqual(shape(noneA, missing));
       expect(JSON.stringify(other)).not.toContain(stack.tenants.a.name);
     }
-    // The seed-003 tool route names the thread in the body: same answer.
+
+    // b's executions and writes under a's thread id create and use b's own thread: a's files are not there.
+    const cat = ExecResultSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/exec`, { body: { command: "cat mine.txt" }, auth: b }), 200));
+    expect(cat).toMatchObject({ exit_code: 1, stdout: "" });
+    const py = await expectJson<RunPythonResponse>(stack.api("POST", `/v1/threads/${thread}/run_python`, { body: { code: "print(open('mine.txt').read())" }, auth: b }), 200);
+    expect(py.metadata.error_type).toBe("FileNotFoundError");
+    await expectJson(stack.api("PUT", `/v1/threads/${thread}/files/planted.txt`, { raw: "x", auth: b }), 201);
+    // The seed-003 tool route names the thread in the body: the same.
     const sandbox = await createThread(stack, randomUUID());
-    const toolOther = await expectJson<ErrorJson>(stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: sandbox, code: "print(1)" }, auth: b }), 404);
-    const absent = randomUUID();
-    const toolNone = await expectJson<ErrorJson>(stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: absent, code: "print(1)" }, auth: b }), 404);
-    expect(shape(toolOther, sandbox)).toEqual(shape(toolNone, absent));
+    await expectJson(stack.api("PUT", `/v1/threads/${sandbox}/files/mine.txt`, { raw: "a's" }), 201);
+    const tool = await expectJson<RunPythonResponse>(
+      stack.api("POST", "/v1/tools/run_python", { body: { sandbox_id: sandbox, code: "print(open('mine.txt').read())" }, auth: b }),
+      200,
+    );
+    expect(tool.metadata.error_type).toBe("FileNotFoundError");
 
     // And nothing of b's reached a's thread: it still exists, untouched.
     const still = await stack.api("GET", `/v1/threads/${thread}/files/mine.txt`);
     expect(await still.text()).toBe("mine\n");
     const gone = await stack.api("GET", `/v1/threads/${thread}/files/planted.txt`);
     expect(gone.status).toBe(404);
+    expect((await stack.api("GET", `/v1/threads/${thread}/files/planted.txt`, { auth: b })).status).toBe(200);
   });
 
   it("answers tenant b on tenant a's thread byte for byte as before the thread existed (bar the request id)", async () => {
     const thread = uniqueId("bytes");
+    // Reads and deletes (an execution or a write by b would create b's own thread of this id).
     const routes: [string, string, unknown?][] = [
       ["GET", ""],
-      ["POST", "/exec", { command: "echo hi" }],
       ["GET", "/files/a.txt"],
       ["GET", "/files?path="],
       ["GET", "/executions"],

@@ -95,8 +95,8 @@ describe("contexts through the worker", () => {
     const thread = await createThread(stack, uniqueId("ctx-tenant"));
     const ctx = await createContext(thread);
     const b = stack.tenants.b.key;
+    // A new context by b would create b's own thread of this id (below); everything else is a 404.
     const routes: [string, string, unknown?][] = [
-      ["POST", `/v1/threads/${thread}/contexts`, { language: "python" }],
       ["GET", `/v1/threads/${thread}/contexts`],
       ["GET", `/v1/threads/${thread}/contexts/${ctx.id}`],
       ["POST", `/v1/threads/${thread}/contexts/${ctx.id}/run`, { code: "1" }],
@@ -106,9 +106,13 @@ describe("contexts through the worker", () => {
       const res = await expectJson<ErrorJson>(stack.api(method, path, { body, auth: b }), 404);
       expect(res.error.code, `${method} ${path}`).toBe("THREAD_NOT_FOUND");
     }
+    const own = ContextInfoSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts`, { body: { language: "python" }, auth: b }), 201));
+    expect(own.id).not.toBe(ctx.id);
+    const theirs = await expectJson<{ contexts: ContextInfo[] }>(stack.api("GET", `/v1/threads/${thread}/contexts`, { auth: b }), 200);
+    expect(theirs.contexts.map((c) => c.id)).toEqual([own.id]);
     // Nothing of tenant a's context changed.
     expect(await run(thread, ctx.id, "1 + 1")).toMatchObject({ ok: true, result: { "text/plain": "2" } });
     const listed = await expectJson<{ contexts: ContextInfo[] }>(stack.api("GET", `/v1/threads/${thread}/contexts`), 200);
-    expect(listed.contexts).toHaveLength(1);
+    expect(listed.contexts.map((c) => c.id)).toEqual([ctx.id]);
   });
 });

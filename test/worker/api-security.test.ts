@@ -92,9 +92,10 @@ describe("tenants", () => {
     const id = threadId("bytes");
     const answers = async () => {
       const out: { status: number; text: string }[] = [];
-      for (const [suffix, method] of [["", "GET"], ["/exec", "POST"], ["/files/a.txt", "GET"], ["", "DELETE"]] as const) {
-        const body = method === "POST" ? { command: "echo intruder" } : undefined;
-        const res = await api(`/v1/threads/${id}${suffix}`, { tenant: "beta", method, body });
+      // Reads and deletes: an execution or a write by beta would create beta's own thread of this id, leaving
+      // acme's untouched (thread-first-use.test.ts).
+      for (const [suffix, method] of [["", "GET"], ["/executions", "GET"], ["/files/a.txt", "GET"], ["", "DELETE"]] as const) {
+        const res = await api(`/v1/threads/${id}${suffix}`, { tenant: "beta", method });
         out.push({ status: res.status, text: (await res.text()).replace(/"request_id":"[^"]*"/, "") });
       }
       return out;

@@ -48,17 +48,17 @@ describe("threads", () => {
   it("answers another tenant's thread exactly as a missing one, and touches nothing of it", async () => {
     const id = await createThread("private");
     const missing = threadId("missing");
-    for (const [path, method] of [["", "GET"], ["/exec", "POST"], ["/executions", "GET"], ["/executions/ex_1/events", "GET"]] as const) {
-      const body = method === "POST" ? { command: "echo intruder" } : undefined;
-      const theirs = await errorBody(await api(`/v1/threads/${id}${path}`, { tenant: "beta", method, body }));
-      const none = await errorBody(await api(`/v1/threads/${missing}${path}`, { tenant: "beta", method, body }));
+    for (const [path, method] of [["", "GET"], ["/executions", "GET"], ["/executions/ex_1/events", "GET"], ["/contexts", "GET"]] as const) {
+      const theirs = await errorBody(await api(`/v1/threads/${id}${path}`, { tenant: "beta", method }));
+      const none = await errorBody(await api(`/v1/threads/${missing}${path}`, { tenant: "beta", method }));
       expect(theirs).toEqual({ status: 404, error: { code: "THREAD_NOT_FOUND", message: expect.any(String) } });
       expect(theirs).toEqual(none);
     }
+    // The same id is another tenant's own, separate thread: beta's execution creates and runs in beta's.
+    expect((await exec(id, "echo intruder", { tenant: "beta" })).status).toBe(200);
     expect(((await (await api(`/v1/threads/${id}`)).json()) as ThreadState).counts.executions).toBe(0);
     expect(await fakeRuntime.calls(`/threads/acme/${id}/exec`)).toEqual([]);
-    // The same id is another tenant's own, separate thread.
-    expect((await api("/v1/threads", { method: "POST", body: { id }, tenant: "beta" })).status).toBe(201);
+    expect(await fakeRuntime.calls(`/threads/beta/${id}/exec`)).toEqual([`POST /threads/beta/${id}/exec`]);
   });
 });
 

@@ -4,6 +4,7 @@ import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared
 import { CHALLENGE, authenticate } from "./auth/middleware.ts";
 import { workerConfig } from "./config.ts";
 import type { AppEnv } from "./http/context.ts";
+import { mcpRoutes } from "./mcp/routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { openRateLimit, rateLimit } from "./ratelimit/middleware.ts";
 import { contextRoutes } from "./routes/contexts.ts";
@@ -48,6 +49,8 @@ app.route("/", executeRoutes());
 app.route("/", executionRoutes());
 app.route("/", fileRoutes());
 app.route("/", contextRoutes());
+// The MCP server (`/mcp`): the same credentials and rate limits, applied by its own routes.
+app.route("/", mcpRoutes());
 
 app.notFound((c) => {
   const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);

@@ -19,7 +19,7 @@ import {
   kindSpec,
 } from "../../shared/src/index.ts";
 
-type Op = { summary: string; body?: z.ZodType; ok: z.ZodType | "bytes" | "events"; status?: number; auth?: false };
+type Op = { summary: string; body?: z.ZodType; ok: z.ZodType | "bytes" | "events" | "mcp"; status?: number; auth?: false };
 
 const json = (schema: z.ZodType, io: "input" | "output") =>
   z.toJSONSchema(schema, { io, unrepresentable: "any", target: "openapi-3.0" });
@@ -51,6 +51,15 @@ function executionRoutes(): Record<string, Record<string, Op>> {
   );
 }
 
+/** A JSON-RPC 2.0 message (or a batch of them) of the Model Context Protocol. */
+const JsonRpcSchema = z.looseObject({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.number()]).optional(), method: z.string().optional() });
+const MCP =
+  "The Model Context Protocol (Streamable HTTP, stateless): tools run_python, run_code, exec, install_packages, " +
+  "create_context, run_cell, write_file, read_file, list_files, create_thread (API key only). Send " +
+  "`Accept: application/json, text/event-stream`; a call answers as an SSE stream carrying its progress notifications " +
+  "(the run's output, when the request has a progressToken) and then its result. Same credentials and rate limits as /v1; " +
+  "GET and DELETE answer 405 (no session)";
+
 /** Every public route, documented from the same zod schemas that validate it. */
 const ROUTES: Record<string, Record<string, Op>> = {
   ...executionRoutes(),
@@ -74,7 +83,16 @@ const ROUTES: Record<string, Record<string, Op>> = {
     },
   },
   "/v1/tokens/revoke": { post: { summary: "Revoke every token of the tenant minted so far (API key only)", ok: RevokedSchema } },
-  "/v1/threads": { post: { summary: "Create a thread and set up its workspace", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201 } },
+  "/v1/threads": {
+    post: {
+      summary:
+        "Create a thread and set up its workspace (409 THREAD_EXISTS for an existing id). With an API key, an execution, " +
+        "a file write or a new context on an unknown id creates the thread with default settings; this is for others",
+      body: CreateThreadSchema,
+      ok: ThreadStateSchema,
+      status: 201,
+    },
+  },
   "/v1/threads/{thread}": {
     get: { summary: "Thread state", ok: ThreadStateSchema },
     delete: {
@@ -97,6 +115,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/v1/threads/{thread}/executions/{id}/events": { get: { summary: "Events after ?after=SEQ, then live until the end", ok: "events" } },
   "/v1/threads/{thread}/executions/{id}/cancel": { post: { summary: "Cancel a queued or running execution", ok: z.object({ execution_id: z.string(), cancelled: z.boolean() }) } },
   "/v1/threads/{thread}/files": { get: { summary: "List a directory (?path=, ?recursive=1)", ok: FileListSchema } },
+  "/mcp": { post: { summary: MCP, body: z.union([JsonRpcSchema, z.array(JsonRpcSchema)]), ok: "mcp" } },
   "/v1/threads/{thread}/files/{path}": {
     get: { summary: "Read a file's bytes", ok: "bytes" },
     put: { summary: "Write a file's bytes (parents created)", ok: FileWrittenSchema, status: 201 },
@@ -106,12 +125,15 @@ const ROUTES: Record<string, Record<string, Op>> = {
 
 function operation(path: string, op: Op) {
   const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+  const events = json(ExecutionEventSchema, "output");
   const content =
     op.ok === "bytes"
       ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
       : op.ok === "events"
-        ? { "text/event-stream": { schema: json(ExecutionEventSchema, "output") }, "application/x-ndjson": { schema: json(ExecutionEventSchema, "output") } }
-        : { "application/json": { schema: json(op.ok, "output") } };
+        ? { "text/event-stream": { schema: events }, "application/x-ndjson": { schema: events } }
+        : op.ok === "mcp"
+          ? { "text/event-stream": { schema: { type: "string" } }, "application/json": { schema: json(JsonRpcSchema, "output") } }
+          : { "application/json": { schema: json(op.ok, "output") } };
   return {
     summary: op.summary,
     parameters: params,

@@ -50,11 +50,7 @@ export class ThreadDO extends DurableObject<Env> {
   create(ref: ThreadRef, network: NetworkMode = "default"): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
     return rpc(async () => {
       if (this.store.thread()) return { created: false, state: null };
-      const now = new Date().toISOString();
-      const runtime_url = this.placement.initial(ref);
-      const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network };
-      this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
-      return { created: true, state: this.calls.state(await this.calls.setUp(this.thread(null))) };
+      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, network))) };
     });
   }
 
@@ -79,8 +75,8 @@ export class ThreadDO extends DurableObject<Env> {
    * The runtime for a call the worker makes straight to it (file bodies stay off RPC), moving the thread first if
    * its runtime does not answer. `replayable`: see RuntimeHealth.verdict.
    */
-  route(access: ThreadAccess, replayable: boolean): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
-    return rpc(() => (this.thread(access), this.placement.route(replayable)));
+  route(access: ThreadAccess, replayable: boolean, createAs?: ThreadRef): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
+    return rpc(() => (this.thread(access, createAs), this.placement.route(replayable)));
   }
 
   /** The worker's call to `url` failed as an unreachable runtime's would. */
@@ -88,13 +84,16 @@ export class ThreadDO extends DurableObject<Env> {
     return rpc(() => (this.placement.failed(url), null));
   }
 
-  context(access: ThreadAccess, op: ContextOp): Promise<RpcResult<{ status: number; body: string }>> {
-    return rpc(() => this.calls.context(this.thread(access), op));
+  context(access: ThreadAccess, op: ContextOp, createAs?: ThreadRef): Promise<RpcResult<{ status: number; body: string }>> {
+    return rpc(() => this.calls.context(this.thread(access, createAs), op));
   }
 
-  /** Queues an execution; answers in the client's format (JSON once it has ended, or its events as they come). */
-  submit(access: ThreadAccess, req: ExecuteRequest, format: StreamFormat): Promise<RpcResult<Answer>> {
-    return rpc(() => answer(this.executor.submit(this.thread(access), req), format));
+  /**
+   * Queues an execution; answers in the client's format (JSON once it has ended, or its events as they come). With
+   * `createAs`, an unknown thread is created first, except for a cell: it needs a context, so a thread that exists.
+   */
+  submit(access: ThreadAccess, req: ExecuteRequest, format: StreamFormat, createAs?: ThreadRef): Promise<RpcResult<Answer>> {
+    return rpc(() => answer(this.executor.submit(this.thread(access, req.kind === "cell" ? undefined : createAs), req), format));
   }
 
   /** Stored events after `after`, then live ones until the end. */
@@ -145,8 +144,25 @@ export class ThreadDO extends DurableObject<Env> {
       .catch((err: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "idle release failed", error: String(err) })));
   }
 
-  private thread(access: ThreadAccess): ThreadRow {
-    return accessThread(this.store.thread(), access);
+  /**
+   * The thread `access` reaches. `createAs` (the worker passes it for an API key's execution, file write or new
+   * context): a thread that does not exist yet is created now with default settings, so an agent can name a thread
+   * after its chat and just use it. Synchronous from the read to the insert, so calls that arrive together create it
+   * once; a token never creates (it names an existing incarnation by construction).
+   */
+  private thread(access: ThreadAccess, createAs?: ThreadRef): ThreadRow {
+    const row = this.store.thread();
+    if (!row && access === null && createAs) return this.insert(createAs, "default");
+    return accessThread(row, access);
+  }
+
+  /** A new thread's row: a fresh incarnation, placed on the best runtime that answers (its workspace comes lazily). */
+  private insert(ref: ThreadRef, network: NetworkMode): ThreadRow {
+    const now = new Date().toISOString();
+    const runtime_url = this.placement.initial(ref);
+    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network };
+    this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
+    return this.thread(null);
   }
 
   private record(executionId: string): ExecutionRecord {

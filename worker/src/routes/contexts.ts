@@ -18,8 +18,9 @@ function contextId(c: Context<AppEnv>): string {
 export function contextRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const op = async (c: Context<AppEnv>, call: ContextOp) => {
-    const { stub, access } = threadFromPath(c);
-    const { status, body } = await fromRpc(stub.context(access, call));
+    const { stub, access, createAs } = threadFromPath(c);
+    // A new context on an unknown id creates the thread (an API key's); reading or stopping one does not.
+    const { status, body } = await fromRpc(stub.context(access, call, call.method === "POST" ? createAs : undefined));
     return new Response(body, { status, headers: { "content-type": "application/json" } });
   };
 

@@ -20,7 +20,8 @@ async function submit(
   req: { kind: ExecutionKind; body: unknown; summary: string; params?: Record<string, string> },
 ): Promise<Response> {
   const executionId = newExecutionId();
-  const answer = await fromRpc(target.stub.submit(target.access, { ...req, executionId }, formatOf(c)));
+  // An API key's first execution on an unknown id creates the thread (the object decides: see ThreadDO.submit).
+  const answer = await fromRpc(target.stub.submit(target.access, { ...req, executionId }, formatOf(c), target.createAs));
   return respondWith(c, answer, executionId);
 }
 

@@ -1,0 +1,128 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  AppError,
+  type ContextInfo,
+  ErrorCode,
+  type ExecutionKind,
+  type ThreadState,
+  threadRef,
+} from "../../../shared/src/index.ts";
+import { type Principal, requireKey } from "../auth/middleware.ts";
+import { type ThreadTarget, fromRpc } from "../http/context.ts";
+import { threadStub } from "../http/thread-stub.ts";
+import { fileContent, listFiles, readFile, writeFile } from "./files.ts";
+import type { ProgressReporter } from "./progress.ts";
+import { executionResult, structuredResult } from "./results.ts";
+import { runExecution } from "./run.ts";
+import type { ToolInput, ToolName } from "./schemas.ts";
+
+/** What a tool's handler gets besides its input: the caller, its thread (when the tool works on one), its progress. */
+export interface ToolCall {
+  env: Env;
+  principal: Principal;
+  /** The thread `sandbox_id` names (or the token's); create_thread has none (it must not be used there). */
+  target: ThreadTarget;
+  progress: ProgressReporter | undefined;
+}
+
+/** The tool's input without `sandbox_id` (already resolved to `call.target`), except for create_thread's own. */
+type Handler<N extends ToolName> = (input: ToolInput<N>, call: ToolCall) => Promise<CallToolResult>;
+
+const execution =
+  <N extends ToolName>(kind: ExecutionKind) =>
+  async (input: ToolInput<N>, call: ToolCall): Promise<CallToolResult> => {
+    const { payload, displays } = await runExecution(call.target, kind, input, { progress: call.progress });
+    return executionResult(payload, displays);
+  };
+
+/** The body of a context call as the runtime answered it, or its error. */
+function contextAnswer<T>({ status, body }: { status: number; body: string }): T {
+  const parsed = JSON.parse(body) as T | { error: { code: ErrorCode; message: string; details?: unknown } };
+  if (status >= 400 && typeof parsed === "object" && parsed !== null && "error" in parsed) {
+    throw new AppError(parsed.error.code, parsed.error.message, parsed.error.details);
+  }
+  return parsed as T;
+}
+
+function bytesOf(input: ToolInput<"write_file">): Uint8Array {
+  const given = [input.content, input.content_base64].filter((v) => v !== undefined);
+  if (given.length !== 1) throw new AppError(ErrorCode.VALIDATION_FAILED, "give the file as content (text) or content_base64 (bytes): exactly one of them");
+  if (input.content !== undefined) return new TextEncoder().encode(input.content);
+  try {
+    return Uint8Array.from(atob(input.content_base64 as string), (ch) => ch.charCodeAt(0));
+  } catch {
+    throw new AppError(ErrorCode.VALIDATION_FAILED, "content_base64 is not valid base64");
+  }
+}
+
+/** Each tool: what it does for the model, and how (the same calls as the API's routes). */
+export const TOOLS: { [N in ToolName]: { description: string; run: Handler<N> } } = {
+  run_python: {
+    description:
+      "Run a Python 3 program in the sandbox (numpy, pandas, matplotlib installed; `packages` are pip-installed first). " +
+      "Files persist between calls, variables do not (use create_context + run_cell). Returns stdout; on failure the " +
+      "error with its type and line. For a chart, plt.savefig('chart.png') then read_file it (or draw it in run_cell); " +
+      "capture_screenshot: true returns screenshots of the program's windows.",
+    run: execution("run_python"),
+  },
+  run_code: {
+    description: "Run a program in python, bash, javascript or typescript (Node.js; top-level await works) in the sandbox.",
+    run: execution("run_code"),
+  },
+  exec: {
+    description: "Run a bash command in the sandbox (Debian; the working directory is the workspace, which persists). Returns the exit code, stdout and stderr.",
+    run: execution("exec"),
+  },
+  install_packages: {
+    description: "Install packages into the sandbox: Python packages with pip (default) or npm packages (language: javascript).",
+    run: execution("install"),
+  },
+  create_context: {
+    description: "Start a stateful interpreter (python by default, or javascript / typescript): run_cell in it keeps variables, imports and the working directory.",
+    run: async (input, { target }) => {
+      const info = contextAnswer<ContextInfo>(await fromRpc(target.stub.context(target.access, { method: "POST", body: input }, target.createAs)));
+      return structuredResult(`context ${info.id} (${info.language}) started: pass context_id "${info.id}" to run_cell`, info);
+    },
+  },
+  run_cell: {
+    description: "Run a cell in a context from create_context, like a notebook: state persists between cells; the last expression's value is returned, figures as images.",
+    run: async ({ context_id, ...cell }, call) => {
+      const { payload, displays } = await runExecution(call.target, "cell", cell, { params: { ctx: context_id }, progress: call.progress });
+      return executionResult(payload, displays);
+    },
+  },
+  write_file: {
+    description: "Write a file in the sandbox's workspace (parents created; an existing file is replaced): text as content, bytes as content_base64.",
+    run: async (input, { env, target }) => {
+      const written = await writeFile(env, target, input.path, bytesOf(input));
+      return structuredResult(`wrote ${written.path} (${written.size} bytes)`, written);
+    },
+  },
+  read_file: {
+    description: "Read a file of the sandbox's workspace: text as text, PNG/JPEG/GIF/WebP as an image, other bytes as an embedded resource.",
+    run: async ({ path }, { env, target }) => {
+      const { bytes, type } = await readFile(env, target, path);
+      return fileContent(target.ref.thread, path, bytes, type);
+    },
+  },
+  list_files: {
+    description: "List a directory of the sandbox's workspace (its root by default).",
+    run: async ({ path, recursive }, { env, target }) => {
+      const list = await listFiles(env, target, path, recursive ?? false);
+      const lines = list.entries.map((e) => `${e.type === "directory" ? "dir " : "file"} ${e.path}${e.type === "file" ? ` (${e.size} bytes)` : ""}`);
+      return structuredResult(lines.length === 0 ? `${list.path || "/"} is empty` : lines.join("\n"), list);
+    },
+  },
+  create_thread: {
+    description:
+      "Create a thread (a sandbox) with settings: network \"none\" cuts it off from any network. Not needed otherwise: " +
+      "the other tools create their thread on first use. Returns its id (sandbox_id) and state.",
+    run: async (input, { env, principal }) => {
+      requireKey(principal);
+      const ref = threadRef(principal.tenant, input.sandbox_id ?? crypto.randomUUID());
+      const { created, state } = await fromRpc(threadStub(env, ref).create(ref, input.network));
+      if (!created || !state) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${ref.thread} already exists`);
+      return structuredResult(`created thread ${ref.thread}: pass sandbox_id "${ref.thread}" to the other tools`, state satisfies ThreadState);
+    },
+  },
+};
