@@ -40,9 +40,12 @@ export function executeRoutes(s: Services): Hono {
       resolveLimits(s.config, req.limits);
       const work = await handler(s, { loc, req: req as never, params });
       const id = executionIdHeader(c.req.header(EXECUTION_ID_HEADER));
-      const stream = s.executions.start(kind, loc, id, (ctx) =>
-        withScreenshots(s.screenshots, loc, ctx, req.capture_screenshot === true, (env) => work(ctx, { env, run: withEnv(s.run, env) })),
-      );
+      const shots = req.capture_screenshot === true;
+      const stream = s.executions.start(kind, loc, id, async (ctx) => {
+        // The session writes its hooks and cookie into the thread's private /tmp: the thread's directories first.
+        if (shots) await s.workspaces.ensureDirs(loc);
+        return withScreenshots(s.screenshots, loc, ctx, shots, (env) => work(ctx, { env, run: withEnv(s.run, env) }));
+      });
       return respondWithExecution(c, stream);
     });
   }
