@@ -6,6 +6,13 @@ import type { Session } from "./session.ts";
 type Language = "python-context" | "python" | "bash" | "javascript" | "typescript";
 
 /**
+ * How long a cancelled context cell may take to stop before its interpreter is stopped instead. The runtime
+ * interrupts a cell on its timeout but not (yet) on a cancel, so a cancel ends a context cell by stopping the
+ * context: the cell ends, and the next one starts a fresh interpreter.
+ */
+const CONTEXT_CANCEL_GRACE_MS = 2000;
+
+/**
  * The code cell: a language, the code, Run (or Ctrl/Cmd+Enter) and Cancel. A run streams its events into the output
  * (the SDK reads NDJSON and resumes from the last seq when the connection drops). "Python (context)" runs in one
  * stateful interpreter per thread, started on the first run and remembered for the tab.
@@ -22,6 +29,8 @@ export class Cell {
   #busy = false;
   #cancelAsked = false;
   #cancelSent = false;
+  #contextStopped = false;
+  #runLanguage: Language = "python";
   #escaped = false;
 
   constructor(
@@ -54,6 +63,8 @@ export class Cell {
     this.output.begin(`${this.#language.selectedOptions[0]?.textContent ?? language} on ${thread.id}`);
     this.#cancelAsked = false;
     this.#cancelSent = false;
+    this.#contextStopped = false;
+    this.#runLanguage = language;
     this.#setRunning(true);
     try {
       await this.#consume(() => this.#start(thread, language, code, timeout));
@@ -69,6 +80,11 @@ export class Cell {
     } finally {
       this.#stream = null;
       this.#setRunning(false);
+      if (this.#cancelSent && this.output.state !== "succeeded") {
+        this.output.cancelled(
+          this.#contextStopped ? "Cancelled: the context's interpreter was stopped, so its variables are gone; the next cell starts a fresh one." : "Cancelled.",
+        );
+      }
       this.onFinished();
     }
   }
@@ -120,12 +136,33 @@ export class Cell {
     } catch (err) {
       this.output.failure(err);
     }
+    const context = this.#context;
+    if (this.#runLanguage === "python-context" && context) {
+      setTimeout(() => {
+        if (this.#stream === stream) void this.#stopContext(context);
+      }, CONTEXT_CANCEL_GRACE_MS);
+    }
+  }
+
+  async #stopContext(context: Context): Promise<void> {
+    this.#context = null;
+    if (this.#thread) this.session.setContext(this.#thread.id, undefined);
+    this.#contextStopped = true;
+    try {
+      await context.delete();
+    } catch (err) {
+      this.output.failure(err);
+    }
   }
 
   #setRunning(running: boolean): void {
+    const focused = document.activeElement;
     this.#busy = running;
     this.#run.disabled = running || this.#thread === null;
     this.#cancel.disabled = !running;
+    // A disabled button loses the focus: the keyboard moves on to the button that can act now.
+    if (running && focused === this.#run) this.#cancel.focus();
+    if (!running && focused === this.#cancel && !this.#run.disabled) this.#run.focus();
   }
 
   /** Ctrl/Cmd+Enter runs; Tab indents unless Escape came just before (so the keyboard can leave the textarea). */

@@ -6,6 +6,7 @@ export class Files {
   readonly #table = byId<HTMLTableElement>("file-table");
   readonly #path = byId("file-path");
   readonly #drop = byId("drop-zone");
+  readonly #hidden = byId<HTMLInputElement>("show-hidden");
   #thread: Thread | null = null;
   #dir = "";
 
@@ -15,6 +16,7 @@ export class Files {
       void this.upload([...(upload.files ?? [])]).then(() => (upload.value = ""));
     });
     byId("files-refresh").addEventListener("click", () => void this.refresh());
+    this.#hidden.addEventListener("change", () => void this.refresh());
     this.#drop.addEventListener("dragover", (e) => {
       e.preventDefault();
       this.#drop.classList.add("over");
@@ -39,7 +41,9 @@ export class Files {
     if (!thread) return this.#rows([]);
     try {
       const list = await thread.files.list(this.#dir);
-      const sorted = [...list.entries].sort((a, b) => Number(b.type === "directory") - Number(a.type === "directory") || a.name.localeCompare(b.name));
+      // Dot files (the venv, caches, threadbox's own state) only when asked for.
+      const shown = this.#hidden.checked ? list.entries : list.entries.filter((e) => !e.name.startsWith("."));
+      const sorted = [...shown].sort((a, b) => Number(b.type === "directory") - Number(a.type === "directory") || a.name.localeCompare(b.name));
       this.#rows(sorted);
     } catch (err) {
       announce(`Could not list ${this.#dir || "the workspace"}: ${describe(err)}`, "error");

@@ -65,6 +65,11 @@ export class OutputView {
     this.#error("Request failed", describe(err));
   }
 
+  /** The run ended because it was cancelled (whatever its result said about how it stopped). */
+  cancelled(message: string): void {
+    this.#setState("cancelled", message);
+  }
+
   get state(): RunState {
     return (this.#root.dataset.state as RunState | undefined) ?? "idle";
   }

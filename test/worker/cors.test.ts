@@ -63,6 +63,27 @@ describe("requests from a browser", () => {
     expect((await call("/v1/health", { origin: LISTED }, listed)).headers.get("Access-Control-Allow-Origin")).toBe(LISTED);
   });
 
+  it("get the CORS headers on a streamed execution too, with its id and the request id", async () => {
+    const thread = `cors-${crypto.randomUUID().slice(0, 8)}`;
+    const json = { "content-type": "application/json" };
+    expect((await call("/v1/threads", { method: "POST", auth: TEST_KEYS.acme, headers: json, body: JSON.stringify({ id: thread }) })).status).toBe(201);
+    const res = await call(`/v1/threads/${thread}/exec`, {
+      method: "POST",
+      origin: LISTED,
+      auth: TEST_KEYS.acme,
+      headers: { ...json, accept: "text/event-stream" },
+      body: JSON.stringify({ command: "echo hi" }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe(LISTED);
+    expect(res.headers.get("Access-Control-Expose-Headers")).toContain("x-execution-id");
+    expect(res.headers.get("x-execution-id")).toMatch(/^ex_/);
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    expect(res.headers.get("Vary")).toContain("Origin");
+    expect(await res.text()).toContain("event: result");
+  });
+
   it("expose Retry-After on a 429 to a listed origin", async () => {
     const key = `tbk_cors_${crypto.randomUUID().replaceAll("-", "")}`;
     const strict = { ...listed, API_KEYS: JSON.stringify({ [await sha256Hex(key)]: "cors" }), RATE_LIMIT_PER_MINUTE: "1", RATE_LIMIT_BURST: "1" };

@@ -28,8 +28,9 @@ const OPEN_ROUTES = ["/v1/health", "/openapi.json"] as const;
 app.use("*", async (c, next) => {
   const id = c.req.header(REQUEST_ID_HEADER) ?? crypto.randomUUID();
   c.set("requestId", id);
-  c.header(REQUEST_ID_HEADER, id);
   await next();
+  // After the route: a header set before it is lost when the route answers with a Response of its own (a stream).
+  c.header(REQUEST_ID_HEADER, id);
 });
 app.use("*", cors());
 for (const path of OPEN_ROUTES) app.use(path, openRateLimit());

@@ -19,27 +19,29 @@ const MAX_AGE_SECONDS = 600;
  */
 export function cors() {
   return createMiddleware<{ Bindings: Env }>(async (c, next) => {
-    c.header("Vary", "Origin", { append: true });
     const origin = c.req.header("Origin");
-    if (origin === undefined || origin === new URL(c.req.url).origin) return next();
-    const listed = workerConfig(c.env).corsOrigins.includes(origin);
-
-    if (c.req.method === "OPTIONS" && c.req.header("Access-Control-Request-Method") !== undefined) {
-      if (!listed) throw refused(origin);
-      return c.body(null, 204, {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Methods": CORS_ALLOW_METHODS.join(", "),
-        "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS.join(", "),
-        "Access-Control-Max-Age": String(MAX_AGE_SECONDS),
-      });
+    const foreign = origin !== undefined && origin !== new URL(c.req.url).origin;
+    const listed = foreign && workerConfig(c.env).corsOrigins.includes(origin);
+    if (foreign) {
+      c.header("Vary", "Origin");
+      if (c.req.method === "OPTIONS" && c.req.header("Access-Control-Request-Method") !== undefined) {
+        if (!listed) throw refused(origin);
+        return c.body(null, 204, {
+          "Access-Control-Allow-Origin": origin,
+          "Access-Control-Allow-Methods": CORS_ALLOW_METHODS.join(", "),
+          "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS.join(", "),
+          "Access-Control-Max-Age": String(MAX_AGE_SECONDS),
+        });
+      }
+      if (!listed && c.req.header("Authorization") !== undefined) throw refused(origin);
     }
-    if (!listed) {
-      if (c.req.header("Authorization") !== undefined) throw refused(origin);
-      return next();
-    }
-    c.header("Access-Control-Allow-Origin", origin);
-    c.header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS.join(", "));
     await next();
+    // After the route: headers set before it are lost when it answers with a Response of its own (a stream).
+    if (!/\borigin\b/i.test(c.res.headers.get("Vary") ?? "")) c.header("Vary", "Origin", { append: true });
+    if (listed) {
+      c.header("Access-Control-Allow-Origin", origin);
+      c.header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS.join(", "));
+    }
   });
 }
 

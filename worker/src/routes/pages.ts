@@ -19,9 +19,10 @@ const SECURITY = {
 
 const BASE = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 const CSP = {
-  landing: `${BASE}; style-src 'self'; img-src 'self'; form-action 'none'`,
-  // img-src data:/blob: for figures; frame-src for the sandboxed srcdoc iframes of HTML results.
-  playground: `${BASE}; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; form-action 'none'`,
+  landing: `${BASE}; style-src 'self'; img-src 'self' data:; form-action 'none'`,
+  // img-src data:/blob: for figures; frame-src for the sandboxed srcdoc iframes of HTML results, which inherit this
+  // policy: their inline styles (a DataFrame's table) need style-src 'unsafe-inline'. Scripts stay this origin's only.
+  playground: `${BASE}; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; form-action 'none'`,
   // Swagger UI sets inline styles and uses data: icons; its "try it" calls stay on this origin.
   docs: `${BASE}; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'`,
 };
