@@ -181,6 +181,29 @@ describe("the playground", () => {
     expect(await ended()).toBe("cancelled");
   });
 
+  it("signs in with a thread token too: its thread opens, and there is nothing else to choose", async () => {
+    const minted = await api("POST", "/v1/tokens", { thread: THREAD, ttl_seconds: 600 });
+    const { token } = (await minted.json()) as { token: string };
+    const tab = await context.newPage();
+    const tabErrors = watchErrors(tab, EXPECTED_ERRORS);
+    await tab.goto(`${workerUrl()}/playground`);
+    await tab.getByLabel("Thread token").fill(token);
+    await tab.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => tab.locator("#state").textContent(), { timeout: 30_000 }).toContain(THREAD);
+    expect(await tab.getByRole("button", { name: "Create thread" }).isVisible()).toBe(false);
+    expect(await tab.locator("#who-text").textContent()).toContain(`a token for ${THREAD}`);
+    await tab.getByLabel("Language").selectOption("bash");
+    await tab.getByRole("textbox", { name: "Code" }).fill("echo with-a-token");
+    await tab.getByRole("button", { name: "Run", exact: true }).click();
+    await tab.waitForFunction(() => document.getElementById("output")?.dataset.state === "succeeded", null, { timeout: 60_000 });
+    expect(await tab.locator("#output").textContent()).toContain("with-a-token");
+    await tab.getByRole("button", { name: "Sign out" }).click();
+    await tab.getByLabel("Thread token").waitFor();
+    expect(await tab.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(tabErrors).toEqual([]);
+    await tab.close();
+  });
+
   it("logged no error and broke no content security policy", () => {
     expect(errors).toEqual([]);
   });
