@@ -31,6 +31,8 @@ export class Cell {
   #cancelSent = false;
   #contextStopped = false;
   #runLanguage: Language = "python";
+  /** The output's number for the run in progress. */
+  #outputRun = 0;
   #escaped = false;
 
   constructor(
@@ -47,6 +49,11 @@ export class Cell {
     this.#code.addEventListener("keydown", (e) => this.#key(e));
   }
 
+  /** Whether a run is in progress (from Run until its last event). */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
   /** The thread cells run on (null: none open). */
   setThread(thread: Thread | null): void {
     this.#thread = thread;
@@ -60,7 +67,7 @@ export class Cell {
     const language = this.#language.value as Language;
     const code = this.#code.value;
     const timeout = Math.min(300, Math.max(1, Number(this.#timeout.value) || 30));
-    this.output.begin(`${this.#language.selectedOptions[0]?.textContent ?? language} on ${thread.id}`);
+    this.#outputRun = this.output.begin(`${this.#language.selectedOptions[0]?.textContent ?? language} on ${thread.id}`);
     this.#cancelAsked = false;
     this.#cancelSent = false;
     this.#contextStopped = false;
@@ -73,16 +80,17 @@ export class Cell {
         // The context was reclaimed (idle) or the thread moved: a fresh interpreter, and the cell once more.
         this.#context = null;
         this.session.setContext(thread.id, undefined);
-        await this.#consume(() => this.#start(thread, language, code, timeout)).catch((again: unknown) => this.output.failure(again));
+        await this.#consume(() => this.#start(thread, language, code, timeout)).catch((again: unknown) => this.output.failure(again, this.#outputRun));
       } else {
-        this.output.failure(err);
+        this.output.failure(err, this.#outputRun);
       }
     } finally {
       this.#stream = null;
       this.#setRunning(false);
-      if (this.#cancelSent && this.output.state !== "succeeded") {
+      if (this.#cancelSent && this.output.isCurrent(this.#outputRun) && this.output.state !== "succeeded") {
         this.output.cancelled(
           this.#contextStopped ? "Cancelled: the context's interpreter was stopped, so its variables are gone; the next cell starts a fresh one." : "Cancelled.",
+          this.#outputRun,
         );
       }
       this.onFinished();
@@ -98,7 +106,7 @@ export class Cell {
     const stream = await start();
     this.#stream = stream;
     for await (const event of stream) {
-      this.output.event(event);
+      this.output.event(event, this.#outputRun);
       if (this.#cancelAsked) await this.#sendCancel();
     }
   }
@@ -134,7 +142,7 @@ export class Cell {
     try {
       await stream.cancel();
     } catch (err) {
-      this.output.failure(err);
+      this.output.failure(err, this.#outputRun);
     }
     const context = this.#context;
     if (this.#runLanguage === "python-context" && context) {
@@ -151,7 +159,7 @@ export class Cell {
     try {
       await context.delete();
     } catch (err) {
-      this.output.failure(err);
+      this.output.failure(err, this.#outputRun);
     }
   }
 

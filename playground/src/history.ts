@@ -35,11 +35,14 @@ export class History {
     const thread = this.#thread;
     if (!thread) return;
     if (!this.canReplay()) return announce("A run is in progress: replay it when it has finished.", "error");
-    this.output.begin(`Replay of ${record.id} (${record.kind}): ${record.summary}`);
+    const run = this.output.begin(`Replay of ${record.id} (${record.kind}): ${record.summary}`);
     try {
-      for await (const event of thread.executions.events(record.id)) this.output.event(event);
+      for await (const event of thread.executions.events(record.id)) {
+        if (!this.output.isCurrent(run)) break; // the output moved on to another run
+        this.output.event(event, run);
+      }
     } catch (err) {
-      this.output.failure(err);
+      this.output.failure(err, run);
     }
   }
 

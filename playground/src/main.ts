@@ -15,17 +15,14 @@ import { Threads } from "./threads.ts";
 const session = new Session();
 const output = new OutputView(byId("output"), byId("run-status"));
 const files = new Files();
-const history = new History(output, () => !cellBusy());
+// Replaying a run into the output while a cell streams into it would mix the two.
+const history = new History(output, () => !cell.busy);
 const threads = new Threads(session, (thread) => open(thread));
 const cell = new Cell(output, session, () => {
   void history.refresh();
   void files.refresh();
   void threads.refresh();
 });
-
-function cellBusy(): boolean {
-  return !byId<HTMLButtonElement>("cancel").disabled;
-}
 
 function open(thread: Thread): void {
   cell.setThread(thread);

@@ -15,12 +15,15 @@ export class OutputView {
   #text: { stream: "stdout" | "stderr"; el: HTMLElement } | null = null;
   #pre: HTMLPreElement | null = null;
   #displays = 0;
+  /** Which run the output shows: events of an earlier one (a replay left behind, say) are dropped. */
+  #current = 0;
 
   constructor(root: HTMLElement, status: HTMLElement) {
     this.#root = root;
     this.#status = status;
   }
 
+  /** Empties the output; a run in progress goes on writing into it. */
   clear(): void {
     this.#root.replaceChildren();
     this.#text = null;
@@ -29,13 +32,17 @@ export class OutputView {
     this.#setState("idle", "");
   }
 
-  begin(title: string): void {
+  /** Starts showing a run; pass the number it returns with each of its events. */
+  begin(title: string): number {
+    this.#current += 1;
     this.clear();
     this.#append(h("p", { class: "meta" }, title));
     this.#setState("running", "Running…");
+    return this.#current;
   }
 
-  event(event: ExecutionEvent): void {
+  event(event: ExecutionEvent, run: number): void {
+    if (run !== this.#current) return;
     switch (event.type) {
       case "start":
         this.#setState("running", `Running (${event.execution_id})…`);
@@ -61,13 +68,18 @@ export class OutputView {
   }
 
   /** A call that failed (the request was refused, the connection was lost for good). */
-  failure(err: unknown): void {
-    this.#error("Request failed", describe(err));
+  failure(err: unknown, run: number): void {
+    if (run === this.#current) this.#error("Request failed", describe(err));
   }
 
   /** The run ended because it was cancelled (whatever its result said about how it stopped). */
-  cancelled(message: string): void {
-    this.#setState("cancelled", message);
+  cancelled(message: string, run: number): void {
+    if (run === this.#current) this.#setState("cancelled", message);
+  }
+
+  /** Whether the output still shows this run (begin() has not started another). */
+  isCurrent(run: number): boolean {
+    return run === this.#current;
   }
 
   get state(): RunState {
