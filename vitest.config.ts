@@ -50,6 +50,18 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // The playground, the API reference and CORS in Debian's Chromium (playwright-core), against one stack for
+        // all files (global-setup.ts), one file at a time; screenshots land in test/browser/artifacts.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          globalSetup: ["test/browser/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

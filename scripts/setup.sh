@@ -9,10 +9,11 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 # Debian packages the runtime and its tests use: the sandbox backends, the base Python with the common
 # data packages (numpy, pandas, matplotlib), the GUI display (Xvfb, tkinter, ImageMagick for screenshots), s3fs for the
 # bucket mount and its tests, a Jupyter kernel (the benchmark's baseline), a C compiler for the native launcher, and
-# each sandbox's network: a user-mode stack (slirp4netns) and nftables for its egress rules.
+# each sandbox's network: a user-mode stack (slirp4netns) and nftables for its egress rules; Chromium for the
+# browser tests (test/browser: playwright-core drives Debian's build, never a downloaded one).
 DEB_PACKAGES=(proot bubblewrap python3 python3-venv python3-pip python3-numpy python3-pandas python3-matplotlib python3-tk
   xvfb imagemagick s3fs fuse3 python3-ipykernel python3-jupyter-client gcc libc6-dev util-linux procps
-  slirp4netns nftables iproute2)
+  slirp4netns nftables iproute2 chromium)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
@@ -59,6 +60,10 @@ fi
 grep -q '^HMAC_SECRET=' .dev.vars || printf 'HMAC_SECRET=%s\n' "$(random_hex)" >> .dev.vars
 grep -q '^TOKEN_SECRET=' .dev.vars || printf 'TOKEN_SECRET=%s\n' "$(random_hex)" >> .dev.vars
 grep -q '^API_KEYS=' .dev.vars || printf 'API_KEYS={}\n' >> .dev.vars
+# The worker's static assets (playground, API reference, landing page) in .build/web, which wrangler.toml's [assets]
+# names; wrangler's own [build] step runs the same script before `dev` and `deploy`. Fast when nothing changed.
+node --import tsx playground/build.mts
+
 if [[ ! -f worker/worker-configuration.d.ts || wrangler.toml -nt worker/worker-configuration.d.ts || .dev.vars -nt worker/worker-configuration.d.ts ]]; then
   say "generating worker/worker-configuration.d.ts (wrangler types)"
   npx --no-install wrangler types --strict-vars=false worker/worker-configuration.d.ts >/dev/null

@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared/src/index.ts";
 import { CHALLENGE, authenticate } from "./auth/middleware.ts";
 import { workerConfig } from "./config.ts";
+import { cors } from "./cors.ts";
 import type { AppEnv } from "./http/context.ts";
 import { mcpRoutes } from "./mcp/routes.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -12,10 +13,11 @@ import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { pageRoutes } from "./routes/pages.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
-/** The public `/v1` API: request id, open routes, body cap, auth, rate limit, routes; one error translator. */
+/** The public `/v1` API: request id, CORS, open routes and pages, body cap, auth, rate limit, routes; one error translator. */
 export const app = new Hono<AppEnv>();
 
 /**
@@ -27,12 +29,16 @@ const OPEN_ROUTES = ["/v1/health", "/openapi.json"] as const;
 app.use("*", async (c, next) => {
   const id = c.req.header(REQUEST_ID_HEADER) ?? crypto.randomUUID();
   c.set("requestId", id);
-  c.header(REQUEST_ID_HEADER, id);
   await next();
+  // After the route: a header set before it is lost when the route answers with a Response of its own (a stream).
+  c.header(REQUEST_ID_HEADER, id);
 });
+app.use("*", cors());
 for (const path of OPEN_ROUTES) app.use(path, openRateLimit());
 app.route("/", healthRoutes());
 app.get("/openapi.json", (c) => c.json(openApiDocument()));
+// The landing page, playground and API reference: static assets, no credentials (routes/pages.ts).
+app.route("/", pageRoutes());
 app.use("/v1/*", (c, next) =>
   bodyLimit({
     maxSize: workerConfig(c.env).maxBodyBytes,

@@ -16,6 +16,8 @@ const ConfigSchema = z
     /** Unauthenticated routes (health, the OpenAPI document), per client address. */
     OPEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
     OPEN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(60),
+    /** Browser origins allowed to call the API cross-origin (cors.ts): exact origins, comma-separated. */
+    CORS_ORIGINS: z.string().default("").transform(corsOrigins),
   })
   // The limiter keeps buckets in memory (ratelimit/rate-limiter.ts): a bucket must refill within a minute.
   .superRefine((c, ctx) => {
@@ -25,6 +27,29 @@ const ConfigSchema = z
       }
     }
   });
+
+/**
+ * CORS_ORIGINS: `https://app.example.com,http://localhost:5173`, each exactly an origin (scheme, host, port; no
+ * path, no wildcard). A pattern or `*` would hand thread tokens' reach to origins nobody listed, so it is refused.
+ */
+function corsOrigins(raw: string, ctx: z.RefinementCtx): string[] {
+  const origins: string[] = [];
+  for (const entry of raw.split(",").map((o) => o.trim()).filter((o) => o !== "")) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    // `new URL` takes `https://*.example.com` as a host name: a wildcard is refused here, by name.
+    if (!url || !["http:", "https:"].includes(url.protocol) || url.origin !== entry.replace(/\/$/, "") || entry.includes("*")) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not an origin like https://app.example.com (scheme://host[:port], no path or wildcard)` });
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
 
 /** RUNTIME_URL: one URL, or several separated by commas. */
 function runtimeUrls(raw: string): string[] {
@@ -46,6 +71,8 @@ export interface WorkerConfig {
   tokenRateLimit: { perMinute: number; burst: number };
   /** Per client address on the routes that need no credentials. */
   openRateLimit: { perMinute: number; burst: number };
+  /** Origins whose pages may call the API from a browser (besides the worker's own). */
+  corsOrigins: string[];
 }
 
 const cache = new WeakMap<object, WorkerConfig>();
@@ -70,6 +97,7 @@ export function workerConfig(env: Env): WorkerConfig {
     rateLimit: { perMinute: parsed.data.RATE_LIMIT_PER_MINUTE, burst: parsed.data.RATE_LIMIT_BURST },
     tokenRateLimit: { perMinute: parsed.data.TOKEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.TOKEN_RATE_LIMIT_BURST },
     openRateLimit: { perMinute: parsed.data.OPEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.OPEN_RATE_LIMIT_BURST },
+    corsOrigins: parsed.data.CORS_ORIGINS,
   };
   cache.set(env, config);
   return config;

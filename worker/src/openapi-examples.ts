@@ -1,0 +1,57 @@
+/**
+ * Request body examples for the OpenAPI document, exactly the README's (`-d '…'` bodies of "Public API" and the
+ * sections after it); test/worker/openapi-coverage.test.ts checks each one is in the README and passes its route's
+ * schema. Keyed by operationId, then by example name.
+ */
+export type Examples = Record<string, { summary: string; value: unknown }>;
+
+export const REQUEST_EXAMPLES: Record<string, Examples> = {
+  createThread: {
+    demo: { summary: "A thread with a chosen id", value: { id: "demo" } },
+    offline: { summary: "A thread without network", value: { id: "offline", network: "none" } },
+  },
+  mintToken: {
+    token: { summary: "A 15-minute token for a browser", value: { thread: "demo", ttl_seconds: 900 } },
+  },
+  exec: {
+    hello: { summary: "A shell command", value: { command: "echo hi; python --version" } },
+    limits: { summary: "Per-call limits", value: { command: "ulimit -u -v", limits: { memory_mb: 1024, processes: 64 } } },
+    stream: { summary: "Output over time (ask for text/event-stream)", value: { command: "for i in 1 2 3; do echo $i; sleep 1; done" } },
+  },
+  runPython: {
+    files: {
+      summary: "Code with a module of its own",
+      value: { code: "from calc import add\nprint(add(2, 3))", files: { "calc.py": "def add(a, b):\n    return a + b\n" } },
+    },
+    screenshot: {
+      summary: "A Tk window, photographed",
+      value: {
+        capture_screenshot: true,
+        code: 'import tkinter as tk\nroot = tk.Tk()\ntk.Label(root, text="hello", font=("Helvetica", 40)).pack()\nroot.after(1000, root.destroy)\nroot.mainloop()',
+      },
+    },
+  },
+  runPythonTool: {
+    stdin: {
+      summary: "The tool's exact body (sandbox_id names the thread)",
+      value: { sandbox_id: "12345678-1234-1234-1234-123456789abc", code: 'name = input()\nprint(f"Hello {name}!")', stdin: "Alice\n" },
+    },
+  },
+  runCode: {
+    bash: { summary: "Shell", value: { language: "bash", code: "ls /" } },
+    javascript: { summary: "JavaScript with top-level await", value: { language: "javascript", code: "console.log(await Promise.resolve(42))" } },
+  },
+  installPackages: {
+    npm: { summary: "An npm package", value: { language: "javascript", packages: ["is-number@7.0.0"] } },
+  },
+  createContext: {
+    python: { summary: "A Python interpreter", value: { language: "python" } },
+    javascript: { summary: "A JavaScript interpreter", value: { language: "javascript" } },
+  },
+  runCell: {
+    define: { summary: "A Python cell that defines a DataFrame", value: { code: 'import pandas as pd\ndf = pd.DataFrame({"a": [1, 2]})' } },
+    use: { summary: "A later Python cell that uses it", value: { code: "df.a.sum()" } },
+    javascript: { summary: "A JavaScript cell", value: { code: "let n = 20\nconst add = (x) => x + n" } },
+    await: { summary: "A JavaScript cell with await", value: { code: "await new Promise(r => setTimeout(r, 10))\nadd(22)" } },
+  },
+};
