@@ -62,10 +62,11 @@ describe("credentials and limits", () => {
 });
 
 describe("GET /openapi.json", () => {
-  it("documents POST /mcp", async () => {
+  it("documents /mcp: POST, and the 405 of GET and DELETE", async () => {
     const res = await exports.default.fetch("http://threadbox.test/openapi.json", { headers: { "CF-Connecting-IP": "203.0.113.20" } });
     const doc = (await res.json()) as { paths: Record<string, Record<string, { summary: string; responses: Record<string, { content: object }> }>> };
-    expect(Object.keys(doc.paths["/mcp"] ?? {})).toEqual(["post"]);
+    expect(Object.keys(doc.paths["/mcp"] ?? {}).sort()).toEqual(["delete", "get", "post"]);
+    expect(Object.keys(doc.paths["/mcp"]?.get?.responses ?? {})).toContain("405");
     expect(doc.paths["/mcp"]?.post?.summary).toContain("Streamable HTTP");
     expect(Object.keys(doc.paths["/mcp"]?.post?.responses["200"]?.content ?? {})).toEqual(["text/event-stream", "application/json"]);
   });

@@ -22,7 +22,7 @@ export const RUNTIME: Code[] = ["RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "W
 export const EXECUTION: Code[] = ["THREAD_BUSY", "DISK_QUOTA_EXCEEDED", "EXECUTION_CANCELLED"];
 
 /** Codes no public route answers with (kept for the runtime's own API and older clients). */
-export const UNUSED_PUBLICLY: Code[] = ["METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE", "RUNTIME_TIMEOUT"];
+export const UNUSED_PUBLICLY: Code[] = ["UNSUPPORTED_MEDIA_TYPE", "RUNTIME_TIMEOUT"];
 
 /** An example message for each code (exhaustive: a new code without one is a type error). */
 const EXAMPLE_MESSAGES: Record<Code, string> = {

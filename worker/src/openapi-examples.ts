@@ -48,6 +48,9 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
     python: { summary: "A Python interpreter", value: { language: "python" } },
     javascript: { summary: "A JavaScript interpreter", value: { language: "javascript" } },
   },
+  mcp: {
+    tools: { summary: "List the tools (ask for application/json, text/event-stream)", value: { jsonrpc: "2.0", id: 1, method: "tools/list" } },
+  },
   runCell: {
     define: { summary: "A Python cell that defines a DataFrame", value: { code: 'import pandas as pd\ndf = pd.DataFrame({"a": [1, 2]})' } },
     use: { summary: "A later Python cell that uses it", value: { code: "df.a.sum()" } },

@@ -126,6 +126,8 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       ok: "mcp",
       errors: ["PAYLOAD_TOO_LARGE"],
     },
+    get: { id: "mcpStream", tag: "MCP", summary: "No standalone stream: the server is stateless (405)", ok: z.never(), errors: ["METHOD_NOT_ALLOWED"] },
+    delete: { id: "mcpEndSession", tag: "MCP", summary: "No session to end: the server is stateless (405)", ok: z.never(), errors: ["METHOD_NOT_ALLOWED"] },
   },
   "/openapi.json": { get: { id: "openapi", tag: "Service", summary: "This document", description: "No credentials, rate limited per client address.", ok: z.looseObject({}), auth: false, errors: [] } },
   "/v1/tokens": {
