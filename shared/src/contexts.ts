@@ -54,6 +54,8 @@ export const CellResultSchema = z.object({
   stdout: z.string(),
   stderr: z.string(),
   timed_out: z.boolean(),
+  /** The cell was cancelled (POST …/executions/:id/cancel): interrupted like a timeout; present only then. */
+  canceled: z.literal(true).optional(),
   /**
    * What happened to the context's variables: `preserved` (the cell ran, or a timeout interrupted it and the
    * interpreter recovered), `restarted` (the interpreter died or would not stop: a fresh one has empty state).

@@ -52,7 +52,7 @@ export const RESULT_KINDS = {
   cell: {
     schema: CellResultSchema,
     outcome: (v: z.infer<typeof CellResultSchema>): Outcome => ({
-      status: v.ok ? "succeeded" : "failed",
+      status: v.canceled ? "cancelled" : v.ok ? "succeeded" : "failed",
       exit_code: null,
       error_code: v.timed_out ? "EXECUTION_TIMEOUT" : (v.error?.type ?? null),
     }),

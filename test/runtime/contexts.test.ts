@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContextInfo, type ExecutionEvent, parseEvent, parseSseStream } from "../../shared/src/index.ts";
+import { type ContextInfo, EXECUTION_ID_HEADER, type ExecutionEvent, parseEvent, parseSseStream } from "../../shared/src/index.ts";
 import { cellOf, contextClient, failure, newThread } from "./context-client.ts";
-import { type RuntimeProcess, processesMatching, readEvents, startRuntime } from "./harness.ts";
+import { type RuntimeProcess, liveEvents, processesMatching, readEvents, startRuntime } from "./harness.ts";
 
 // Stateful Python contexts against a real interpreter in the real sandbox: state across cells, rich results,
 // live streaming, figures, errors, timeouts (interrupt vs restart), crashes, one cell at a time, and clean-up.
@@ -195,6 +195,28 @@ describe("timeouts and crashes", () => {
     expect(r.duration_ms).toBeLessThan(10_000);
     const next = await run(thread, id, "x");
     expect(next).toMatchObject({ ok: true, state: "preserved", result: { "text/plain": "1" } });
+  });
+
+  it("interrupts a cancelled cell, says canceled, and keeps the state", async () => {
+    const thread = newThread("cancel");
+    const { id } = await createContext(thread);
+    await value(thread, id, "x = 1");
+    const executionId = `ex_${randomUUID().replaceAll("-", "")}`;
+    const res = await rt.call("POST", `${contextsPath(thread)}/${id}/run`, {
+      body: { code: "import time\nprint('started', flush=True)\ntime.sleep(60)", timeout: 120 },
+      accept: "ndjson",
+      headers: { [EXECUTION_ID_HEADER]: executionId },
+    });
+    const events: ExecutionEvent[] = [];
+    for await (const { event } of liveEvents(res)) {
+      events.push(event);
+      if (event.type === "stdout") expect(await rt.json("POST", `/executions/${executionId}/cancel`)).toEqual({ execution_id: executionId, cancelled: true });
+    }
+    const last = events.at(-1);
+    const r = last?.type === "result" && last.result.kind === "cell" ? last.result.value : null;
+    expect(r).toMatchObject({ ok: false, canceled: true, timed_out: false, state: "preserved" });
+    expect(r?.error?.type).toBe("KeyboardInterrupt");
+    expect(await run(thread, id, "x")).toMatchObject({ ok: true, state: "preserved", result: { "text/plain": "1" } });
   });
 
   it("restarts an interpreter that ignores the interrupt; the next cell has fresh state and says restarted", async () => {

@@ -152,7 +152,15 @@ export class InterpreterContext {
   }
 
   /** Runs a cell; `env` is set in the interpreter's environment first (for what it starts from now on). */
-  async run(cellId: string, code: string, timeoutMs: number, emit: (body: EventBody) => void, env?: Record<string, string>): Promise<CellResult> {
+  async run(
+    cellId: string,
+    code: string,
+    timeoutMs: number,
+    emit: (body: EventBody) => void,
+    env?: Record<string, string>,
+    /** Aborted: the cell is interrupted as on a timeout (its result says `canceled`). */
+    signal?: AbortSignal,
+  ): Promise<CellResult> {
     if (this.busy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is running a cell; one cell runs at a time`);
     this.busy = true;
     const started = performance.now();
@@ -166,17 +174,21 @@ export class InterpreterContext {
       this.display = emit;
       const ends = [this.out.stdout, this.out.stderr].map((s) => s.begin(cellId, (data) => emit({ type: s.name, data })));
       this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code: cell.code, ...(env ? { env } : {}) })}\n`);
-      let frame = await this.next(timeoutMs);
+      let frame = await this.next(timeoutMs, signal);
       let timedOut = false;
+      let canceled = false;
       if (frame === null) {
-        timedOut = true;
+        // Cancelled or timed out: the same interrupt (KeyboardInterrupt), so the context keeps its state if it can.
+        canceled = signal?.aborted === true;
+        timedOut = !canceled;
         this.control?.write(`${JSON.stringify({ op: "interrupt", id: cellId })}\n`);
         frame = await this.next(this.graceMs);
       }
       if (frame?.type === "done") {
         await Promise.race([Promise.all(ends), sleep(OUTPUT_SETTLE_MS)]);
         const error = frame.error ? cell.toCell(frame.error) : null;
-        return this.result(cellId, started, { ok: frame.ok, result: frame.result ?? null, error, state: restarted ? "restarted" : "preserved" }, timedOut);
+        const outcome = { ok: frame.ok, result: frame.result ?? null, error, state: restarted ? ("restarted" as const) : ("preserved" as const) };
+        return { ...this.result(cellId, started, outcome, timedOut), ...(canceled ? { canceled } : {}) };
       }
       // No answer: the interpreter exited, or would not stop and is killed now; either way its state is gone.
       if (this.alive) this.kill();
@@ -189,7 +201,7 @@ export class InterpreterContext {
             traceback: "",
             line: null,
           };
-      return this.result(cellId, started, { ok: false, result: null, error, state: "restarted" }, timedOut);
+      return { ...this.result(cellId, started, { ok: false, result: null, error, state: "restarted" }, timedOut), ...(canceled ? { canceled } : {}) };
     } finally {
       for (const s of Object.values(this.out)) s.stop();
       this.display = null;
@@ -220,15 +232,21 @@ export class InterpreterContext {
   }
 
   /** The next ready/done frame or the process's exit; null after `timeoutMs`. */
-  private next(timeoutMs: number): Promise<Frame | { type: "exit" } | null> {
+  private next(timeoutMs: number, signal?: AbortSignal): Promise<Frame | { type: "exit" } | null> {
     if (!this.child) return Promise.resolve({ type: "exit" });
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const stop = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", stop);
         this.waiting = null;
         resolve(null);
-      }, timeoutMs);
+      };
+      const timer = setTimeout(stop, timeoutMs);
+      signal?.addEventListener("abort", stop, { once: true });
+      if (signal?.aborted) stop();
       this.waiting = (frame) => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", stop);
         this.waiting = null;
         resolve(frame);
       };
