@@ -86,6 +86,8 @@ export class ExecutionStream implements AsyncIterable<ExecutionEvent> {
       this.#executionId ??= res.headers.get(EXECUTION_ID_HEADER) ?? undefined;
       try {
         for await (const event of readNdjsonEvents(res)) {
+          // Events read in one chunk arrive together: an abort between two of them stops here, not at the next read.
+          signal?.throwIfAborted();
           this.#executionId ??= event.execution_id;
           if (event.seq <= lastSeq) continue;
           lastSeq = event.seq;
