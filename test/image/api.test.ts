@@ -9,14 +9,16 @@ import {
   type InstallResult,
   RunPythonResponseSchema,
 } from "../../shared/src/index.ts";
-import { SSE, checkTerminal, dataOf, expectJson, liveEvents } from "../e2e/helpers.ts";
+import { SSE, checkTerminal, dataOf, expectJson, liveEvents, waitFor } from "../e2e/helpers.ts";
 import { type PackageIndex, startPackageIndex } from "../runtime/package-index.ts";
+import { hostAddress, listen } from "../security/network-cases.ts";
 import { podman, selfTestReport } from "./container.ts";
 import { type ImageStack, createThread, startImageStack } from "./image-stack.ts";
 
-// The production image started with the README's URL-fleet flags (--device /dev/fuse --cap-add SYS_ADMIN, secrets by
-// environment) behind the real worker, used through the public API only: the README's examples, contexts, a GUI
-// screenshot, files, a package install from an index on the host's loopback, and finally `podman stop` mid-run.
+// The production image started with the README's URL-fleet flags (--cap-add SYS_ADMIN --device /dev/net/tun
+// --device /dev/fuse, secrets by environment) behind the real worker, used through the public API only: the README's
+// examples, contexts, a GUI screenshot, files, a package install from an index on the host's loopback, what a
+// sandbox's network reaches from inside the container, and finally `podman stop` mid-run.
 
 let index: PackageIndex;
 let stack: ImageStack;
@@ -40,7 +42,21 @@ describe("the image behind the worker", () => {
     const res = await stack.runtime("GET", "/health");
     expect(res.status).toBe(200);
     const body = (await res.json()) as { isolation: string; layers: Record<string, unknown>; degraded: boolean };
-    const held = { uid_switch: true, seccomp: true, rlimits: true, pid_namespace: true, net_namespace: true, uid_sweep: true, degraded: false, missing: [] };
+    const held = {
+      uid_switch: true,
+      seccomp: true,
+      rlimits: true,
+      pid_namespace: true,
+      ipc_namespace: true,
+      net_namespace: true,
+      egress_filter: true,
+      user_mode_stack: "slirp4netns",
+      tracer_protected: true,
+      protected_hardlinks: true,
+      uid_sweep: true,
+      degraded: false,
+      missing: [],
+    };
     expect(body).toMatchObject({ isolation: "proot", degraded: false, layers: held });
     // The entrypoint's self-test said the same before the server started, and summed it up for the operator.
     const logs = await stack.container.logs();
@@ -130,6 +146,58 @@ describe("the image behind the worker", () => {
   });
 });
 
+// The container shares the host's network here (--network host): the container's own address is the host's, and the
+// index and the runtime listen on its loopback. A sandbox reaches the index only at the port PIP_INDEX_URL names (the
+// runtime opens exactly that one, at 127.0.0.1 in the sandbox), nothing else of the container's loopback, and not the
+// container's own address, which the container itself reaches.
+describe("a sandbox's network inside the container", () => {
+  const PROBE = `
+import errno, json, socket, sys, urllib.request
+def probe(target):
+    host, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+        return "connected"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, "timeout") if e.errno else "timeout"
+out = {t: probe(t) for t in sys.argv[2:]}
+out["index"] = urllib.request.urlopen(sys.argv[1], timeout=10).status
+print(json.dumps(out))
+`;
+
+  it("reaches the host-loopback package index only through the allowed port, and refuses the container's own address", async () => {
+    const own = hostAddress();
+    expect(own, "the machine has a non-loopback IPv4 address").not.toBeNull();
+    const listener = await listen(own as string);
+    try {
+      const thread = await createThread(stack, `net-${randomUUID().slice(0, 8)}`);
+      const indexPort = new URL(index.url).port;
+      const runtimePort = stack.container.port;
+      const targets = [`127.0.0.1:${indexPort}`, `127.0.0.1:${runtimePort}`, `10.0.2.2:${runtimePort}`, `${own}:${listener.port}`];
+      const argv = [index.url, ...targets].map((a) => `'${a}'`).join(" ");
+      const r = ExecResultSchema.parse(await run(thread, "exec", { command: `python3 - ${argv}`, stdin: PROBE }));
+      expect(r.exit_code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        // The allowed path: 127.0.0.1:<index port>, sent to slirp4netns's gateway and on to the host's loopback.
+        [targets[0] as string]: "connected",
+        index: 200,
+        // The runtime's port: at 127.0.0.1 it is the sandbox's own (empty) loopback; by the gateway it is refused.
+        [targets[1] as string]: "ECONNREFUSED",
+        [targets[2] as string]: "EHOSTUNREACH",
+        // The container's own address: refused by the egress rules (admin-prohibited), not merely closed.
+        [targets[3] as string]: "EHOSTUNREACH",
+      });
+      expect(listener.accepted).toBe(0);
+      // The container itself (outside any sandbox) reaches that address: the refusal above is the sandbox's rules.
+      const control = await podman(["exec", stack.container.name, "python3", "-c", `import socket; socket.create_connection(("${own}", ${listener.port}), timeout=5).close(); print("connected")`]);
+      expect(control.stdout.trim(), control.stderr).toBe("connected");
+      expect(await waitFor(() => listener.accepted === 1, 5000)).toBe(true);
+    } finally {
+      listener.server.close();
+    }
+  });
+});
+
 describe("podman stop (SIGTERM to tini, which passes it on; SIGKILL after the grace)", () => {
   let terminal: ExecutionEvent | undefined;
   let stopped: { exitCode: number; oomOrKilled: boolean } | undefined;
@@ -143,14 +211,16 @@ describe("podman stop (SIGTERM to tini, which passes it on; SIGKILL after the gr
     let stopping: Promise<{ exitCode: number; oomOrKilled: boolean }> | undefined;
     for await (const { event } of liveEvents(res)) {
       events.push(event);
-      if (event.type === "stdout" && !stopping) stopping = stack.container.stop(30);
+      // podman's default grace (10 s), as `docker stop`'s: SIGTERM to tini, SIGKILL (exit 137) when it runs out.
+      if (event.type === "stdout" && !stopping) stopping = stack.container.stop(10);
     }
     stopped = await stopping;
     logs = await stack.container.logs();
     expect(dataOf(events, "stdout")).toBe("started\n");
     terminal = checkTerminal(events);
-    // The run did not finish: an error event, never a result (the shutdown ends runs with RUNTIME_UNAVAILABLE).
-    expect(terminal, JSON.stringify(terminal)).toMatchObject({ type: "error", code: "RUNTIME_UNAVAILABLE" });
+    // The run did not finish: exactly one terminal event, the runtime's own error from its shutdown, never a result.
+    expect(terminal, JSON.stringify(terminal)).toMatchObject({ type: "error", code: "RUNTIME_UNAVAILABLE", message: expect.stringMatching(/shutting down/) });
+    expect(events.filter((e) => e.type === "result")).toEqual([]);
     // Never 137, the SIGKILL at the end of the grace.
     expect(stopped?.exitCode, logs).not.toBe(137);
     expect(stopped?.oomOrKilled).toBe(false);

@@ -1,4 +1,6 @@
 import { randomInt, randomUUID } from "node:crypto";
+import { chown, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { execa } from "execa";
 import { freePort } from "../e2e/wrangler-dev.ts";
 
@@ -6,8 +8,15 @@ import { freePort } from "../e2e/wrangler-dev.ts";
 
 export const IMAGE = process.env.THREADBOX_IMAGE ?? "localhost/threadbox-runtime:ci";
 
-/** The README's flags for a URL-fleet runtime: FUSE for the bucket, CAP_SYS_ADMIN for pid and net namespaces. */
-export const README_FLAGS = ["--device", "/dev/fuse", "--cap-add", "SYS_ADMIN"];
+/**
+ * The fewest privileges with which every required layer holds (README, "What each flag buys"): CAP_SYS_ADMIN for the
+ * launcher's pid and ipc namespaces (and so the tracer's protection) and slirp4netns's own sandbox, /dev/net/tun for
+ * slirp4netns's tap device.
+ */
+export const MINIMAL_FLAGS = ["--cap-add", "SYS_ADMIN", "--device", "/dev/net/tun"];
+
+/** The README's flags for a URL-fleet runtime: the minimal ones, and FUSE for the bucket. */
+export const README_FLAGS = [...MINIMAL_FLAGS, "--device", "/dev/fuse"];
 
 // Docker's default capabilities are podman's plus these three: with them a container here gets what `docker run`
 // would give it (users run Docker). Then what this machine needs of podman, not what the image needs: runc (crun
@@ -33,10 +42,45 @@ export function selfTestReport(stdout: string): { ok: boolean; isolation: string
  */
 export const isolatedIds = () => ({ SANDBOX_UID_BASE: String(1_000_000_000 + randomInt(0, 10_000) * 100_000), SANDBOX_ID_RANGE: "100000" });
 
-/** A user namespace of 65,536 ids at a random host offset: the container's root is no root on the host (rootless). */
-export function userNamespace(size = 65_536): string[] {
+export interface UserNamespace {
+  /** --uidmap/--gidmap, and the device when asked for. */
+  flags: string[];
+  remove(): Promise<void>;
+}
+
+/**
+ * A user namespace of `size` ids at a random host offset: the container's root is no root on the host (rootless).
+ * `tun`: /dev/net/tun for it. Where the host's node is 0666 (udev's rule on Debian and Ubuntu) `--device
+ * /dev/net/tun` is enough; this machine has no udev and its node is root's, 0600, which the namespace's root cannot
+ * open. So the namespace gets a node of its own for the same device (10:200), owned by its root, and the device
+ * cgroup rule that lets it be opened: the same access a usual host gives.
+ */
+export async function userNamespace(opts: { size?: number; tun?: boolean } = {}): Promise<UserNamespace> {
+  const size = opts.size ?? 65_536;
   const host = 400_000_000 + randomInt(0, 10_000) * 65_536;
-  return ["--uidmap", `0:${host}:${size}`, "--gidmap", `0:${host}:${size}`];
+  const flags = ["--uidmap", `0:${host}:${size}`, "--gidmap", `0:${host}:${size}`];
+  if (!opts.tun) return { flags, remove: async () => {} };
+  const dir = await mkdtemp("/var/tmp/threadbox-userns-dev.");
+  const node = path.join(dir, "tun");
+  await execa("mknod", ["-m", "600", node, "c", "10", "200"]);
+  await chown(node, host, host);
+  return {
+    flags: [...flags, "--volume", `${node}:/dev/net/tun`, "--device-cgroup-rule", "c 10:200 rwm"],
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * podman's default seccomp profile less `syscalls`, in a temp file: Docker's default profile has no pivot_root
+ * (podman's has), which slirp4netns's own sandbox needs.
+ */
+export async function seccompProfileWithout(syscalls: string[]): Promise<{ file: string; remove(): Promise<void> }> {
+  const profile = JSON.parse(await readFile("/usr/share/containers/seccomp.json", "utf8")) as { syscalls: { names: string[] }[] };
+  for (const rule of profile.syscalls) rule.names = rule.names.filter((n) => !syscalls.includes(n));
+  const dir = await mkdtemp("/var/tmp/threadbox-seccomp.");
+  const file = path.join(dir, "profile.json");
+  await writeFile(file, JSON.stringify(profile));
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** `entrypoint.sh --check` in a throwaway container: the self-test under these flags, nothing served. */

@@ -49,9 +49,16 @@ describe("the image's contents", () => {
   it("has the runtime and its helper, but no test, Dockerfile or local state of the repository", async () => {
     const listing = await inImage("cd /app && find . -path ./node_modules -prune -o -print | sort");
     expect(listing).toContain("./.build/seccomp-exec\n");
+    // Preloaded into proot by the launcher: without it the tracer layer is missing and the runtime refuses to start.
+    expect(listing).toContain("./.build/nondumpable.so\n");
     expect(listing).toContain("./runtime-container/src/main.ts\n");
     expect(listing).toContain("./shared/src/index.ts\n");
     expect(listing).not.toMatch(/\.test\.ts$|Dockerfile|\.dev\.vars|\.data|\/test\/|\/worker\//m);
+  });
+
+  it("has what each thread's network namespace needs: slirp4netns, nft and nsenter", async () => {
+    const found = await inImage("for t in slirp4netns nft nsenter unshare mountpoint; do command -v $t; done");
+    expect(found.trim().split("\n").map((p) => path.basename(p))).toEqual(["slirp4netns", "nft", "nsenter", "unshare", "mountpoint"]);
   });
 
   it("has a font cache that holds for any uid, so GUI runs print no Fontconfig errors", async () => {
