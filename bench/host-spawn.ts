@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import { placeSystemLinks } from "../runtime-container/src/sandbox/bwrap.ts";
 import { removeStubs } from "../runtime-container/src/sandbox/stubs.ts";
 import { type ThreadApi, post } from "./clients.ts";
-import type { HostCommand } from "./command-layers.ts";
+import { type HostCommand, replayable } from "./command-layers.ts";
 
 export type { HostCommand } from "./command-layers.ts";
 
@@ -20,10 +21,12 @@ export async function captureExec(api: ThreadApi, thread: string, logFile: strin
   const lines = (await readFile(logFile, "utf8").catch(() => "")).split("\n").filter(Boolean);
   const found = lines.map((l) => JSON.parse(l) as HostCommand).findLast((c) => c.args.at(-1) === command);
   if (!found) throw new Error(`the runtime's spawn of ${JSON.stringify(command)} was not captured in ${logFile}`);
+  // The runtime makes bwrap's usr-merge links before it spawns (bwrap.ts): a replay needs them there too.
+  if (found.args.some((a) => a.endsWith("/bwrap") || a === "bwrap")) await placeSystemLinks(found.cwd);
   const before = new Set(await readdir(found.cwd).catch(() => []));
   // Whatever appears at the top of the workspace during a run and was not there before is a stub (see stubs.ts).
   const cleanup = async () => removeStubs(found.cwd, (await readdir(found.cwd).catch(() => [])).filter((n) => !before.has(n)));
-  return { ...found, cleanup };
+  return { ...replayable(found), cleanup };
 }
 
 /**

@@ -49,7 +49,8 @@ export interface Hierarchy {
 
 const MIB = 2 ** 20;
 const CPU_PERIOD_US = 100_000;
-const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+/** `<tenant>.<thread>` is up to 129 characters; a cgroup directory's name may have 255. */
+const NAME = /^[A-Za-z0-9_.-]{1,200}$/;
 const KILL_ROUNDS = 200;
 
 export function fsCode(err: unknown): string | undefined {

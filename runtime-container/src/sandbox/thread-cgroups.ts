@@ -7,6 +7,8 @@ export interface RunCgroup {
   group: Cgroup;
   /** Kills what is left in the group, removes it (and the thread's group with its last member); says what the kernel refused. */
   leave(): Promise<CgroupEvents>;
+  /** What the kernel refused so far: read from the group while it lives, the final count once it is left. */
+  events(): Promise<CgroupEvents>;
 }
 
 /**
@@ -47,7 +49,7 @@ export class ThreadCgroups {
         await this.leaveThread(key, t);
         return events;
       }));
-    return { dirs: group.dirs, group, leave };
+    return { dirs: group.dirs, group, leave, events: () => left ?? group.events() };
   }
 
   private async leaveThread(key: string, t: { members: number }): Promise<void> {
