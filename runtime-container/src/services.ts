@@ -79,6 +79,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       displays,
       guestTmp: (loc) => (sandbox.backend.guestRoot(loc.dir) === "/" ? "/tmp" : loc.privateTmp.tmp),
       owner,
+      ready: async (loc) => void (await workspaces.ensure(loc)),
     },
     python: {
       run,
