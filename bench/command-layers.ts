@@ -11,6 +11,8 @@ export interface HostCommand {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** Runs before each spawn: what the runtime sets up in the workspace before it spawns (bwrap's usr-merge links). */
+  prepare?: () => Promise<void>;
   /** Runs after each spawn: removes the mount-point stubs a run leaves (bwrap refuses to run again over them). */
   cleanup?: () => Promise<void>;
 }

@@ -45,7 +45,7 @@ export class ThreadCgroups {
     const leave = () =>
       (left ??= this.serial(key, async (t) => {
         const events = await group.events();
-        await group.remove();
+        await group.removeIfEmpty();
         await this.leaveThread(key, t);
         return events;
       }));
@@ -54,7 +54,7 @@ export class ThreadCgroups {
 
   private async leaveThread(key: string, t: { members: number }): Promise<void> {
     t.members--;
-    if (t.members === 0) await this.tree.at([key]).remove();
+    if (t.members === 0) await this.tree.at([key]).removeIfEmpty();
   }
 
   private serial<T>(key: string, fn: (t: { members: number }) => Promise<T>): Promise<T> {
