@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecResult, RunPythonResponse } from "../../shared/src/index.ts";
@@ -207,4 +208,43 @@ describe.skipIf(!root).each(["proot", "bwrap"] as const)("cgroups for runs and c
     const after = await Promise.all([a, b].map((t) => exec(t, { command: "python3 -", stdin: children(2, 100, 0) })));
     for (const out of after) expect(out, JSON.stringify(out)).toMatchObject({ exit_code: 0, stdout: "exit 0,exit 0\n" });
   });
+});
+
+describe.skipIf(!root)("CGROUPS settings", () => {
+  it("off: no groups, the rlimits alone (RLIMIT_NPROC is the run's processes again), said in the layers", async () => {
+    const rt = await startRuntime({ CGROUPS: "off" });
+    try {
+      const health = await rt.json<{ layers: Record<string, unknown> }>("GET", "/health");
+      expect(health.layers).toMatchObject({ cgroups: "none", cgroup_limits: { memory: false, pids: false, cpu: false }, cgroup_problem: "disabled by configuration" });
+      const first = (health.layers.uid_range as { first: number }).first;
+      const out = await rt.json<ExecResult>("POST", "/threads/acme/cg-off/exec", { command: "ulimit -u; cat /proc/self/cgroup", limits: { processes: 64 } });
+      expect(out.stdout.split("\n")[0]).toBe("64");
+      expect(out.stdout).not.toContain(`threadbox-${first}`);
+      expect(existsSync(await runtimeRoot(rt.child.pid as number, first, "pids"))).toBe(false);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it.skipIf(!existsSync("/sys/fs/cgroup/unified/cgroup.procs") || existsSync("/sys/fs/cgroup/cgroup.controllers"))(
+    "v2 on a hybrid host: groups in the unified tree, which holds no limits (said in the layers); runs still end with nothing left",
+    async () => {
+      const rt = await startRuntime({ CGROUPS: "v2" });
+      try {
+        const health = await rt.json<{ layers: Record<string, unknown> }>("GET", "/health");
+        expect(health.layers).toMatchObject({ cgroups: "v2", cgroup_limits: { memory: false, pids: false, cpu: false } });
+        expect(String(health.layers.cgroup_problem)).toMatch(/no memory, pids, cpu controller/);
+        const out = await rt.json<ExecResult>("POST", "/threads/acme/cg-v2/exec", { command: "cat /proc/self/cgroup; ulimit -u", limits: { processes: 64 } });
+        expect(out.stdout).toMatch(/^0::\/.*threadbox-\d+\/acme\.cg-v2\/run-\d+$/m);
+        expect(out.stdout.trim().split("\n").at(-1)).toBe("64");
+        const own = /^0::(.*)$/m.exec(await readFile(`/proc/${rt.child.pid}/cgroup`, "utf8"))?.[1] ?? "/";
+        const first = (health.layers.uid_range as { first: number }).first;
+        const treeRoot = path.join("/sys/fs/cgroup/unified", own, `threadbox-${first}`);
+        expect(existsSync(treeRoot)).toBe(true);
+        expect(await groupsBelow(treeRoot)).toEqual([]);
+      } finally {
+        await rt.stop();
+      }
+    },
+  );
 });
