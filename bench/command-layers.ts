@@ -11,12 +11,32 @@ export interface HostCommand {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** Runs before each spawn: what the runtime sets up in the workspace before it spawns (bwrap's usr-merge links). */
+  prepare?: () => Promise<void>;
   /** Runs after each spawn: removes the mount-point stubs a run leaves (bwrap refuses to run again over them). */
   cleanup?: () => Promise<void>;
 }
 
 const LAUNCHER = "threadbox-launcher";
 const BACKENDS = new Set(["proot", "bwrap"]);
+/** bwrap's `--seccomp FD` names a filter only the native launcher (`--filter=bwrap`) provides, at this placeholder. */
+const SECCOMP = ["--seccomp", "@SECCOMP_FD@"];
+/** The launcher's option for the run's cgroup: the group lives as long as its run, so a replay cannot join it. */
+const CGROUP_OPTION = "--cgroup=";
+
+/**
+ * The captured command, replayable: without the run's cgroups (removed when the run ended; a replay runs outside any,
+ * with its rlimits only).
+ */
+export function replayable(cmd: HostCommand): HostCommand {
+  return { ...cmd, args: cmd.args.filter((a) => !a.startsWith(CGROUP_OPTION)) };
+}
+
+/** The backend's argv without the filter's placeholder, and whether it had one. */
+function withoutSeccomp(argv: string[]): { argv: string[]; had: boolean } {
+  const at = argv.findIndex((a, i) => a === SECCOMP[0] && argv[i + 1] === SECCOMP[1]);
+  return at < 0 ? { argv, had: false } : { argv: [...argv.slice(0, at), ...argv.slice(at + 2)], had: true };
+}
 
 /** The launcher's index in argv: the guest command follows it. */
 function launcherAt(argv: string[]): number {
@@ -48,7 +68,9 @@ export function layersOf(cmd: HostCommand): { label: string; cmd: HostCommand }[
   const backend = path.basename(argv[0] ?? "");
   if (!BACKENDS.has(backend)) throw new Error(`no sandbox backend in ${cmd.file} ${cmd.args.join(" ")}`);
   const at = launcherAt(argv);
-  const core = [...argv.slice(0, at - 3), ...argv.slice(at + 1)];
+  // bwrap alone has no filter to read; it gets `--seccomp FD` back with the wrapper that provides the filter.
+  const { argv: core, had: seccomp } = withoutSeccomp([...argv.slice(0, at - 3), ...argv.slice(at + 1)]);
+  const withFilter = (backendArgv: string[]) => [backendArgv[0] as string, ...SECCOMP, ...backendArgv.slice(1)];
   const out: { label: string; cmd: HostCommand }[] = [];
   let current = core;
   const add = (label: string, next: string[]) => {
@@ -57,7 +79,17 @@ export function layersOf(cmd: HostCommand): { label: string; cmd: HostCommand }[
     out.push({ label, cmd: { ...cmd, file, args } });
   };
   add(`${backend} alone`, core);
-  for (const w of wrappers) add(`+ ${path.basename(w[0] ?? "?")}`, [...w, ...current]);
+  let backendArgv = core;
+  for (const w of wrappers) {
+    if (seccomp && w.includes("--filter=bwrap")) {
+      // The launcher execs the rest of its argv: the backend is what follows the wrappers already added.
+      const inner = current.slice(current.length - backendArgv.length);
+      const outer = current.slice(0, current.length - backendArgv.length);
+      backendArgv = withFilter(inner);
+      current = [...outer, ...backendArgv];
+    }
+    add(`+ ${path.basename(w[0] ?? "?")}`, [...w, ...current]);
+  }
   add("+ launcher (= exact command)", [cmd.file, ...cmd.args]);
   return out;
 }

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import { placeSystemLinks } from "../runtime-container/src/sandbox/bwrap.ts";
 import { removeStubs } from "../runtime-container/src/sandbox/stubs.ts";
 import { type ThreadApi, post } from "./clients.ts";
-import type { HostCommand } from "./command-layers.ts";
+import { type HostCommand, replayable } from "./command-layers.ts";
 
 export type { HostCommand } from "./command-layers.ts";
 
@@ -21,16 +22,21 @@ export async function captureExec(api: ThreadApi, thread: string, logFile: strin
   const found = lines.map((l) => JSON.parse(l) as HostCommand).findLast((c) => c.args.at(-1) === command);
   if (!found) throw new Error(`the runtime's spawn of ${JSON.stringify(command)} was not captured in ${logFile}`);
   const before = new Set(await readdir(found.cwd).catch(() => []));
+  // The runtime makes bwrap's usr-merge links before it spawns (bwrap.ts), and removes them after: so does a replay.
+  const bwrap = found.args.some((a) => a.endsWith("/bwrap") || a === "bwrap");
+  const prepare = bwrap ? () => placeSystemLinks(found.cwd) : undefined;
   // Whatever appears at the top of the workspace during a run and was not there before is a stub (see stubs.ts).
   const cleanup = async () => removeStubs(found.cwd, (await readdir(found.cwd).catch(() => [])).filter((n) => !before.has(n)));
-  return { ...found, cleanup };
+  return { ...replayable(found), prepare, cleanup };
 }
 
 /**
- * Spawns a host command with fd 3 open (the launcher's status pipe) and waits until it exited and its pipes
- * closed, then removes its stubs, as the runtime does; rejects on a non-zero exit (a failing command times nothing).
+ * Prepares the workspace as the runtime does (HostCommand.prepare), spawns a host command with fd 3 open (the
+ * launcher's status pipe) and waits until it exited and its pipes closed, then removes its stubs, as the runtime
+ * does; rejects on a non-zero exit (a failing command times nothing).
  */
 export async function spawnOnce(cmd: HostCommand, timeoutMs = 120_000): Promise<void> {
+  await cmd.prepare?.();
   await spawnAndWait(cmd, timeoutMs);
   await cmd.cleanup?.();
 }

@@ -26,6 +26,12 @@ const LIMIT_PAIRS = [
   ["LIMIT_CPU_S", "MAX_CPU_S"],
 ] as const;
 
+/** A thread's ceiling must hold at least one run with the default limits. */
+const THREAD_CEILINGS = [
+  ["THREAD_MEMORY_MB", "LIMIT_MEMORY_MB"],
+  ["THREAD_PROCESSES", "LIMIT_PROCESSES"],
+] as const;
+
 const ConfigSchema = z
   .object({
     HOST: z.string().default("127.0.0.1"),
@@ -68,6 +74,16 @@ const ConfigSchema = z
     SANDBOX_ID_RANGE: int(16, 10_000_000).default(100_000),
     UID_CLAIMS_DIR: absPath.default("/run/threadbox/id-slots"),
     PID_NAMESPACE: z.enum(["auto", "on", "off"]).default("auto"),
+    /**
+     * Control groups for whole-run limits (memory and processes of a run or context together, and the thread-wide
+     * ceilings below): `auto` takes v2 when its tree offers the controllers, else v1; `off` leaves the rlimits alone.
+     */
+    CGROUPS: z.enum(["auto", "v2", "v1", "off"]).default("auto"),
+    /** Optional ceilings for all of one thread's runs and contexts together (cgroups only); unset: none. */
+    THREAD_MEMORY_MB: int(64, 2 ** 20).optional(),
+    THREAD_PROCESSES: int(8, 2 ** 20).optional(),
+    /** CPU time per period in cores (1.5: one and a half cores' worth), shared by all of the thread's processes. */
+    THREAD_CPUS: z.coerce.number().min(0.01).max(1024).optional(),
     /**
      * Each thread has a network namespace of its own; with network "default" it reaches the internet through a
      * user-mode stack, but not the host, loopback, link-local or private ranges, except these (comma-separated
@@ -124,6 +140,12 @@ const ConfigSchema = z
     for (const [limit, max] of LIMIT_PAIRS) {
       const value = c[limit];
       if (value !== undefined && value > c[max]) ctx.addIssue({ code: "custom", path: [limit], message: `${limit} (${value}) is above ${max} (${c[max]})` });
+    }
+    for (const [ceiling, limit] of THREAD_CEILINGS) {
+      const value = c[ceiling];
+      if (value !== undefined && value < c[limit]) {
+        ctx.addIssue({ code: "custom", path: [ceiling], message: `${ceiling} (${value}) is below ${limit} (${c[limit]}): one run with the defaults would not fit` });
+      }
     }
     if (c.HMAC_SECRET === KNOWN_BAD_DEV_SECRET && c.NODE_ENV !== "development") {
       ctx.addIssue({

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   if (process.argv.includes("--self-test")) {
     // The image's entrypoint runs this before serving: everything started, nothing served.
     process.stdout.write(`${JSON.stringify({ ok: true, isolation: sandbox.backend.name, layers: sandbox.report, storage: storage.health() })}\n`);
-    sandbox.close();
+    await sandbox.close();
     process.exit(0);
   }
   const app = createApp(services);
@@ -65,8 +65,9 @@ async function main(): Promise<void> {
     services.executions.failAll(new AppError(ErrorCode.RUNTIME_UNAVAILABLE, "the runtime is shutting down; the execution was stopped"));
     storage.stop();
     services.displays.stopAll();
-    sandbox.close();
-    server.close(() => process.exit(0));
+    // Whatever is left of the runs (and the contexts) goes with the runtime's cgroups.
+    const closed = sandbox.close();
+    server.close(() => void closed.finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

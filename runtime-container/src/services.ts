@@ -55,7 +55,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     },
     logger,
   );
-  const contexts = new ContextManager(config, sandbox, workspaces, logger);
+  const contexts = new ContextManager(config, sandbox, workspaces, logger, quota);
   const executions = new ExecutionRegistry(logger);
   // Whatever runs on a lost mount keeps resolving paths under it, and would write into the next mount or the bare
   // directory beneath: running executions end with STORAGE_UNAVAILABLE (never a success they did not have), and
@@ -79,6 +79,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       displays,
       guestTmp: (loc) => (sandbox.backend.guestRoot(loc.dir) === "/" ? "/tmp" : loc.privateTmp.tmp),
       owner,
+      ready: async (loc) => void (await workspaces.ensure(loc)),
     },
     python: {
       run,
@@ -86,6 +87,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       defaultUseVenv: config.PYTHON_MODE === "venv",
       systemPythonVersion: systemPythonProber(run),
       stdlibModules: stdlibProber(run, config.PYTHON_BIN),
+      quota,
     },
     interpreters,
     startedAt: Date.now(),

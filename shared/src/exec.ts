@@ -72,6 +72,11 @@ export const ExecResultSchema = z.object({
   truncated: z.boolean(),
   /** Present (true) when the run was stopped because its thread went over its disk quota (stderr says so too). */
   disk_quota_exceeded: z.boolean().optional(),
+  /**
+   * Present (true) when the run's processes together went over its memory limit (`limits.memory_mb`, held for the
+   * whole run by a cgroup) and the kernel killed one of them: the run was stopped (SIGKILL), stderr says so too.
+   */
+  memory_limit_exceeded: z.boolean().optional(),
   duration_ms: z.number().nonnegative(),
   displays: DisplaysSchema,
 });

@@ -74,6 +74,8 @@ export const RunPythonMetadataSchema = z.object({
   truncated: z.boolean(),
   /** Present (true) when the run was stopped because its thread went over its disk quota. */
   disk_quota_exceeded: z.boolean().optional(),
+  /** Present (true) when the run went over its memory limit as a whole and was stopped (error_code MEMORY_ERROR). */
+  memory_limit_exceeded: z.boolean().optional(),
   execution_id: z.string(),
 });
 export type RunPythonMetadata = z.infer<typeof RunPythonMetadataSchema>;

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecResult, ExecutionEvent, RunPythonResponse } from "../../shared/src/index.ts";
@@ -119,6 +120,16 @@ describe("GUI: a virtual display per thread and screenshots taken during the run
     const later = await cell("root.title('still here')", false);
     expect(later).toMatchObject({ ok: true });
     expect(later.displays).toBeUndefined();
+  });
+
+  it("gives the display server PATH and nothing else of the runtime's environment (its secret included)", async () => {
+    await rt.json<ExecResult>("POST", "/threads/acme/gui-env/exec", { command: "true", capture_screenshot: true });
+    const [xvfb] = await processesMatching("acme.gui-env.auth");
+    const pid = Number(xvfb?.split(":")[0]);
+    const environ = (await readFile(`/proc/${pid}/environ`, "utf8")).split("\0").filter(Boolean);
+    // LD_PRELOAD is the launcher's own (nondumpable.so: the server parses what the thread sends it).
+    expect(environ.map((v) => v.split("=")[0]).sort()).toEqual(["LD_PRELOAD", "PATH"]);
+    expect(environ.find((v) => v.startsWith("LD_PRELOAD="))).toMatch(/nondumpable\.so$/);
   });
 
   it("stops the thread's display when the thread is released", async () => {

@@ -1,3 +1,4 @@
+import { CGROUP_CASES } from "./cgroup-cases.ts";
 import { CONFINEMENT_CASES } from "./confinement-cases.ts";
 import { FILE_CASES } from "./file-cases.ts";
 import { IO_CASES } from "./io-cases.ts";
@@ -17,7 +18,7 @@ import { runtimeTarget } from "./target.ts";
 const target = useTarget(() => runtimeTarget("bwrap"));
 
 layersTest(target);
-hostileTests("resource limits under bwrap", "bwrap", [...LIMIT_CASES, ...IO_CASES], target);
+hostileTests("resource limits under bwrap", "bwrap", [...LIMIT_CASES, ...CGROUP_CASES, ...IO_CASES], target);
 hostileTests("processes under bwrap", "bwrap", PROCESS_CASES, target, { concurrency: 2 });
 hostileTests("confinement under bwrap", "bwrap", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
 hostileTests("namespaces and egress under bwrap", "bwrap", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });

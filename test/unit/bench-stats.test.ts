@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layersOf, withGuest } from "../../bench/command-layers.ts";
+import { layersOf, replayable, withGuest } from "../../bench/command-layers.ts";
 import { evaluateGoals } from "../../bench/goals.ts";
 import { iterations, parseOptions } from "../../bench/options.ts";
 import type { Row } from "../../bench/report.ts";
@@ -105,6 +105,21 @@ describe("bench command layers", () => {
   it("peels a wrapper without options or `--` (a helper that takes its command directly)", () => {
     const bare = { ...cmd, args: ["bwrap", "--bind", "/ws", "/", "--", "/bin/sh", "-c", "S", "threadbox-launcher", "true"] };
     expect(layersOf(bare).map((l) => l.label)).toEqual(["bwrap alone", "+ seccomp-exec", "+ launcher (= exact command)"]);
+  });
+
+  it("bwrap alone carries no --seccomp placeholder; it comes back with the launcher that provides the filter", () => {
+    const bwrap = {
+      ...cmd,
+      file: "/x/seccomp-exec",
+      args: ["--rlimit=core:0:0", "--cgroup=/sys/fs/cgroup/pids/t/run-1", "--filter=bwrap", "--", "bwrap", "--seccomp", "@SECCOMP_FD@",
+        "--bind", "/ws", "/", "--", "/bin/sh", "-c", "S", "threadbox-launcher", "true"],
+    };
+    const layers = layersOf(replayable(bwrap));
+    expect(layers.map((l) => l.label)).toEqual(["bwrap alone", "+ seccomp-exec", "+ launcher (= exact command)"]);
+    expect(layers[0]?.cmd).toMatchObject({ file: "bwrap", args: ["--bind", "/ws", "/", "--", "true"] });
+    expect(layers[1]?.cmd.args).toEqual(["--rlimit=core:0:0", "--filter=bwrap", "--", "bwrap", "--seccomp", "@SECCOMP_FD@", "--bind", "/ws", "/", "--", "true"]);
+    // The run's cgroup is gone after the run: the replay does not try to join it.
+    expect(layers.at(-1)?.cmd.args.some((a) => a.startsWith("--cgroup="))).toBe(false);
   });
 
   it("swaps the guest command and keeps the launcher and every layer", () => {

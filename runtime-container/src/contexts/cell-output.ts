@@ -32,6 +32,13 @@ export class CellStream {
     this.ended = null;
   }
 
+  /** A line of the runtime's own (why the interpreter was stopped), given to the running cell as it is; false: none runs. */
+  note(text: string): boolean {
+    if (!this.sink) return false;
+    this.deliver(text);
+    return true;
+  }
+
   push(chunk: Uint8Array): void {
     if (!this.sink) return;
     this.pending += this.decoder.decode(chunk, { stream: true });

@@ -16,8 +16,11 @@ import { KERNELS, type Kernel, type KernelError } from "./kernels.ts";
 import { treeRss } from "../runner/proc-tree.ts";
 import { STATUS_FD } from "../sandbox/launcher.ts";
 
-/** What it takes to start the interpreter inside the thread's sandbox (the command line with every layer). */
-export type Launch = () => Promise<GuestCommand>;
+/**
+ * What it takes to start the interpreter inside the thread's sandbox (the command line with every layer), and the
+ * disk quota's watchdog for it: `stop` aborts (reason: the line for stderr) when the thread goes over its quota.
+ */
+export type Launch = () => Promise<GuestCommand & { stop?: AbortSignal }>;
 
 type Frame =
   | { type: "ready"; pid: number }
@@ -48,6 +51,8 @@ export class InterpreterContext {
   private closed = false;
   /** Settles when the current interpreter's tree has exited and its clean-up and uid sweep are done. */
   private exited: Promise<void> = Promise.resolve();
+  /** The last interpreter was stopped for the disk quota: the line for stderr, and whether a cell has shown it. */
+  private quotaStop: { line: string; said: boolean } | null = null;
 
   constructor(
     readonly id: string,
@@ -102,6 +107,15 @@ export class InterpreterContext {
       if (this.child === child) this.forget();
     });
     void child.catch(() => undefined);
+    // The thread went over its disk quota: the interpreter goes (its writes would go on), and the cell says why.
+    const onOverQuota = () => {
+      if (this.child !== child) return;
+      const line = String(cmd.stop?.reason);
+      this.quotaStop = { line, said: this.out.stderr.note(line) };
+      this.kill();
+    };
+    cmd.stop?.addEventListener("abort", onOverQuota, { once: true });
+    if (cmd.stop?.aborted) onOverQuota();
     const ready = await this.next(START_TIMEOUT_MS);
     if (ready?.type !== "ready") {
       this.kill();
@@ -173,6 +187,9 @@ export class InterpreterContext {
       if (!cell.ok) return this.result(cellId, started, { ok: false, result: null, error: cell.error, state: restarted ? "restarted" : "preserved" });
       this.display = emit;
       const ends = [this.out.stdout, this.out.stderr].map((s) => s.begin(cellId, (data) => emit({ type: s.name, data })));
+      // The interpreter before this one was stopped while no cell ran: this cell is the first to hear why.
+      const earlier = this.takeQuotaStop();
+      if (earlier) this.out.stderr.note(earlier.line);
       this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code: cell.code, ...(env ? { env } : {}) })}\n`);
       let frame = await this.next(timeoutMs, signal);
       let timedOut = false;
@@ -193,7 +210,16 @@ export class InterpreterContext {
       // No answer: the interpreter exited, or would not stop and is killed now; either way its state is gone.
       if (this.alive) this.kill();
       this.lostState = true;
-      const error = timedOut
+      const quotaStop = this.takeQuotaStop();
+      if (quotaStop && !quotaStop.said) this.out.stderr.note(quotaStop.line);
+      const error = quotaStop
+        ? {
+            type: "DiskQuotaExceeded",
+            value: "the thread went over its disk quota: the interpreter was stopped and its state is lost (see stderr); free space to go on",
+            traceback: "",
+            line: null,
+          }
+        : timedOut
         ? { type: "TimeoutError", value: "the cell timed out and the interpreter did not stop: it was restarted, its state is lost", traceback: "", line: null }
         : {
             type: "InterpreterDied",
@@ -209,6 +235,12 @@ export class InterpreterContext {
       this.cells += 1;
       this.lastUsedAt = new Date().toISOString();
     }
+  }
+
+  private takeQuotaStop(): { line: string; said: boolean } | null {
+    const stop = this.quotaStop;
+    this.quotaStop = null;
+    return stop;
   }
 
   private result(cellId: string, started: number, outcome: Pick<CellResult, "ok" | "result" | "error" | "state">, timedOut = false): CellResult {

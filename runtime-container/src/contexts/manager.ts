@@ -1,6 +1,8 @@
 import { AppError, type ContextInfo, type CreateContext, ErrorCode, newContextId } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
+import type { DiskQuota } from "../quota/disk-quota.ts";
+import { admitRun } from "../quota/run-quota.ts";
 import { prepareGuest } from "../runner/guest.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
 import type { Sandbox } from "../sandbox/create.ts";
@@ -26,6 +28,8 @@ export class ContextManager {
     private readonly sandbox: Sandbox,
     private readonly workspaces: WorkspaceManager,
     private readonly logger: Logger,
+    /** Each interpreter is admitted and watched like a run: refused over the quota, stopped when it goes over. */
+    private readonly quota?: DiskQuota,
   ) {
     setInterval(() => this.reap(), REAP_EVERY_MS).unref();
   }
@@ -39,7 +43,24 @@ export class ContextManager {
     const limits = resolveLimits(this.config, req.limits);
     const launch: Launch = async () => {
       const ready = await this.workspaces.ensure(loc);
-      return prepareGuest(this.config, this.sandbox, loc, { argv: kernel.argv(ready.venv), cwd: cwd.guest, env: req.env, limits });
+      const admitted = this.quota ? await admitRun(this.quota, loc, limits, "the context's interpreter was not started") : null;
+      try {
+        const argv = kernel.argv(ready.venv);
+        const cmd = await prepareGuest(this.config, this.sandbox, loc, { argv, cwd: cwd.guest, env: req.env, limits: admitted?.limits ?? limits });
+        if (!admitted) return cmd;
+        // The interpreter's end (its exit, or a start given up) ends its watch.
+        const release = async () => {
+          try {
+            await cmd.release?.();
+          } finally {
+            admitted.end();
+          }
+        };
+        return { ...cmd, release, stop: admitted.signal };
+      } catch (err) {
+        admitted?.end();
+        throw err;
+      }
     };
     const id = newContextId();
     const context = new InterpreterContext(id, req.language, launch, this.config.KILL_GRACE_MS);

@@ -48,6 +48,7 @@ export async function runArgv(
       canceled: out.canceled,
       truncated: out.truncated,
       ...(out.diskQuotaExceeded ? { disk_quota_exceeded: true } : {}),
+      ...(out.memoryLimitExceeded ? { memory_limit_exceeded: true } : {}),
       duration_ms: Math.round(out.durationMs * 10) / 10,
     },
   };

@@ -2,7 +2,7 @@ import { constants } from "node:os";
 import type { RunPythonResponse } from "../../../shared/src/index.ts";
 import type { RunOutcome } from "../runner/run.ts";
 import { moduleNotFoundHint } from "../python/import-names.ts";
-import { analyzePythonFailure } from "../python/traceback.ts";
+import { type PythonFailure, analyzePythonFailure } from "../python/traceback.ts";
 
 export interface ResponseContext {
   executionId: string;
@@ -22,15 +22,35 @@ function signalOf(out: RunOutcome): string | null {
   return name ?? null;
 }
 
+/**
+ * What stopped the run when the runtime did, whatever the traceback says: the SIGKILL of a run stopped for its disk
+ * quota is not an out-of-memory kill, and one over its memory limit may have printed a child's traceback first.
+ */
+function stoppedBecause(out: RunOutcome, found: PythonFailure | null): PythonFailure | null {
+  if (out.timedOut) return found;
+  if (out.diskQuotaExceeded) {
+    return { error_type: "DiskQuotaExceeded", error_code: "RUNTIME_ERROR", message: "the run was stopped: its thread went over its disk quota (see stderr)" };
+  }
+  if (out.memoryLimitExceeded && found) {
+    return {
+      error_type: "MemoryError",
+      error_code: "MEMORY_ERROR",
+      message: "the run's processes together went over its memory limit (limits.memory_mb): the kernel killed one and the run was stopped",
+    };
+  }
+  return found;
+}
+
 /** The run_python tool's response: `text` for the model, `metadata` for programs. */
 export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): RunPythonResponse {
-  const failure = analyzePythonFailure({
+  const analyzed = analyzePythonFailure({
     stderr: out.stderr,
     exitCode: out.exitCode,
     signal: signalOf(out),
     timedOut: out.timedOut,
     scriptPath: rc.scriptPath,
   });
+  const failure = stoppedBecause(out, analyzed);
   let text: string;
   if (!failure) text = out.stdout.replace(/\n$/, "");
   else if (out.timedOut) text = `Python execution timed out after ${rc.timeoutS} s (EXECUTION_TIMEOUT)`;
@@ -38,6 +58,7 @@ export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): Ru
   if (failure?.missing_module) text += `\n\n${moduleNotFoundHint(failure.missing_module)}`;
   if (out.canceled) text += "\n\n[execution cancelled]";
   if (out.truncated) text += "\n\n[output truncated: stdout and stderr together reached the output cap; the run was stopped]";
+  if (out.diskQuotaExceeded) text += "\n\n[stopped: the thread went over its disk quota (DISK_QUOTA_EXCEEDED); delete files to free space]";
   return {
     text,
     is_error: failure !== null || out.canceled,
@@ -56,6 +77,8 @@ export function buildRunPythonResponse(out: RunOutcome, rc: ResponseContext): Ru
       ...(failure?.error_line ? { error_line: failure.error_line } : {}),
       ...(failure?.error_code ? { error_code: failure.error_code } : {}),
       truncated: out.truncated,
+      ...(out.diskQuotaExceeded ? { disk_quota_exceeded: true } : {}),
+      ...(out.memoryLimitExceeded ? { memory_limit_exceeded: true } : {}),
       execution_id: rc.executionId,
     },
   };

@@ -12,7 +12,8 @@ import { type InstallDeps, installIntoThread, requirementsFrom, systemSite } fro
 import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./run-python-response.ts";
 import { changedFiles, snapshotWorkspace } from "../python/snapshot.ts";
 import { analyzePythonFailure } from "../python/traceback.ts";
-import { removeRunDir, writeRequestFiles } from "../files/request-files.ts";
+import { type ReserveRoom, requestFilesRoom, removeRunDir, writeRequestFiles } from "../files/request-files.ts";
+import type { DiskQuota } from "../quota/disk-quota.ts";
 
 export interface RunPythonDeps extends InstallDeps {
   /** Version of a non-venv interpreter (`use_venv: false`, `python_cmd`), probed once per command. */
@@ -21,6 +22,8 @@ export interface RunPythonDeps extends InstallDeps {
   defaultUseVenv: boolean;
   /** The base interpreter's sys.stdlib_module_names, so auto-install never tries to install the standard library. */
   stdlibModules(loc: WorkspaceLocation): Promise<ReadonlySet<string>>;
+  /** The disk quota the request's files (and the script) are written under. */
+  quota?: DiskQuota;
 }
 
 /**
@@ -56,7 +59,8 @@ export async function runPython(
   }
   const useVenv = (params.options.use_venv ?? deps.defaultUseVenv) && !params.options.python_cmd;
   const before = await snapshotWorkspace(ws.loc.dir);
-  await writeRequestFiles(ws.loc.dir, dir.workspaceRel, params.files, ws.loc.owner);
+  const reserve = deps.quota ? requestFilesRoom(deps.quota, ws.loc) : undefined;
+  await writeRequestFiles(ws.loc.dir, dir.workspaceRel, params.files, ws.loc.owner, reserve);
   await requireWorkspaceDir(ws.loc.dir, dir, params.working_dir);
 
   const interpreter = useVenv ? `${ws.venv}/bin/python` : `/usr/bin/${params.options.python_cmd ?? "python3"}`;
@@ -92,7 +96,7 @@ export async function runPython(
     if (!outcome.ok) return { kind: "run_python", value: installFailedResponse(outcome.message, rc) };
   }
 
-  let out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx);
+  let out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, reserve);
   let note = "";
   const failure = analyzePythonFailure({ ...out, scriptPath: rc.scriptPath });
   if (params.options.auto_install && failure?.missing_module) {
@@ -102,7 +106,7 @@ export async function runPython(
       note = outcome.ok
         ? `[auto_install: '${failure.missing_module}' was missing; installed ${outcome.installed.join(" ")} and ran the code again]\n`
         : `[auto_install: installing ${fix.install} for '${failure.missing_module}' failed: ${outcome.message}]\n`;
-      if (outcome.ok) out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx);
+      if (outcome.ok) out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, reserve);
     }
   }
   // The manifest update is bookkeeping, not a file the code created.
@@ -122,9 +126,10 @@ async function runScript(
   interpreter: string,
   rc: ResponseContext,
   ctx: ExecutionContext,
+  reserve?: ReserveRoom,
 ): Promise<RunOutcome> {
   const runDir = path.join(".threadbox", "runs", ctx.executionId);
-  await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, ws.loc.owner);
+  await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, ws.loc.owner, reserve);
   // Python puts the script's directory on sys.path, not the working directory: add it so `files` import.
   // System mode finds the thread's own packages in its per-thread directory.
   const paths = [dir.guest, ...(interpreter.startsWith(ws.venv) ? [] : [systemSite(ws)]), params.environment.PYTHONPATH];

@@ -50,8 +50,9 @@ interface Running {
 const CHILD_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
 /**
- * One Xvfb per thread, started on first need, stopped when idle or released (a display per thread).
- * Each server requires its thread's cookie: its abstract socket is reachable from every sandbox on the host.
+ * One Xvfb per thread, started on first need, stopped when idle or released (a display per thread). It listens in
+ * the thread's network namespace (its abstract socket is reachable from that thread's sandboxes only), and
+ * requires the thread's cookie all the same (see xauthority.ts).
  */
 export class DisplayManager {
   private readonly byThread = new Map<string, Promise<Running>>();

@@ -27,6 +27,8 @@ export interface ScreenshotDeps {
   /** Where the thread's private /tmp appears inside its sandbox ("/tmp" when the backend re-roots). */
   guestTmp: (loc: WorkspaceLocation) => string;
   owner: (loc: WorkspaceLocation) => Owner;
+  /** Sets up (or verifies) the thread's directories: a session starts before the run's work, on a new thread too. */
+  ready: (loc: WorkspaceLocation) => Promise<void>;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function startScreenshots(
   executionId: string,
   emit: (body: EventBody) => void,
 ): Promise<ScreenshotSession> {
+  await deps.ready(loc);
   const display = await deps.displays.acquire(loc);
   const tmp = loc.privateTmp.tmp;
   await writeWorkspaceFile(tmp, `${HOOK_DIR}/sitecustomize.py`, Buffer.from(HOOK), { owner: deps.owner(loc) });

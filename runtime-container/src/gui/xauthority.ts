@@ -11,8 +11,10 @@ function counted(data: Buffer): Buffer {
 
 /**
  * An Xauthority file with one MIT-MAGIC-COOKIE-1 entry, in the format libXau reads: Xvfb loads it with `-auth` (it
- * then refuses clients without the cookie, which matters because its abstract socket is reachable from every
- * sandbox on the host), and the thread's X clients find it through XAUTHORITY.
+ * then refuses clients without the cookie), and the thread's X clients find it through XAUTHORITY. The display's
+ * abstract socket lives in the thread's own network namespace, out of other threads' reach; the cookie still
+ * matters where a thread has no namespace of its own (a degraded runtime shares the host's: every sandbox there
+ * could connect), and for host processes that reach its socket file in the host's /tmp/.X11-unix.
  */
 export function xauthority(cookie: Buffer): Buffer {
   const family = Buffer.alloc(2);

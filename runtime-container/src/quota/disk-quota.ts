@@ -22,6 +22,8 @@ interface ThreadState {
   generation: number;
   /** The generation `last` is exact for (-1: none). */
   cleanAt: number;
+  /** The generation the walk behind `last` started in. */
+  lastAt: number;
   walking: Promise<ThreadUsage> | null;
   walkingAt: number;
   pending: Usage;
@@ -138,11 +140,18 @@ export class DiskQuota {
     return { quota: { ...this.limits }, total, tenants };
   }
 
-  /** The last count when nothing may have changed it since, else a new walk. */
+  /**
+   * The last count when nothing may have changed it since, else a new walk. While runs (or a context) of the thread
+   * live, the tree changes unseen and no count is exact; one from a walk that started since the last run came or went
+   * and less than MIN_INTERVAL_MS ago is as fresh as the watchdog's own view, so the checks one call makes in a row
+   * (its admission, its files, its run) share one walk.
+   */
   private current(loc: WorkspaceLocation): Promise<ThreadUsage> {
     const st = this.state(loc);
-    const fresh = st.last && st.cleanAt === st.generation && st.runs.size === 0 && Date.now() - st.last.measuredAt < MAX_AGE_MS;
-    return fresh && st.last ? Promise.resolve(st.last) : this.measure(loc);
+    const age = st.last ? Date.now() - st.last.measuredAt : Number.POSITIVE_INFINITY;
+    const exact = st.cleanAt === st.generation && st.runs.size === 0 && age < MAX_AGE_MS;
+    const recent = st.lastAt === st.generation && age < MIN_INTERVAL_MS;
+    return (exact || recent) && st.last ? Promise.resolve(st.last) : this.measure(loc);
   }
 
   /** A walk that started after the last change; one already under way is shared, never run alongside. */
@@ -155,6 +164,7 @@ export class DiskQuota {
       await prior;
       const usage = await this.guard(() => measureThread(loc, this.limits.inodes));
       st.last = usage;
+      st.lastAt = generation;
       st.estimated = false;
       st.cleanAt = generation === st.generation && st.runs.size === 0 ? generation : -1;
       return usage;
@@ -197,6 +207,7 @@ export class DiskQuota {
         estimated: false,
         generation: 0,
         cleanAt: -1,
+        lastAt: -1,
         walking: null,
         walkingAt: -1,
         pending: { bytes: 0, inodes: 0 },

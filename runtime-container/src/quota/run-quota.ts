@@ -24,8 +24,8 @@ export interface QuotaRun {
  * only to what is left (EFBIG, or SIGXFSZ, inside the run), and many files are caught by the watchdog.
  * RLIMIT_FSIZE is set in whole MiB, rounded down: never more than what is left, but at least MIN_FILE_SIZE_MB.
  */
-export async function admitRun(quota: DiskQuota, loc: WorkspaceLocation, limits: RunLimits): Promise<QuotaRun> {
-  const { remaining } = await quota.admit(loc);
+export async function admitRun(quota: DiskQuota, loc: WorkspaceLocation, limits: RunLimits, what?: string): Promise<QuotaRun> {
+  const { remaining } = await quota.admit(loc, what);
   const fileSizeMb = Math.min(limits.fileSizeMb, Math.max(MIN_FILE_SIZE_MB, Math.floor(remaining.bytes / MIB)));
   const controller = new AbortController();
   const end = quota.watch(loc, (line) => controller.abort(line));

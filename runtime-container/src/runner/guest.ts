@@ -9,7 +9,7 @@ import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
 import type { WorkspaceLocation } from "../thread-location.ts";
 import type { StreamName } from "./output.ts";
-import { type RunOutcome, runProcess } from "./run.ts";
+import { type RunOutcome, type RunRequest, runProcess } from "./run.ts";
 
 export interface GuestRun {
   /** The guest command (argv, no shell). */
@@ -47,7 +47,12 @@ export async function prepareGuest(
   const mounts = { ...loc.mounts, ...run.mounts };
   const paths = guestPaths(sandbox, loc, mounts);
   const cwd = run.cwd ?? paths.root;
-  const identity = { owner: loc.owner, network: sandbox.settings.network(loc.key), limits: run.limits ?? resolveLimits(config) };
+  const identity = {
+    owner: loc.owner,
+    network: sandbox.settings.network(loc.key),
+    limits: run.limits ?? resolveLimits(config),
+    thread: { tenant: loc.tenant, thread: loc.thread },
+  };
   const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv }, identity);
   return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
 }
@@ -74,6 +79,7 @@ export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox, quota
         maxOutputBytes: config.MAX_OUTPUT_BYTES,
         signal: run.signal,
         diskQuota: quotaRun?.signal,
+        memory: memoryWatch(spawn, limits),
         onOutput: run.onOutput,
       });
     } finally {
@@ -82,6 +88,16 @@ export function createGuestRunner(config: RuntimeConfig, sandbox: Sandbox, quota
       await spawn.cleanup?.();
       quotaRun?.end();
     }
+  };
+}
+
+/** The run's OOM kills, when its memory limit holds in a cgroup. */
+function memoryWatch(spawn: GuestCommand, limits: RunLimits): RunRequest["memory"] {
+  const events = spawn.cgroupEvents;
+  if (!events) return undefined;
+  return {
+    kills: async () => (await events()).oomKills,
+    line: `\nthreadbox: the run was stopped: its processes together went over its memory limit of ${limits.memoryMb} MiB (limits.memory_mb), and the kernel killed one of them\n`,
   };
 }
 

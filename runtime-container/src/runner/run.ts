@@ -27,6 +27,13 @@ export interface RunRequest {
    * is killed at once and ends with `diskQuotaExceeded`, the line at the end of its stderr.
    */
   diskQuota?: AbortSignal;
+  /**
+   * The run's memory limit for the whole run (its cgroup): `kills` counts the processes the kernel's OOM killer took
+   * in the group (the final count once the tree has ended). The first one ends the run (its processes together
+   * went over the limit: what is left of it would only run on crippled), reported as `memoryLimitExceeded` with
+   * `line` at the end of its stderr.
+   */
+  memory?: { kills: () => Promise<number>; line: string };
   onOutput?: (stream: StreamName, text: string) => void;
   /** Called when the process exits (see spawnTree). */
   release?: () => Promise<void>;
@@ -43,6 +50,8 @@ export interface RunOutcome {
   truncated: boolean;
   /** Stopped because the thread went over its disk quota (see RunRequest.diskQuota). */
   diskQuotaExceeded?: boolean;
+  /** The kernel killed a process of the run at its memory limit (see RunRequest.memory); the run was stopped. */
+  memoryLimitExceeded?: boolean;
   durationMs: number;
 }
 
@@ -53,6 +62,9 @@ export interface RunOutcome {
  * survivor still holding a pipe (which the uid sweep then kills) makes a run wait this long.
  */
 const DRAIN_MS = 2_000;
+
+/** How often a live run's cgroup is asked for OOM kills (v1 has no notification Node can wait on). */
+const OOM_POLL_MS = 200;
 
 /**
  * Runs one process tree: stdin, live output under a byte cap, a wall timeout, cancel, and the exit status read from
@@ -100,6 +112,24 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
   };
   req.diskQuota?.addEventListener("abort", onOverQuota, { once: true });
   if (req.diskQuota?.aborted) onOverQuota();
+  let overMemory = false;
+  let stoppedForMemory = false;
+  const onOverMemory = () => {
+    overMemory = true;
+    if (parseLauncherStatus(statusText) !== null) return; // the command had ended: it was not stopped
+    stoppedForMemory = true;
+    terminate(0);
+  };
+  let memoryTimer: NodeJS.Timeout | undefined;
+  const pollMemory = () => {
+    memoryTimer = setTimeout(async () => {
+      const kills = (await req.memory?.kills().catch(() => 0)) ?? 0;
+      if (memoryTimer === undefined) return; // the run ended meanwhile: the final count is read below
+      if (kills > 0) onOverMemory();
+      else pollMemory();
+    }, OOM_POLL_MS);
+  };
+  if (req.memory) pollMemory();
 
   const watch = (stream: Readable | null | undefined, name: StreamName) =>
     stream?.on("data", (chunk: Buffer) => {
@@ -121,32 +151,41 @@ export async function runProcess(req: RunRequest): Promise<RunOutcome> {
     child.once("error", (error) => resolve({ code: null, signal: null, error }));
   });
   clearTimeout(timer);
+  clearTimeout(memoryTimer);
+  memoryTimer = undefined;
   req.signal?.removeEventListener("abort", onAbort);
   req.diskQuota?.removeEventListener("abort", onOverQuota);
-  const stoppedBy = timedOut || canceled || output.truncated || overQuota !== null ? sent : null;
+  const stoppedBy = timedOut || canceled || output.truncated || overQuota !== null || stoppedForMemory ? sent : null;
   if (pid !== undefined) signalTree(pid, "SIGKILL");
   clearTimeout(killTimer);
   await drain([child.stdout, child.stderr, statusPipe]);
   void child.catch(() => undefined);
+  // The final count (the tree has ended, its group is being removed): an OOM kill just before the end counts too.
+  if (!overMemory && req.memory && (await req.memory.kills().catch(() => 0)) > 0) overMemory = true;
   output.finish();
+  const memoryLine = overMemory ? (req.memory?.line ?? "") : "";
   // After the program's own output, past the cap if need be: the reason it stopped must not be cut off.
   if (overQuota !== null) req.onOutput?.("stderr", overQuota);
+  if (memoryLine) req.onOutput?.("stderr", memoryLine);
 
   if (exit.error) throw exit.error;
   // Without the launcher's status, the wrappers' own exit code (proot says 255) is not the command's: when we
   // stopped the run, report the signal we sent, as a shell would.
   const status = parseLauncherStatus(statusText);
-  const signal = stoppedBy ?? (status === null ? exit.signal : null);
+  // A command the OOM killer took itself is reported by the launcher as 137: name the signal, as for one we sent.
+  const oomKilled = overMemory && status === 128 + constants.signals.SIGKILL ? "SIGKILL" : null;
+  const signal = stoppedBy ?? oomKilled ?? (status === null ? exit.signal : null);
   const exitCode = status ?? (signal ? 128 + constants.signals[signal] : (exit.code ?? 1));
   return {
     exitCode,
     signal,
     stdout: output.text.stdout,
-    stderr: output.text.stderr + (overQuota ?? ""),
+    stderr: output.text.stderr + (overQuota ?? "") + memoryLine,
     timedOut,
     canceled,
     truncated: output.truncated,
     ...(overQuota !== null ? { diskQuotaExceeded: true } : {}),
+    ...(overMemory ? { memoryLimitExceeded: true } : {}),
     durationMs: performance.now() - started,
   };
 }

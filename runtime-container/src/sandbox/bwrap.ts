@@ -1,8 +1,10 @@
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { readlink, symlink } from "node:fs/promises";
+import path from "node:path";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
 import { SYSTEM_DIRS } from "../host-dirs.ts";
 import { GUEST_MOUNTS } from "./backend.ts";
-import { stubGuard } from "./stubs.ts";
+import { StubKeeper } from "./stubs.ts";
 
 type Mount = { kind: "ro-bind" | "symlink"; guest: string; source: string };
 
@@ -16,6 +18,30 @@ function systemMounts(): Mount[] {
 }
 
 /**
+ * The usr-merge links (`bin -> usr/bin`) at the top of the workspace, which is the sandbox's `/`. bwrap's own
+ * `--symlink` refuses one that exists (0.8), and while another tree of the thread runs they exist: its own. So they
+ * are made here, once, shared by every live tree, and removed with the other stubs after the last one (stubs.ts).
+ * A name the user has taken (anything but our link) is left to bwrap's `--symlink`, which then refuses to start,
+ * as before. Each is one final component in the workspace directory, whose path is root's: nothing is followed.
+ */
+async function placeLinks(workspace: string, links: Mount[]): Promise<Mount[]> {
+  const refused: Mount[] = [];
+  for (const m of links) {
+    const at = path.join(workspace, path.basename(m.guest));
+    await symlink(m.source, at).catch(() => undefined);
+    if ((await readlink(at).catch(() => null)) !== m.source) refused.push(m);
+  }
+  return refused;
+}
+
+const isTopLink = (m: Mount) => m.kind === "symlink" && path.dirname(m.guest) === "/";
+
+/** The links as a bwrap run finds them (the benchmark's replay of a captured command runs without the runtime). */
+export async function placeSystemLinks(workspace: string): Promise<void> {
+  await placeLinks(workspace, systemMounts().filter(isTopLink));
+}
+
+/**
  * bubblewrap: namespaces (pid, ipc, uts, cgroup, and user: it runs as the thread's uid, unprivileged, so it always
  * makes a user namespace; the network namespace is the thread's, joined before, see wrap.ts), read-only system dirs,
  * near-native speed. The syscall filter comes from the launcher as `--seccomp FD` (wrap.ts).
@@ -23,17 +49,25 @@ function systemMounts(): Mount[] {
  */
 export function createBwrapBackend(bwrapBin: string): SandboxBackend {
   const mounts = systemMounts();
+  const stubs = new StubKeeper();
+  const links = mounts.filter(isTopLink);
+  const binds = mounts.filter((m) => !links.includes(m));
   const mountPoints = [...mounts.map((m) => m.guest), "/dev", "/proc", "/tmp", "/var", "/workspace", ...Object.values(GUEST_MOUNTS)];
   return {
     name: "bwrap",
     guestRoot: () => "/",
     guestMount: (_spec, which) => GUEST_MOUNTS[which],
     async command(spec: SandboxSpec): Promise<HostCommand> {
-      const cleanup = await stubGuard(spec.workspace, mountPoints);
+      const cleanup = await stubs.enter(spec.workspace, mountPoints);
+      const taken = await placeLinks(spec.workspace, links).catch(async (err: unknown) => {
+        await cleanup();
+        throw err;
+      });
       const args = [
         "--bind", spec.workspace, "/",
         "--bind", spec.workspace, "/workspace",
-        ...mounts.flatMap((m) => (m.kind === "symlink" ? ["--symlink", m.source, m.guest] : ["--ro-bind", m.source, m.guest])),
+        ...binds.flatMap((m) => ["--ro-bind", m.source, m.guest]),
+        ...taken.flatMap((m) => ["--symlink", m.source, m.guest]),
         ...(existsSync("/var") ? ["--ro-bind", "/var", "/var"] : []),
         "--dev", "/dev",
         "--proc", "/proc",

@@ -49,13 +49,18 @@ export interface CgroupOptions {
 
 const NONE = { memory: false, pids: false, cpu: false };
 
+/** No cgroups: the report says why (the rlimits alone then apply). */
+export function noCgroups(problem: string): CgroupTree {
+  return new CgroupTree({ mode: "none", limits: { ...NONE }, kill: null, roots: [], problem }, []);
+}
+
 /**
  * Finds the cgroup hierarchies this runtime may use, removes a stale tree of the same name (a runtime that had this
  * id slot before, and died), and creates the root group `name` inside the runtime's own cgroup. Never throws: where
  * cgroups cannot be used the report says why, with mode "none" (the rlimits remain).
  */
 export async function openCgroups(name: string, opts: CgroupOptions = {}): Promise<CgroupTree> {
-  const none = (problem: string) => new CgroupTree({ mode: "none", limits: { ...NONE }, kill: null, roots: [], problem }, []);
+  const none = noCgroups;
   const prefer = opts.prefer ?? "auto";
   if (prefer === "off") return none("disabled by configuration");
   if (process.getuid?.() !== 0) return none("the runtime is not root");

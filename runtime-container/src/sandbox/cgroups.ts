@@ -49,7 +49,8 @@ export interface Hierarchy {
 
 const MIB = 2 ** 20;
 const CPU_PERIOD_US = 100_000;
-const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+/** `<tenant>.<thread>` is up to 129 characters; a cgroup directory's name may have 255. */
+const NAME = /^[A-Za-z0-9_.-]{1,200}$/;
 const KILL_ROUNDS = 200;
 
 export function fsCode(err: unknown): string | undefined {
@@ -65,24 +66,31 @@ async function counter(file: string, key: string): Promise<number> {
   return Number(line?.split(" ")[1] ?? 0) || 0;
 }
 
-/** A group of processes: its directory in each hierarchy (what the launcher's --cgroup=DIR options name). */
+/**
+ * A group of processes: its directory in each hierarchy (what the launcher's --cgroup=DIR options name). Every
+ * operation works on the hierarchies at once: it is on the path of every run, at its start and its end.
+ */
 export class Cgroup {
   constructor(
     readonly dirs: string[],
     private readonly v2: boolean,
     private readonly killFile: boolean,
+    /** The controllers of each dir's hierarchy (which event files it has); all of them when not given. */
+    private readonly controllers: readonly (readonly Controller[])[] = dirs.map(() => CONTROLLERS),
   ) {}
 
   /** Pids in the group and every group below it. */
   async pids(): Promise<number[]> {
     const found = new Set<number>();
     const visit = async (dir: string, depth: number): Promise<void> => {
-      for (const line of (await readText(path.join(dir, "cgroup.procs"))).split("\n")) if (line) found.add(Number(line));
-      if (depth >= 8) return;
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-      for (const e of entries) if (e.isDirectory()) await visit(path.join(dir, e.name), depth + 1);
+      const [procs, entries] = await Promise.all([
+        readText(path.join(dir, "cgroup.procs")),
+        depth < 8 ? readdir(dir, { withFileTypes: true }).catch(() => []) : [],
+      ]);
+      for (const line of procs.split("\n")) if (line) found.add(Number(line));
+      await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => visit(path.join(dir, e.name), depth + 1)));
     };
-    for (const dir of this.dirs) await visit(dir, 0);
+    await Promise.all(this.dirs.map((dir) => visit(dir, 0)));
     return [...found];
   }
 
@@ -109,24 +117,38 @@ export class Cgroup {
   /** Kills what is left, then removes the group and every group below it. */
   async remove(): Promise<void> {
     await this.killAll();
-    for (const dir of this.dirs) await removeDir(dir, 0);
+    await Promise.all(this.dirs.map((dir) => removeDir(dir, 0)));
+  }
+
+  /**
+   * Removes the group when nothing is in it (a thread's group after its last run): one rmdir per hierarchy, the
+   * whole removal (kill included) only when one is still busy.
+   */
+  async removeIfEmpty(): Promise<void> {
+    const tried = await Promise.all(this.dirs.map((dir) => rmdir(dir).then(() => true, (err: unknown) => fsCode(err) === "ENOENT")));
+    if (tried.some((done) => !done)) await this.remove();
   }
 
   async events(): Promise<CgroupEvents> {
-    let oomKills = 0;
-    let pidsMax = 0;
-    for (const dir of this.dirs) {
-      oomKills += await counter(path.join(dir, this.v2 ? "memory.events" : "memory.oom_control"), "oom_kill");
-      pidsMax += await counter(path.join(dir, "pids.events"), "max");
-    }
-    return { oomKills, pidsMax };
+    const read = (i: number, controller: Controller, file: string, key: string) =>
+      this.controllers[i]?.includes(controller) ? counter(path.join(this.dirs[i] as string, file), key) : Promise.resolve(0);
+    const counts = await Promise.all(
+      this.dirs.map(async (_, i) => {
+        const [oom, pids] = await Promise.all([
+          read(i, "memory", this.v2 ? "memory.events" : "memory.oom_control", "oom_kill"),
+          read(i, "pids", "pids.events", "max"),
+        ]);
+        return { oom, pids };
+      }),
+    );
+    return { oomKills: counts.reduce((n, c) => n + c.oom, 0), pidsMax: counts.reduce((n, c) => n + c.pids, 0) };
   }
 }
 
 /** rmdir children first; an exiting process can keep a group busy for a moment. */
 async function removeDir(dir: string, depth: number): Promise<void> {
   const entries = depth < 8 ? await readdir(dir, { withFileTypes: true }).catch(() => []) : [];
-  for (const e of entries) if (e.isDirectory()) await removeDir(path.join(dir, e.name), depth + 1);
+  await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => removeDir(path.join(dir, e.name), depth + 1)));
   for (let attempt = 0; ; attempt++) {
     try {
       return await rmdir(dir);
@@ -153,20 +175,23 @@ export class CgroupTree {
   at(segments: readonly string[]): Cgroup {
     for (const s of segments) if (!NAME.test(s)) throw new Error(`bad cgroup name ${JSON.stringify(s)}`);
     const dirs = this.hierarchies.map((h) => path.join(h.root, ...segments));
-    return new Cgroup(dirs, this.report.mode === "v2", this.report.kill === "cgroup.kill");
+    const controllers = this.hierarchies.map((h) => h.controllers);
+    return new Cgroup(dirs, this.report.mode === "v2", this.report.kill === "cgroup.kill", controllers);
   }
 
   /** Creates the group at `segments` below the root (its parent must exist) with its limits. */
   async create(segments: readonly string[], limits: CgroupLimits): Promise<Cgroup> {
     const group = this.at(segments);
-    for (const [i, h] of this.hierarchies.entries()) {
-      const dir = group.dirs[i] as string;
-      if (this.report.mode === "v2") await enableControllers(path.dirname(dir), h.controllers);
-      await mkdir(dir).catch((err: unknown) => {
-        if (fsCode(err) !== "EEXIST") throw err;
-      });
-      await writeLimits(dir, h.controllers, this.report.mode === "v2", limits);
-    }
+    await Promise.all(
+      this.hierarchies.map(async (h, i) => {
+        const dir = group.dirs[i] as string;
+        if (this.report.mode === "v2") await enableControllers(path.dirname(dir), h.controllers);
+        await mkdir(dir).catch((err: unknown) => {
+          if (fsCode(err) !== "EEXIST") throw err;
+        });
+        await writeLimits(dir, h.controllers, this.report.mode === "v2", limits);
+      }),
+    );
     return group;
   }
 

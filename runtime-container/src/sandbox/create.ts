@@ -5,6 +5,8 @@ import type { Logger } from "../logger.ts";
 export { IsolationError } from "./layers.ts";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
 import { createBwrapBackend } from "./bwrap.ts";
+import { noCgroups, openCgroups } from "./cgroup-detect.ts";
+import type { CgroupEvents } from "./cgroups.ts";
 import { claimIdSlot } from "./id-slot.ts";
 import { Identities } from "./identities.ts";
 import { type NetworkLease, ThreadNetworks } from "./network/thread-networks.ts";
@@ -13,6 +15,7 @@ import { createProotBackend } from "./proot.ts";
 import { type LayerReport, works } from "./self-test.ts";
 import { IsolationError, runSelfTest, sandboxAllowList } from "./layers.ts";
 import { UidSweeper } from "./sweep.ts";
+import { type RunCgroup, ThreadCgroups } from "./thread-cgroups.ts";
 import { ThreadSettings } from "./thread-settings.ts";
 import { type RunIdentity, type SpawnSpec, hostProcessPrefix, wrapCommand } from "./wrap.ts";
 
@@ -22,6 +25,11 @@ export interface PreparedCommand extends SpawnSpec, Pick<HostCommand, "cleanup">
    * and the thread's network namespace may be released once idle. Idempotent; resolves when that sweep is done.
    */
   release?: () => Promise<void>;
+  /**
+   * What the run's cgroup refused so far (processes the OOM killer took, forks refused at pids.max); the final count
+   * once the tree has ended. Absent when the run has no group (no usable cgroups here).
+   */
+  cgroupEvents?: () => Promise<CgroupEvents>;
 }
 
 /** A host process of a thread outside any sandbox (its display server): how to start it, and its release. */
@@ -50,8 +58,8 @@ export interface Sandbox {
   releaseThread(key: string): boolean;
   /** Waits for uid sweeps in progress. */
   settle(): Promise<void>;
-  /** Gives the id slot back and ends the network namespaces (shutdown). */
-  close(): void;
+  /** Ends the network namespaces, kills and removes the runtime's cgroups, gives the id slot back (shutdown). */
+  close(): Promise<void>;
 }
 
 function createBackend(config: RuntimeConfig): SandboxBackend {
@@ -60,11 +68,21 @@ function createBackend(config: RuntimeConfig): SandboxBackend {
   return createNoneBackend();
 }
 
-/** Resolves once: the network lease first (synchronous), then the uid sweep. */
-function releaseBoth(lease: NetworkLease | undefined, sweep: (() => Promise<void>) | undefined): () => Promise<void> {
+/**
+ * Resolves once: the run's cgroup killed and removed (whatever of the run is left, wherever it went), the network
+ * lease (synchronous), then the uid sweep.
+ */
+function releaseAll(
+  logger: Logger,
+  lease: NetworkLease | undefined,
+  group: RunCgroup | null,
+  sweep: (() => Promise<void>) | undefined,
+): () => Promise<void> {
   let done: Promise<void> | null = null;
   return () =>
     (done ??= (async () => {
+      // A group that cannot be removed (a process that will not die) is logged; the sweep still runs.
+      await group?.leave().catch((err: unknown) => logger.error("a run's cgroup could not be removed", { dirs: group.dirs, error: String(err) }));
       lease?.release();
       await sweep?.();
     })());
@@ -90,8 +108,21 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
   if (slot && !found.report.uid_switch) slot.release();
   const identities = found.report.uid_switch && slot ? new Identities(config.STATE_DIR, slot) : null;
   const sweeper = identities ? new UidSweeper(found.layers.helper, identities.range, logger) : null;
-  const report: LayerReport = { ...found.report, uid_range: identities?.range ?? null, uid_sweep: sweeper !== null };
+  // Named with the id slot's first uid: unique among the runtimes on this host, and the same for the next runtime of
+  // the slot, which removes what this one left if it dies.
+  const cgroupTree = identities
+    ? await openCgroups(`threadbox-${identities.range.first}`, { prefer: config.CGROUPS })
+    : noCgroups("needs the uid switch (a runtime as root with an id slot)");
+  const report: LayerReport = {
+    ...found.report,
+    uid_range: identities?.range ?? null,
+    uid_sweep: sweeper !== null,
+    cgroups: cgroupTree.report.mode,
+    cgroup_limits: cgroupTree.report.limits,
+    cgroup_problem: cgroupTree.report.problem,
+  };
   if (report.missing.length > 0 && isolated && !config.ALLOW_DEGRADED_ISOLATION) {
+    await cgroupTree.destroy();
     slot?.release();
     throw new IsolationError(
       `required isolation layers are missing:\n  - ${report.missing.join("\n  - ")}\n` +
@@ -103,6 +134,14 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
   if (!isolated) logger.warn("ISOLATION=none: user code runs on the host, unconfined (development only)");
   else if (report.degraded) logger.warn("DEGRADED ISOLATION: required layers are missing (ALLOW_DEGRADED_ISOLATION is set)", { missing: report.missing });
   sweeper?.sweepAll();
+  const ceiling = { memoryMb: config.THREAD_MEMORY_MB, processes: config.THREAD_PROCESSES, cpus: config.THREAD_CPUS };
+  const cgroups = new ThreadCgroups(cgroupTree, ceiling);
+  const unheld = (["memory", "pids", "cpu"] as const).filter((c, i) => [ceiling.memoryMb, ceiling.processes, ceiling.cpus][i] !== undefined && !report.cgroup_limits[c]);
+  if (unheld.length > 0) logger.warn("thread ceilings set without the cgroup controller to hold them", { controllers: unheld, problem: report.cgroup_problem });
+  // With a run's processes counted in its own group, RLIMIT_NPROC (per uid: all of the thread's processes together)
+  // bounds the thread as a whole: its ceiling, or the default per-run limit when it has none (as without cgroups for
+  // default runs), or the run's own `processes` when it asked for more.
+  const threadNproc = config.THREAD_PROCESSES ?? config.LIMIT_PROCESSES;
 
   const { layers } = found;
   const networks =
@@ -122,14 +161,26 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
     async prepare(spec, run) {
       const sweep = run.owner && sweeper ? await sweeper.acquire(run.owner.uid) : undefined;
       let lease: NetworkLease | undefined;
+      let group: RunCgroup | null = null;
+      let cmd: HostCommand | undefined;
       try {
         lease = await acquire(run.owner, run.network);
+        // The run's own group, for the whole run: its memory and its processes, however many there are.
+        if (run.thread) group = await cgroups.enter(run.thread.tenant, run.thread.thread, { memoryMb: run.limits.memoryMb, processes: run.limits.processes });
         const netns = lease?.path ?? null;
-        const cmd = await backend.command({ ...spec, unshareNet: run.network === "none" && netns === null });
-        const spawn = wrapCommand(cmd, layers, backend.name, run, { netns, cgroups: [] });
-        return { ...spawn, cleanup: cmd.cleanup, release: releaseBoth(lease, sweep) };
+        cmd = await backend.command({ ...spec, unshareNet: run.network === "none" && netns === null });
+        const nproc = group && report.cgroup_limits.pids ? Math.max(run.limits.processes, threadNproc) : undefined;
+        const spawn = wrapCommand(cmd, layers, backend.name, run, { netns, cgroups: group?.dirs ?? [], nproc });
+        const runGroup = group;
+        return {
+          ...spawn,
+          cleanup: cmd.cleanup,
+          release: releaseAll(logger, lease, group, sweep),
+          ...(runGroup ? { cgroupEvents: () => runGroup.events() } : {}),
+        };
       } catch (err) {
-        await releaseBoth(lease, sweep)();
+        await cmd?.cleanup?.();
+        await releaseAll(logger, lease, group, sweep)();
         throw err;
       }
     },
@@ -142,15 +193,16 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
         await sweep?.();
         throw err;
       }
-      return { prefix: hostProcessPrefix(layers, owner, lease?.path ?? null), release: releaseBoth(lease, sweep) };
+      return { prefix: hostProcessPrefix(layers, owner, lease?.path ?? null), release: releaseAll(logger, lease, null, sweep) };
     },
     releaseThread(key) {
       const uid = identities?.uidOf(key);
       return uid != null && networks !== null && networks.releaseUid(uid);
     },
     settle: async () => sweeper?.settle(),
-    close: () => {
+    async close() {
       networks?.closeAll();
+      await cgroupTree.destroy().catch((err: unknown) => logger.error("the runtime's cgroups could not be removed", { error: String(err) }));
       slot?.release();
     },
   };

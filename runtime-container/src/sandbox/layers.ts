@@ -16,8 +16,8 @@ export function sandboxAllowList(config: RuntimeConfig): AllowList {
 }
 
 export interface SelfTest {
-  /** Everything but what the Sandbox adds (uid range and sweep). */
-  report: Omit<LayerReport, "uid_range" | "uid_sweep">;
+  /** Everything but what the Sandbox adds (uid range, sweep, cgroups). */
+  report: Omit<LayerReport, "uid_range" | "uid_sweep" | "cgroups" | "cgroup_limits" | "cgroup_problem">;
   layers: Layers;
 }
 

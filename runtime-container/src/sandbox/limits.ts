@@ -51,15 +51,17 @@ const MIB = 1024 * 1024;
 
 /**
  * The seccomp helper's options for these limits (see native/options.c); core dumps are always off. RLIMIT_NPROC
- * counts every process of the uid, so it is set only when the run has a uid of its own (`ownUid`): on the server's
- * uid it would count the developer's whole session.
+ * counts every process of the uid, so it is set only when the run has a uid of its own (`nproc` not null): on the
+ * server's uid it would count the developer's whole session. It is the run's `processes`, or, when the run's cgroup
+ * counts those (pids.max), a bound for the whole thread (see create.ts): one run's count is then its own, no longer
+ * shared with the thread's other runs and contexts.
  */
-export function rlimitArgs(l: RunLimits, ownUid: boolean): string[] {
+export function rlimitArgs(l: RunLimits, nproc: number | null): string[] {
   const pair = (name: string, soft: number, hard = soft) => `--rlimit=${name}:${soft}:${hard}`;
   return [
     pair("cpu", l.cpuS, l.cpuS + CPU_HARD_MARGIN_S),
     pair("as", l.memoryMb * MIB),
-    ...(ownUid ? [pair("nproc", l.processes)] : []),
+    ...(nproc !== null ? [pair("nproc", nproc)] : []),
     pair("nofile", l.openFiles),
     pair("fsize", l.fileSizeMb * MIB),
     pair("core", 0),

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
 import { SYSTEM_DIRS } from "../host-dirs.ts";
 import { GUEST_MOUNTS } from "./backend.ts";
-import { stubGuard } from "./stubs.ts";
+import { StubKeeper } from "./stubs.ts";
 
 /**
  * proot (seed 002): the workspace is `/` and `/workspace`; system dirs, /dev, /proc and /sys bound from the host;
@@ -10,6 +10,7 @@ import { stubGuard } from "./stubs.ts";
  * seccomp filter around it (see wrap.ts) give the security.
  */
 export function createProotBackend(prootBin: string): SandboxBackend {
+  const stubs = new StubKeeper();
   const systemBinds = [...SYSTEM_DIRS, "/var"].filter((d) => existsSync(d));
   return {
     name: "proot",
@@ -28,7 +29,7 @@ export function createProotBackend(prootBin: string): SandboxBackend {
         `${spec.mounts.venv}:${GUEST_MOUNTS.venv}`,
         `${spec.mounts.pipCache}:${GUEST_MOUNTS.pipCache}`,
       ];
-      const cleanup = await stubGuard(spec.workspace, binds.map((b) => b.slice(b.lastIndexOf(":") + 1)));
+      const cleanup = await stubs.enter(spec.workspace, binds.map((b) => b.slice(b.lastIndexOf(":") + 1)));
       return {
         cleanup,
         file: prootBin,

@@ -33,9 +33,19 @@ export interface LayerReport {
   uid_sweep: boolean;
   /** Landlock ABI version of the kernel (0: none). Reported only: threadbox does not use Landlock yet. */
   landlock_abi: number | null;
+  /** The host's cgroup v2 tree: the whole tree (unified), beside v1 (hybrid), or none (what `cgroups` chose from). */
   cgroup_v2: "unified" | "hybrid" | "none";
-  /** A child cgroup can be created (reported only: runs are not put in cgroups yet). */
+  /** A child cgroup can be created in the v2 tree. */
   cgroup_v2_writable: boolean;
+  /**
+   * Whole-run limits in control groups (each run and context in a group of its own inside its thread's): the
+   * version in use, or none (CGROUPS=off, not root, no usable hierarchy: the rlimits alone apply).
+   */
+  cgroups: "v2" | "v1" | "none";
+  /** Which limits hold there for a whole run (memory, processes) and a whole thread (those and CPU). */
+  cgroup_limits: { memory: boolean; pids: boolean; cpu: boolean };
+  /** Why cgroups are not used, or which controller is missing. */
+  cgroup_problem: string | null;
   /** io_uring on the host, outside the filter: available, disabled by sysctl, or absent. */
   io_uring_host: "available" | "disabled" | "absent" | "unknown";
   degraded: boolean;

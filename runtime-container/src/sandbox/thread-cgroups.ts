@@ -7,6 +7,8 @@ export interface RunCgroup {
   group: Cgroup;
   /** Kills what is left in the group, removes it (and the thread's group with its last member); says what the kernel refused. */
   leave(): Promise<CgroupEvents>;
+  /** What the kernel refused so far: read from the group while it lives, the final count once it is left. */
+  events(): Promise<CgroupEvents>;
 }
 
 /**
@@ -43,16 +45,16 @@ export class ThreadCgroups {
     const leave = () =>
       (left ??= this.serial(key, async (t) => {
         const events = await group.events();
-        await group.remove();
+        await group.removeIfEmpty();
         await this.leaveThread(key, t);
         return events;
       }));
-    return { dirs: group.dirs, group, leave };
+    return { dirs: group.dirs, group, leave, events: () => left ?? group.events() };
   }
 
   private async leaveThread(key: string, t: { members: number }): Promise<void> {
     t.members--;
-    if (t.members === 0) await this.tree.at([key]).remove();
+    if (t.members === 0) await this.tree.at([key]).removeIfEmpty();
   }
 
   private serial<T>(key: string, fn: (t: { members: number }) => Promise<T>): Promise<T> {

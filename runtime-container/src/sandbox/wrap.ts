@@ -23,12 +23,17 @@ export interface RunIdentity {
   owner: Owner;
   limits: RunLimits;
   network: NetworkMode;
+  /** The thread, whose cgroup the run's own group goes in (absent: no group, the rlimits alone). */
+  thread?: { tenant: string; thread: string };
 }
 
 /** Where the run goes: the thread's network namespace (null: none of its own), and cgroups to join. */
 export interface Placement {
   netns: string | null;
+  /** The run's group, one directory per hierarchy (the launcher's `--cgroup=DIR`). */
   cgroups: string[];
+  /** RLIMIT_NPROC when the run's group counts its processes: a bound for the whole thread (absent: the run's `processes`). */
+  nproc?: number;
 }
 
 export interface SpawnSpec {
@@ -72,7 +77,7 @@ export function wrapCommand(cmd: HostCommand, layers: Layers, backend: string, r
     const namespaces = !proot ? [] : layers.pidNamespace ? ["--pidns"] : layers.ipcNamespace ? ["--ipcns"] : [];
     argv = [
       layers.helper,
-      ...rlimitArgs(run.limits, run.owner !== null),
+      ...rlimitArgs(run.limits, run.owner ? (place.nproc ?? run.limits.processes) : null),
       `--umask=${SANDBOX_UMASK}`,
       ...place.cgroups.map((dir) => `--cgroup=${dir}`),
       ...(place.netns ? [`--netns=${place.netns}`] : []),
