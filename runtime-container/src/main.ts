@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { AppError, ErrorCode, KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
     // Whatever is left of the runs (and the contexts) goes with the runtime's cgroups.
     const closed = sandbox.close();
     server.close(() => void closed.finally(() => process.exit(0)));
+    // Keep-alive connections would hold close() for their idle timeout; open streams get a moment to flush their end.
+    const http = server as Server;
+    http.closeIdleConnections();
+    setTimeout(() => http.closeAllConnections(), 1000).unref();
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -38,6 +38,9 @@ export interface ThreadNamespace {
   close(): void;
 }
 
+/** Runs "$@" with /proc/sys writable in the caller's (private) mount namespace. */
+const WRITABLE_PROC_SYS = 'if mountpoint -q /proc/sys; then mount -o remount,bind,rw /proc/sys; fi && exec "$@"';
+
 /**
  * "none": the holder's namespace as it is, lo only. "default": the egress rules installed inside it (by root of its
  * user namespace, so the runtime needs no CAP_NET_ADMIN of its own), then slirp4netns as its way out.
@@ -53,8 +56,14 @@ export async function createNamespace(mode: NetworkMode, setup: NetworkSetup): P
       const rules = egressRuleset(currentPolicy(setup.allow));
       const loopback = setup.allow.loopbackPorts.length > 0;
       // Root of the holder's user namespace may change its network namespace; the runtime needs no CAP_NET_ADMIN.
-      const install = loopback ? ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && exec nft -f -"] : ["nft", "-f", "-"];
-      await execa("nsenter", [`--user=${holder.user}`, `--net=${holder.net}`, "--", ...install], {
+      const enter = ["nsenter", `--user=${holder.user}`, `--net=${holder.net}`, "--"];
+      // Reaching the host's loopback needs route_localnet in the namespace. A container mounts /proc/sys read-only:
+      // the sysctl is written from a private mount namespace where that mount is made writable (the host's is not).
+      const command = loopback
+        ? ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", WRITABLE_PROC_SYS, "sh",
+           ...enter, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && exec nft -f -"]
+        : [...enter, "nft", "-f", "-"];
+      await execa(command[0]!, command.slice(1), {
         input: rules,
         timeout: START_TIMEOUT_MS,
       }).catch((err: Error) => {
