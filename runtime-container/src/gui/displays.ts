@@ -104,16 +104,10 @@ export class DisplayManager {
   }
 
   /**
-   * A PNG of the thread's whole display, taken from the host (null when the thread has no display running). The tool
-   * runs as the thread's uid (see x-capture.ts).
+   * One picture of the screen, a window or an area of the thread's display, taken from the host (null when it has no
+   * display running). The tools run as the thread's uid (see x-capture.ts).
    */
-  async capture(loc: WorkspaceLocation): Promise<Buffer | null> {
-    const shot = await this.captureTarget(loc, WHOLE_SCREEN);
-    return shot && "png" in shot ? shot.png : null;
-  }
-
-  /** One picture of the screen, a window or an area of the thread's display (null when it has no display running). */
-  async captureTarget(loc: WorkspaceLocation, target: CaptureTarget): Promise<CaptureOutcome> {
+  async capture(loc: WorkspaceLocation, target: CaptureTarget = WHOLE_SCREEN): Promise<CaptureOutcome> {
     const display = await this.byThread.get(loc.key)?.catch(() => null);
     if (!display || display.exited) return null;
     const { number, serverAuth, owner } = display;

@@ -5,7 +5,7 @@ import { deleteWorkspacePath, listWorkspaceDir, readWorkspaceFile, writeWorkspac
 import type { Owner } from "../files/safe-open.ts";
 import type { GuestRunner } from "../runner/guest.ts";
 import type { WorkspaceLocation } from "../thread-location.ts";
-import { type CapturePlan, type CaptureTarget, WHOLE_SCREEN, cropGeometry, screenSize, windowMissing } from "./capture-plan.ts";
+import { type CapturePlan, type CaptureTarget, cropGeometry, screenSize, windowMissing } from "./capture-plan.ts";
 import { type DisplayManager, GUEST_XAUTHORITY } from "./displays.ts";
 import { startFrames } from "./frames.ts";
 
@@ -36,13 +36,7 @@ export interface ScreenshotDeps {
 }
 
 type Emit = (body: EventBody) => void;
-const shotEvent = (png: Buffer, time_ms?: number): EventBody => ({
-  type: "display",
-  mime: "image/png",
-  data: png.toString("base64"),
-  source: "screenshot",
-  ...(time_ms === undefined ? {} : { time_ms }),
-});
+const shotEvent = (png: Buffer): EventBody => ({ type: "display", mime: "image/png", data: png.toString("base64"), source: "screenshot" });
 const noteEvent = (text: string): EventBody => ({ type: "display", mime: "text/plain", data: text, source: "screenshot" });
 
 /** The variables that tell the hooks what to take (a region already clipped, a window by title). */
@@ -64,7 +58,7 @@ export async function startScreenshots(
   loc: WorkspaceLocation,
   executionId: string,
   emit: Emit,
-  plan: CapturePlan = { mode: "hooks", target: WHOLE_SCREEN },
+  plan: CapturePlan,
 ): Promise<ScreenshotSession> {
   await deps.ready(loc);
   const display = await deps.displays.acquire(loc);
@@ -81,7 +75,7 @@ export async function startScreenshots(
     MPLBACKEND: "TkAgg",
   };
   if (plan.mode === "frames") {
-    const frames = startFrames((target) => deps.displays.captureTarget(loc, target), plan, emit);
+    const frames = startFrames((target) => deps.displays.capture(loc, target), plan, emit);
     return { env: { ...common, THREADBOX_GUI_PATCH: "1" }, finish: frames.stop };
   }
 
@@ -118,7 +112,7 @@ export async function startScreenshots(
       clearInterval(timer);
       await collect();
       if (emitted === 0) {
-        const shot = await deps.displays.captureTarget(loc, plan.target);
+        const shot = await deps.displays.capture(loc, plan.target);
         if (shot && "png" in shot) emit(shotEvent(shot.png));
         else if (shot) missing.add(shot.missing);
         for (const note of missing) emit(noteEvent(note));
