@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Threadbox } from "../../client/src/index.ts";
 import { type ExecutionEvent, RunPythonResponseSchema } from "../../shared/src/index.ts";
 import { type ErrorJson, NDJSON, checkTerminal, createThread, expectJson, liveEvents, uniqueId } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
@@ -70,6 +71,17 @@ describe("screenshots beyond one frame, end to end", () => {
     );
     expect(missing.is_error).toBe(false);
     expect(missing.displays).toEqual([expect.objectContaining({ mime: "text/plain", source: "screenshot", data: expect.stringContaining('"Nope"') })]);
+  });
+
+  it("the SDK takes the options and hands each frame's time to onDisplay and in displays", async () => {
+    const tb = new Threadbox({ baseUrl: stack.worker.url, apiKey: stack.tenants.a.key });
+    const thread = tb.thread(uniqueId("sdk-frames"));
+    const seen: (number | undefined)[] = [];
+    const r = await thread.exec("sleep 2", { capture_screenshot: { max_frames: 1, interval_ms: 200 }, onDisplay: (d) => void seen.push(d.time_ms) });
+    expect(r.exit_code).toBe(0);
+    expect(r.displays?.map((d) => d.time_ms)).toEqual(seen);
+    expect(seen).toHaveLength(1);
+    expect(Number.isInteger(seen[0])).toBe(true);
   });
 
   it("refuses unbounded frames and a region off the screen with 400 VALIDATION_FAILED naming the field", async () => {
