@@ -106,6 +106,10 @@ describe("capture_screenshot: frames during the run", () => {
     expect(r.displays).toHaveLength(1);
     expect(r.displays?.[0]).toMatchObject({ mime: "image/png", source: "screenshot" });
     expect(Number.isInteger(r.displays?.[0]?.time_ms)).toBe(true);
+    // Frames stop when the run ends: a one-second run does not wait for 50 frames 100 ms apart.
+    const short = await rt.json<ExecResult>("POST", "/threads/acme/frames/exec", { command: "sleep 1", capture_screenshot: { max_frames: 50, interval_ms: 100 } });
+    expect(short.displays?.length).toBeGreaterThan(0);
+    expect(short.displays?.length).toBeLessThan(50);
   });
 
   it("refuses out-of-bounds frames with a 400 naming the field", async () => {
