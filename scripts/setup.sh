@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # Debian packages the runtime and its tests use: the sandbox backends, the base Python with the common
-# data packages (numpy, pandas, matplotlib), the GUI display (Xvfb, tkinter, ImageMagick for screenshots), s3fs for the
+# data packages (numpy, pandas, matplotlib), the GUI display (Xvfb, tkinter, ImageMagick for screenshots, x11-utils' xwininfo to find a window by title), s3fs for the
 # bucket mount and its tests, a Jupyter kernel (the benchmark's baseline), a C compiler for the native launcher, and
 # each sandbox's network: a user-mode stack (slirp4netns) and nftables for its egress rules; Chromium for the
 # browser tests (test/browser: playwright-core drives Debian's build, never a downloaded one).
 DEB_PACKAGES=(proot bubblewrap python3 python3-venv python3-pip python3-numpy python3-pandas python3-matplotlib python3-tk
-  xvfb imagemagick s3fs fuse3 python3-ipykernel python3-jupyter-client gcc libc6-dev util-linux procps
+  xvfb imagemagick x11-utils s3fs fuse3 python3-ipykernel python3-jupyter-client gcc libc6-dev util-linux procps
   slirp4netns nftables iproute2 chromium)
 
 missing=()

@@ -9,6 +9,7 @@ import { type DisplayOutput, type EventBody, type ExecRequest, encodeNdjson } fr
  *   die        → drops the connection mid-stream    ctrl N  → N bytes of control characters (\x01-\x1f) on stdout
  *   stdin      → stdout "stdin N HEX\n": the length (UTF-16 units) and SHA-256 of the stdin it was given
  *   shot N K   → N screenshots of K base64 characters each, as display events and in the result's `displays`
+ *   nowindow T → capture_screenshot's text/plain note for a window titled T that is not on the screen
  *   anything else → stderr "…: command not found", exit 127
  */
 const MAX_SLEEP_MS = 5_000;
@@ -62,6 +63,10 @@ export async function runExecScript(res: ServerResponse, id: string, thread: str
         displays.push(shot);
         await emit({ type: "display", ...shot });
       }
+    } else if (word === "nowindow") {
+      const note: DisplayOutput = { mime: "text/plain", data: `capture_screenshot: no window titled "${args.join(" ")}" was on the screen`, source: "screenshot" };
+      displays.push(note);
+      await emit({ type: "display", ...note });
     } else if (word === "sleep") {
       canceled = await sleep(id, Math.min(Number(args[0]) * 1000, MAX_SLEEP_MS));
       exitCode = canceled ? 137 : 0;

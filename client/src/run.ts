@@ -7,6 +7,7 @@ import type {
   ResultPayload,
   RunPythonResponse,
 } from "../../shared/src/index.ts";
+import { displayOf } from "../../shared/src/index.ts";
 import { ThreadboxError } from "./errors.ts";
 import type { CallOptions } from "./options.ts";
 import type { ExecutionStream } from "./stream.ts";
@@ -54,7 +55,7 @@ export async function collect<K extends ResultKind>(stream: ExecutionStream, kin
         await callbacks.onStderr?.(event.data, event);
         break;
       case "display": {
-        const display = { mime: event.mime, data: event.data, source: event.source };
+        const display = displayOf(event);
         displays.push(display);
         await callbacks.onDisplay?.(display, event);
         break;

@@ -77,6 +77,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     displays,
     screenshots: {
       displays,
+      screen: config.DISPLAY_SCREEN,
       guestTmp: (loc) => (sandbox.backend.guestRoot(loc.dir) === "/" ? "/tmp" : loc.privateTmp.tmp),
       owner,
       ready: async (loc) => void (await workspaces.ensure(loc)),

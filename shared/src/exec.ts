@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CaptureScreenshotSchema } from "./screenshots.ts";
 
 export const EnvSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "environment names are [A-Za-z_][A-Za-z0-9_]*"), z.string().max(32_768))
@@ -32,15 +33,16 @@ export const RunLimitsSchema = z.strictObject({
 });
 export type RunLimitsRequest = z.infer<typeof RunLimitsSchema>;
 
-export const CaptureScreenshotSchema = z.boolean().default(false);
-
 export const ExecRequestSchema = z.strictObject({
   command: z.string().min(1).max(1_000_000),
   cwd: GuestDirSchema.optional(),
   env: EnvSchema.optional(),
   timeout: TimeoutSchema.default(30),
   stdin: z.string().max(10_000_000).optional(),
-  /** PNGs of the thread's virtual display taken during the run, streamed as `display` events. */
+  /**
+   * PNGs of the thread's virtual display taken during the run, streamed as `display` events: `true`, or frames
+   * (`{interval_ms, max_frames}`) and/or one window (`{window: "<title>"}`) or area (`{region: {x, y, width, height}}`).
+   */
   capture_screenshot: CaptureScreenshotSchema,
   limits: RunLimitsSchema.optional(),
 });
@@ -53,6 +55,8 @@ export const DisplayOutputSchema = z.object({
   /** Text for text/* and JSON mimes, base64 for binary ones (image/png). */
   data: z.string(),
   source: z.enum(["figure", "screenshot", "value", "display"]),
+  /** A frame's time: milliseconds since the run started (frames of `capture_screenshot: {interval_ms, max_frames}`). */
+  time_ms: z.number().int().nonnegative().optional(),
 });
 export type DisplayOutput = z.infer<typeof DisplayOutputSchema>;
 /** In JSON answers only (streams carry them as `display` events): the run's rich outputs, when it had any. */

@@ -3,6 +3,7 @@ export * from "./errors.ts";
 export * from "./ids.ts";
 export * from "./events.ts";
 export * from "./exec.ts";
+export * from "./screenshots.ts";
 export * from "./run-python.ts";
 export * from "./files.ts";
 export * from "./threads.ts";

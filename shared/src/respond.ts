@@ -1,6 +1,7 @@
 import { AppError } from "./errors.ts";
 import type { ExecutionEvent } from "./events.ts";
 import type { DisplayOutput } from "./exec.ts";
+import { displayOf } from "./screenshots.ts";
 import { encodeNdjson } from "./ndjson.ts";
 import { type StreamFormat } from "./runtime-api.ts";
 import { encodeSseEvent, sseComment } from "./sse.ts";
@@ -15,7 +16,7 @@ const HEARTBEAT_MS = 15_000;
 export async function terminalValue(events: AsyncIterable<ExecutionEvent>): Promise<unknown> {
   const displays: DisplayOutput[] = [];
   for await (const event of events) {
-    if (event.type === "display") displays.push({ mime: event.mime, data: event.data, source: event.source });
+    if (event.type === "display") displays.push(displayOf(event));
     if (event.type === "result") {
       const value = event.result.value;
       return displays.length > 0 && typeof value === "object" && value !== null ? { ...value, displays } : value;

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { CaptureScreenshotSchema, DisplaysSchema, EnvSchema, GuestDirSchema, RunLimitsSchema, TimeoutSchema } from "./exec.ts";
+import { DisplaysSchema, EnvSchema, GuestDirSchema, RunLimitsSchema, TimeoutSchema } from "./exec.ts";
 import { SandboxIdSchema } from "./ids.ts";
+import { CaptureScreenshotSchema } from "./screenshots.ts";
 import { RelativeFilePathSchema } from "./files.ts";
 
 /** The run_python tool's spec writes flags as strings ("true"); accept those and real booleans. */
@@ -33,7 +34,7 @@ export const RunPythonParamsSchema = z.strictObject({
   working_dir: GuestDirSchema.default("/workspace"),
   timeout: TimeoutSchema.default(30),
   stdin: z.string().max(10_000_000).optional(),
-  /** PNGs of the thread's display taken while the program's windows are up (tkinter, matplotlib). */
+  /** PNGs of the thread's display taken while the program's windows are up (tkinter, matplotlib); see ExecRequestSchema. */
   capture_screenshot: CaptureScreenshotSchema,
   /** Resource limits for the code's run (not for package installs); see RunLimitsSchema. */
   limits: RunLimitsSchema.optional(),

@@ -106,6 +106,12 @@ describe("outputs for the model", () => {
     expect(fromExec({ ...exec, exit_code: 137, signal: "SIGKILL", timed_out: true })).toMatchObject({ isError: true, text: "exit_code: 137, signal: SIGKILL, timed out" });
   });
 
+  it("a window capture_screenshot did not find is said in the text, not an image", () => {
+    const note = 'capture_screenshot: no window titled "Settings" was on the screen (titles must match exactly)';
+    const out = fromExec({ ...exec, displays: [{ mime: "text/plain", data: note, source: "screenshot" }] });
+    expect(out).toMatchObject({ isError: false, images: [], text: `exit_code: 0\n${note}` });
+  });
+
   it("a cell's value, error (with its line) and restart are said; its PNG value is an image", () => {
     const cell = { execution_id: "e", context_id: "c", stdout: "", stderr: "", timed_out: false, duration_ms: 1, state: "preserved" as const };
     expect(fromCell({ ...cell, ok: true, result: { "text/plain": "<Figure>", "image/png": "iVB" }, error: null })).toEqual({

@@ -10,6 +10,7 @@ import { REACH_CASES } from "./reach-cases.ts";
 import { hostileTests, layersTest, useTarget } from "./suite.ts";
 import { SYSCALL_CASES } from "./syscall-cases.ts";
 import { runtimeTarget } from "./target.ts";
+import { SCREENSHOT_CASES } from "./screenshot-cases.ts";
 
 // The same table against ISOLATION=bwrap (namespaces; the tests run as root, so bwrap works here): every row of
 // proot-limits.test.ts and proot-escapes.test.ts, R11 killing bwrap instead of proot. Each row also checks the
@@ -23,3 +24,4 @@ hostileTests("processes under bwrap", "bwrap", PROCESS_CASES, target, { concurre
 hostileTests("confinement under bwrap", "bwrap", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
 hostileTests("namespaces and egress under bwrap", "bwrap", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
 hostileTests("the syscall filter under bwrap", "bwrap", SYSCALL_CASES, target, { concurrency: 2 });
+hostileTests("screenshots under bwrap", "bwrap", SCREENSHOT_CASES, target);

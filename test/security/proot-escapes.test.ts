@@ -7,6 +7,7 @@ import { REACH_CASES } from "./reach-cases.ts";
 import { hostileTests, layersTest, useTarget } from "./suite.ts";
 import { SYSCALL_CASES } from "./syscall-cases.ts";
 import { runtimeTarget } from "./target.ts";
+import { SCREENSHOT_CASES } from "./screenshot-cases.ts";
 
 // SECURITY.md's process and confinement rows against a real runtime with proot, two at a time:
 //   R9 setsid child · R10 double-fork nohup daemon · R11 setsid child after proot is SIGKILLed · R12 2,000 orphans
@@ -17,6 +18,7 @@ import { runtimeTarget } from "./target.ts";
 //   X16 setuid binary · X10 planted links via the file API · X11 dir/link swap during uploads
 //   X19 System V IPC across runs and threads · X20/X20n egress to the host, loopback, link-local, private ranges
 //   X21 proot (the tracer) out of reach · X22a–m syscalls the filter denies
+//   S1 links and FIFOs among the screenshot files · S2 a window title of shell syntax · S3 the frames' X clients
 // Each row also checks the teardown (hostile.ts).
 
 const target = useTarget(() => runtimeTarget("proot"));
@@ -26,3 +28,4 @@ hostileTests("processes under proot", "proot", PROCESS_CASES, target, { concurre
 hostileTests("confinement under proot", "proot", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
 hostileTests("namespaces and egress under proot", "proot", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
 hostileTests("the syscall filter under proot", "proot", SYSCALL_CASES, target, { concurrency: 2 });
+hostileTests("screenshots under proot", "proot", SCREENSHOT_CASES, target);

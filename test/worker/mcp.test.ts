@@ -137,6 +137,15 @@ describe("tools/call", () => {
     await client.close();
   });
 
+  it("says in the text when capture_screenshot found no window with the title", async () => {
+    const client = await mcpClient(key);
+    const result = await call(client, "exec", { sandbox_id: threadId("mcp-nowin"), command: "nowindow Settings", capture_screenshot: { window: "Settings" } });
+    expect(result.isError).toBe(false);
+    expect(result.content.filter((c) => c.type === "image")).toEqual([]);
+    expect(textOf(result)).toContain('no window titled "Settings" was on the screen');
+    await client.close();
+  });
+
   it("hands arguments the model got wrong back as a tool error naming the field; an unknown tool is a protocol error", async () => {
     const client = await mcpClient(key);
     const missing = await call(client, "exec", { sandbox_id: threadId("mcp-bad"), cmd: "ls" });

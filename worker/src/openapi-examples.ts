@@ -30,6 +30,20 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
         code: 'import tkinter as tk\nroot = tk.Tk()\ntk.Label(root, text="hello", font=("Helvetica", 40)).pack()\nroot.after(1000, root.destroy)\nroot.mainloop()',
       },
     },
+    frames: {
+      summary: "Frames of an animation, streamed as they are taken",
+      value: {
+        capture_screenshot: { interval_ms: 250, max_frames: 8 },
+        code: 'import tkinter as tk\nroot = tk.Tk()\nroot.geometry("300x100+0+0")\nc = tk.Canvas(root, width=300, height=100, bg="white")\nc.pack()\nbox = c.create_rectangle(0, 30, 40, 70, fill="red")\nfor i in range(20):\n    c.move(box, 12, 0)\n    root.update()\n    root.after(100)\nroot.destroy()',
+      },
+    },
+    window: {
+      summary: "One window, by its title",
+      value: {
+        capture_screenshot: { window: "Settings" },
+        code: 'import tkinter as tk\nroot = tk.Tk()\nroot.title("Main")\ntool = tk.Toplevel(root)\ntool.title("Settings")\ntk.Label(tool, text="only this window", font=("Helvetica", 24)).pack()\nroot.after(1000, root.destroy)\nroot.mainloop()',
+      },
+    },
   },
   runPythonTool: {
     stdin: {
@@ -40,6 +54,14 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
   runCode: {
     bash: { summary: "Shell", value: { language: "bash", code: "ls /" } },
     javascript: { summary: "JavaScript with top-level await", value: { language: "javascript", code: "console.log(await Promise.resolve(42))" } },
+    region: {
+      summary: "One area of the screen",
+      value: {
+        language: "python",
+        capture_screenshot: { region: { x: 0, y: 0, width: 320, height: 200 } },
+        code: 'import tkinter as tk\nroot = tk.Tk()\nroot.geometry("+0+0")\ntk.Label(root, text="top-left corner", font=("Helvetica", 32), bg="yellow").pack()\nroot.update()\nroot.destroy()',
+      },
+    },
   },
   installPackages: {
     npm: { summary: "An npm package", value: { language: "javascript", packages: ["is-number@7.0.0"] } },

@@ -31,13 +31,17 @@ export function imagesOf(displays: DisplayOutput[] | undefined): ToolImage[] {
   return (displays ?? []).filter((d) => d.mime.startsWith("image/")).map((d) => ({ mediaType: d.mime, data: d.data }));
 }
 
+/** What capture_screenshot reports instead of a picture (a window not on the screen), for the model to read. */
+export const screenshotNotes = (displays: DisplayOutput[] | undefined): string[] =>
+  (displays ?? []).filter((d) => d.source === "screenshot" && d.mime === "text/plain").map((d) => d.data);
+
 export function fromExec(r: ExecResult): ToolOutput {
   const status = [`exit_code: ${r.exit_code}`];
   if (r.signal) status.push(`signal: ${r.signal}`);
   if (r.timed_out) status.push("timed out");
   if (r.canceled) status.push("cancelled");
   if (r.truncated) status.push("output truncated at the output cap");
-  const text = [status.join(", "), ...section("stdout", r.stdout), ...section("stderr", r.stderr)].join("\n");
+  const text = [status.join(", "), ...section("stdout", r.stdout), ...section("stderr", r.stderr), ...screenshotNotes(r.displays)].join("\n");
   return { text, images: imagesOf(r.displays), isError: r.exit_code !== 0 || r.timed_out };
 }
 
@@ -48,6 +52,7 @@ export function fromRunPython(r: RunPythonResponse): ToolOutput {
   if (r.is_error) parts.push(...section("stdout", m.stdout), ...section("stderr", m.stderr));
   if (m.packages_installed.length > 0) parts.push(`installed: ${m.packages_installed.join(", ")}`);
   if (m.files_created.length > 0) parts.push(`files created or changed: ${m.files_created.slice(0, 50).join(", ")}`);
+  parts.push(...screenshotNotes(r.displays));
   return { text: parts.join("\n"), images: imagesOf(r.displays), isError: r.is_error };
 }
 

@@ -5,6 +5,7 @@ import {
   PackagesRequestSchema,
   RunCodeSchema,
   RunPythonParamsSchema,
+  ScreenshotRequestSchema,
   TimeoutSchema,
 } from "../../../shared/src/index.ts";
 
@@ -14,10 +15,11 @@ import {
  * rather than defaulted fields, so the JSON Schema a provider sees and the value the tool gets agree.
  */
 const timeout = TimeoutSchema.optional().describe("Seconds before the run is stopped (1-300, default 30).");
-const screenshot = z
-  .boolean()
-  .optional()
-  .describe("Give the run a virtual display and return screenshots of its windows (tkinter, matplotlib's plt.show()).");
+const screenshot = ScreenshotRequestSchema.optional().describe(
+  "Give the run a virtual display and return screenshots of its windows (tkinter, matplotlib's plt.show()): true, or " +
+    '{"interval_ms": 500, "max_frames": 10} for frames during the run (an animation), {"window": "<exact title>"} ' +
+    'for one window, {"region": {"x": 0, "y": 0, "width": 400, "height": 300}} for one area.',
+);
 const path = z.string().min(1).max(1024);
 
 export const toolSpecs = {

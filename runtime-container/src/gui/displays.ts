@@ -1,6 +1,8 @@
 import { chown, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import { type CaptureTarget, WHOLE_SCREEN, screenSize } from "./capture-plan.ts";
+import { CHILD_ENV, type CaptureOutcome, captureX } from "./x-capture.ts";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { Owner } from "../files/safe-open.ts";
 import type { HostProcess } from "../sandbox/create.ts";
@@ -45,9 +47,6 @@ interface Running {
   /** Settles once the server has exited and the uid hold is given back. */
   ended: Promise<void>;
 }
-
-/** Children of the server get a fixed PATH and nothing else of its environment (no secrets in a thread uid's process). */
-const CHILD_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
 /**
  * One Xvfb per thread, started on first need, stopped when idle or released (a display per thread). It listens in
@@ -105,22 +104,14 @@ export class DisplayManager {
   }
 
   /**
-   * A PNG of the thread's whole display, taken from the host (null when the thread has no display running). The tool
-   * runs as the thread's uid: the X server it parses is the thread's, and a root process must not parse its answers.
+   * One picture of the screen, a window or an area of the thread's display, taken from the host (null when it has no
+   * display running). The tools run as the thread's uid (see x-capture.ts).
    */
-  async capture(loc: WorkspaceLocation): Promise<Buffer | null> {
+  async capture(loc: WorkspaceLocation, target: CaptureTarget = WHOLE_SCREEN): Promise<CaptureOutcome> {
     const display = await this.byThread.get(loc.key)?.catch(() => null);
     if (!display || display.exited) return null;
-    const owner = display.owner;
-    const drop = owner ? ["--reuid", String(owner.uid), "--regid", String(owner.gid), "--clear-groups"] : [];
-    const shot = await execa("setpriv", [...drop, "--no-new-privs", "import", "-silent", "-window", "root", "png:-"], {
-      env: { ...CHILD_ENV, DISPLAY: `:${display.number}`, XAUTHORITY: display.serverAuth },
-      extendEnv: false,
-      encoding: "buffer",
-      reject: false,
-      timeout: 20_000,
-    });
-    return shot.exitCode === 0 ? Buffer.from(shot.stdout) : null;
+    const { number, serverAuth, owner } = display;
+    return captureX({ number, serverAuth, owner, screen: screenSize(this.options.screen) }, target);
   }
 
   get size(): number {

@@ -2,7 +2,9 @@
 # Screenshots are taken *during* the run, once windows have rendered and before the program tears them down
 # (screenshots during a run), also in a persistent context (its kernel loads this file and calls cell_done()): when a Tk main loop has been running for a moment, before a Tk root is destroyed, when
 # matplotlib's show() would block, and at exit while a window is still up. Each PNG is written to
-# THREADBOX_SCREENSHOTS (write then rename); the runtime picks them up and streams them as display events.
+# THREADBOX_SCREENSHOTS (write then rename); the runtime picks them up and streams them as display events. With
+# THREADBOX_SCREENSHOT_REGION (a crop geometry) or THREADBOX_SCREENSHOT_WINDOW (a title) only that area or window is
+# taken; a window that is not on the screen leaves a `-missing.txt` note instead.
 import os
 import sys
 
@@ -10,8 +12,45 @@ _SETTLE_MS = 300
 _state = {"seq": 0, "roots": set()}
 
 
+def _window_crop(title):
+    """The crop geometry of the viewable window titled `title` exactly (clipped to the screen), or None."""
+    import re
+    import subprocess
+
+    try:
+        info = subprocess.run(
+            ["xwininfo", "-name", title],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = info.stdout.decode("utf-8", "replace")
+    if info.returncode != 0 or not re.search(r"^\s*Map State:\s*IsViewable\s*$", text, re.M):
+        return None
+    fields = {}
+    for name in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height"):
+        m = re.search(r"^\s*%s:\s*(-?\d+)\s*$" % name, text, re.M)
+        if not m:
+            return None
+        fields[name] = int(m.group(1))
+    x, y = fields["Absolute upper-left X"], fields["Absolute upper-left Y"]
+    screen_w, screen_h = (int(v) for v in os.environ.get("THREADBOX_SCREEN", "32767x32767").split("x")[:2])
+    left, top = max(0, x), max(0, y)
+    right, bottom = min(screen_w, x + fields["Width"]), min(screen_h, y + fields["Height"])
+    if right <= left or bottom <= top:
+        return None
+    return "%dx%d+%d+%d" % (right - left, bottom - top, left, top)
+
+
+def _write(directory, name, data):
+    final = os.path.join(directory, name)
+    with open(final + ".part", "wb") as f:
+        f.write(data)
+    os.rename(final + ".part", final)
+
+
 def capture(reason="manual"):
-    """Takes a PNG of the whole display now; returns its path (None when there is no display)."""
+    """Takes a PNG of the display (or of the window or area the run asked for) now; returns its path (None when none)."""
     import subprocess
 
     # Read at each capture: a persistent interpreter (a context) gets a new directory for every cell.
@@ -20,10 +59,21 @@ def capture(reason="manual"):
         return None
     os.makedirs(directory, exist_ok=True)
     _state["seq"] += 1
+    crop = []
+    region, title = os.environ.get("THREADBOX_SCREENSHOT_REGION"), os.environ.get("THREADBOX_SCREENSHOT_WINDOW")
+    if region:
+        crop = ["-crop", region, "+repage"]
+    elif title:
+        geometry = _window_crop(title)
+        if geometry is None:
+            # Not a failure of the program: the runtime reports it in the result.
+            _write(directory, "%04d-missing.txt" % _state["seq"], title.encode("utf-8", "replace"))
+            return None
+        crop = ["-crop", geometry, "+repage"]
     final = os.path.join(directory, "%04d-%s.png" % (_state["seq"], reason))
     part = final + ".part"
     done = subprocess.run(
-        ["import", "-silent", "-window", "root", "png:" + part],
+        ["import", "-silent", "-window", "root"] + crop + ["png:" + part],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20,
     )
     if done.returncode != 0 or not os.path.exists(part):
@@ -132,7 +182,8 @@ class _Finder:
         return spec
 
 
-if os.environ.get("THREADBOX_SCREENSHOTS"):
+# THREADBOX_GUI_PATCH: frames are taken by the runtime, but windows and show() behave as with screenshots.
+if os.environ.get("THREADBOX_SCREENSHOTS") or os.environ.get("THREADBOX_GUI_PATCH"):
     import atexit
 
     sys.meta_path.insert(0, _Finder())

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import {
   EXECUTION_ID_HEADER,
   EXECUTION_KIND_NAMES,
+  type CaptureScreenshot,
   type ExecutionKind,
   type RunLimitsRequest,
   kindSpec,
@@ -9,6 +10,7 @@ import {
 } from "../../../shared/src/index.ts";
 import { HANDLERS } from "../executions/handlers.ts";
 import type { KindHandler } from "../executions/kind-handler.ts";
+import { capturePlan } from "../gui/capture-plan.ts";
 import { withEnv, withScreenshots } from "../gui/screenshots.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
 import { executionIdHeader, jsonBody } from "../server/request.ts";
@@ -35,12 +37,13 @@ export function executeRoutes(s: Services): Hono {
         if (!parsed.success) throw validationError(name, parsed.error);
         params[name] = parsed.data;
       }
-      const req = (await jsonBody(c, spec.request)) as { limits?: RunLimitsRequest; capture_screenshot?: boolean };
+      const req = (await jsonBody(c, spec.request)) as { limits?: RunLimitsRequest; capture_screenshot?: CaptureScreenshot };
       // Limits above the runtime's maxima are a 400 now, before anything of the call is written.
       resolveLimits(s.config, req.limits);
+      // So is a region outside the runtime's screen.
+      const shots = capturePlan(req.capture_screenshot, s.config.DISPLAY_SCREEN);
       const work = await handler(s, { loc, req: req as never, params });
       const id = executionIdHeader(c.req.header(EXECUTION_ID_HEADER));
-      const shots = req.capture_screenshot === true;
       const stream = s.executions.start(kind, loc, id, async (ctx) => {
         // The session writes its hooks and cookie into the thread's private /tmp: the thread's directories first.
         if (shots) await s.workspaces.ensureDirs(loc);

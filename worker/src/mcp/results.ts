@@ -35,6 +35,8 @@ function splitDisplays(displays: DisplayOutput[], extraPngs: string[] = []) {
   const pngs = [...displays.filter((d) => d.mime.startsWith("image/")).map((d) => ({ data: d.data, mimeType: d.mime })), ...extraPngs.map((data) => ({ data, mimeType: "image/png" }))];
   const images: Content[] = pngs.slice(0, MAX_IMAGES).map((p) => ({ type: "image", ...p }));
   const notes = pngs.length > MAX_IMAGES ? [`(${pngs.length - MAX_IMAGES} more images left out)`] : [];
+  // What capture_screenshot reports instead of a picture (a window not on the screen): the model reads it.
+  notes.push(...displays.filter((d) => d.source === "screenshot" && d.mime === "text/plain").map((d) => d.data));
   const refs = displays.map((d) => (d.mime.startsWith("image/") ? { mime: d.mime, source: d.source } : d));
   return { images, notes, refs: refs.length > 0 ? { displays: refs } : {} };
 }

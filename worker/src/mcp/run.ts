@@ -2,6 +2,7 @@ import {
   AppError,
   type DisplayOutput,
   ErrorCode,
+  displayOf,
   type ExecutionEvent,
   type ExecutionKind,
   type ResultPayload,
@@ -48,7 +49,7 @@ export async function runExecution(
       const event = value as ExecutionEvent;
       if (event.type === "stdout" || event.type === "stderr") opts.progress?.add(event.data, event.seq);
       else opts.progress?.add(note(event), event.seq);
-      if (event.type === "display") displays.push({ mime: event.mime, data: event.data, source: event.source });
+      if (event.type === "display") displays.push(displayOf(event));
       if (event.type === "result") return { payload: event.result, displays };
       if (event.type === "error") throw new AppError(event.code, event.message, event.details);
     }

@@ -62,7 +62,8 @@ export const TOOLS: { [N in ToolName]: { description: string; run: Handler<N> } 
       "Run a Python 3 program in the sandbox (numpy, pandas, matplotlib installed; `packages` are pip-installed first). " +
       "Files persist between calls, variables do not (use create_context + run_cell). Returns stdout; on failure the " +
       "error with its type and line. For a chart, plt.savefig('chart.png') then read_file it (or draw it in run_cell); " +
-      "capture_screenshot: true returns screenshots of the program's windows.",
+      "capture_screenshot: true returns screenshots of the program's windows; {interval_ms, max_frames} frames during the " +
+      "run (each with its time_ms), {window: \"<title>\"} one window, {region: {x, y, width, height}} one area.",
     run: execution("run_python"),
   },
   run_code: {
