@@ -108,6 +108,31 @@ describe.each(["proot", "bwrap"] as const)("bun under %s", (backend) => {
     expect(listing.stdout).toBe("True\n");
   });
 
+  it("keeps the tools mount the runtime's when the workspace has a /.tools of its own (a directory, a link)", { timeout: 60_000 }, async () => {
+    // A run sees /.tools as the mount, so a sandbox cannot make one; the files API (or a workspace from the bucket) can.
+    const dir = newThread("tooldir");
+    const put = await rt.call("PUT", `/threads/acme/${dir}/files/.tools/bin/bun`, { raw: "#!/bin/sh\necho fake bun\n" });
+    expect(put.status).toBe(201);
+    const d = await exec(dir, "bun --version; cat /.tools/bun.version");
+    expect(d.stdout, d.stderr).toBe(`${BUN_VERSION}\n${BUN_VERSION}\n`);
+    // The user's own directory is theirs: hidden during runs, never removed.
+    expect(await readFile(path.join(ws(dir), ".tools/bin/bun"), "utf8")).toContain("fake bun");
+    const link = newThread("toollink");
+    await exec(link, 'mkdir -p /fake/bin && printf "#!/bin/sh\\necho fake bun\\n" > /fake/bin/bun && chmod +x /fake/bin/bun');
+    await symlink("fake", path.join(ws(link), ".tools"));
+    const l = await exec(link, "bun --version; /fake/bin/bun");
+    expect(l.stdout, l.stderr).toMatch(new RegExp(`^${BUN_VERSION?.replace(/\./g, "\\.")}\n`));
+    expect((await lstat(path.join(ws(link), ".tools"))).isSymbolicLink()).toBe(true);
+  });
+
+  it("gives each thread its own bun cache: threads of a tenant (each its own uid) both install", { timeout: 120_000 }, async () => {
+    for (const t of [newThread("cache-a"), newThread("cache-b")]) {
+      const r = await exec(t, "bun add tbx-greet >/dev/null && echo \"$BUN_INSTALL_CACHE_DIR\"");
+      expect(r.exit_code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^\/\.pip-cache\/bun-\d+\n$/);
+    }
+  });
+
   it("removes a package.json link planted by the sandbox before bun writes there; the link's target is untouched", { timeout: 120_000 }, async () => {
     const t = newThread("bunlink");
     await exec(t, "true");
