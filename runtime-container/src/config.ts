@@ -125,7 +125,7 @@ const ConfigSchema = z
     NPM_REGISTRY_URL: z.url().optional(),
     /**
      * Programs every sandbox sees read-only at /.tools (bin/ on PATH): scripts/setup.sh puts Bun there. Used only
-     * when it exists, belongs to the runtime's uid and nobody else can write in it (sandbox/tools.ts).
+     * when it exists, belongs to root or the runtime's uid and nobody else can write in it (sandbox/tools.ts).
      */
     TOOLS_DIR: absPath.default(path.join(REPO_ROOT, ".build/tools")),
     MAX_OUTPUT_BYTES: int(1024, 256 * 2 ** 20).default(2 ** 20),

@@ -9,7 +9,7 @@ import { GUEST_TOOLS } from "./tools.ts";
  * proot (seed 002): the workspace is `/` and `/workspace`; system dirs, /dev, /proc and /sys bound from the host;
  * private tmp dirs over /tmp, /var/tmp and /dev/shm. proot gives the view only; the uid switch, pid namespace and
  * seccomp filter around it (see wrap.ts) give the security. The runtime's tools directory (tools.ts), when there is
- * one, at GUEST_TOOLS: proot binds as-is, so findTools only takes a directory nobody but the runtime's uid can write.
+ * one, at GUEST_TOOLS: proot binds as-is, so findTools only takes a directory no sandbox uid can write.
  */
 export function createProotBackend(prootBin: string, toolsDir: string | null): SandboxBackend {
   const stubs = new StubKeeper();

@@ -20,7 +20,7 @@ export interface Tools {
 
 /**
  * TOOLS_DIR, if it can be shown to sandboxes: a directory whose every entry (two levels: `bin/` and what is in it)
- * belongs to the runtime's uid and is writable by nobody else. Under proot the bind is as-is, so a sandbox that could
+ * belongs to root or the runtime's uid and is writable by nobody else. Under proot the bind is as-is, so a sandbox that could
  * write there would change the programs of every other thread. Its parents must let other uids pass (the backends
  * run as the thread's uid): the start-up self-test of the backend does not cover this, so `bun --version` in a test
  * does (test/runtime/bun.test.ts).
@@ -33,7 +33,7 @@ export function findTools(dir: string | undefined): Tools {
   const bad = (p: string): string | null => {
     const st = lstatSync(p);
     if (!st.isDirectory() && !st.isFile() && !st.isSymbolicLink()) return `${p} is not a file, directory or link`;
-    if (st.uid !== uid) return `${p} belongs to uid ${st.uid}, not the runtime's (${uid})`;
+    if (st.uid !== uid && st.uid !== 0) return `${p} belongs to uid ${st.uid}, neither root nor the runtime's (${uid})`;
     if (!st.isSymbolicLink() && (st.mode & 0o022) !== 0) return `${p} is writable by group or others`;
     return null;
   };
