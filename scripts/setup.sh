@@ -93,11 +93,12 @@ fi
 # the image uses (scripts/image/lib.sh), never from an install script (npm 11 runs none); it is never committed.
 bun_version="$(sed -n 's/^BUN_VERSION=\([0-9][0-9.]*\).*/\1/p' scripts/image/lib.sh)"
 tools=.build/tools
-if [[ $(uname -s)-$(uname -m) == Linux-x86_64 && -n $bun_version && "$(cat "$tools/bun.version" 2>/dev/null)" != "$bun_version" ]]; then
-  say "installing bun $bun_version into $tools/bin (@oven/bun-linux-x64)"
+case "$(uname -m)" in x86_64) bun_pkg=@oven/bun-linux-x64 ;; aarch64) bun_pkg=@oven/bun-linux-aarch64 ;; *) bun_pkg= ;; esac
+if [[ -n $bun_pkg && -n $bun_version && "$(cat "$tools/bun.version" 2>/dev/null)" != "$bun_version" ]]; then
+  say "installing bun $bun_version into $tools/bin ($bun_pkg)"
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
-  (cd "$work" && npm pack --silent --loglevel=error "@oven/bun-linux-x64@$bun_version" >name)
+  (cd "$work" && npm pack --silent --loglevel=error "$bun_pkg@$bun_version" >name)
   tar -xzf "$work/$(cat "$work/name")" -C "$work" --no-same-owner package/bin/bun
   "$work/package/bin/bun" --version >/dev/null
   rm -rf "$tools.tmp"
