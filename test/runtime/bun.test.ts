@@ -87,6 +87,9 @@ describe.each(["proot", "bwrap"] as const)("bun under %s", (backend) => {
     // node_modules/.bin is on PATH, and bunx fetches and runs a package from the registry.
     const bin = await exec(t, "tbx-greet one && cd /tmp && bunx tbx-greet two");
     expect(bin.stdout, bin.stderr).toBe("tbx-greet cli: one\ntbx-greet cli: two\n");
+    // npm in the sandbox is pointed at the same registry (NPM_REGISTRY_URL), whatever the host's npmrc says.
+    const npm = await exec(t, "npm config get registry");
+    expect(npm.stdout, npm.stderr).toBe(`${registry.url}\n`);
   });
 
   it("runs the Node example: POST /packages adds docx with bun, `bun /script.js` writes a .docx", { timeout: 180_000 }, async () => {
