@@ -88,6 +88,31 @@ if [[ ! -x $bin || ! -f $so || $stale == 1 ]]; then
   mv "$so.tmp" "$so"
 fi
 
+# Bun for the sandboxes (bun, bunx): the image has it at /usr/local/bin; locally the runtime binds .build/tools
+# read-only at /.tools in every sandbox (TOOLS_DIR). The binary comes straight from npm's platform package, the version
+# the image uses (scripts/image/lib.sh), never from an install script (npm 11 runs none); it is never committed.
+bun_version="$(sed -n 's/^BUN_VERSION=\([0-9][0-9.]*\).*/\1/p' scripts/image/lib.sh)"
+tools=.build/tools
+case "$(uname -m)" in x86_64) bun_pkg=@oven/bun-linux-x64 ;; aarch64) bun_pkg=@oven/bun-linux-aarch64 ;; *) bun_pkg= ;; esac
+if [[ -n $bun_pkg && -n $bun_version && "$(cat "$tools/bun.version" 2>/dev/null)" != "$bun_version" ]]; then
+  say "installing bun $bun_version into $tools/bin ($bun_pkg)"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && npm pack --silent --loglevel=error "$bun_pkg@$bun_version" >name)
+  tar -xzf "$work/$(cat "$work/name")" -C "$work" --no-same-owner package/bin/bun
+  "$work/package/bin/bun" --version >/dev/null
+  rm -rf "$tools.tmp"
+  mkdir -p "$tools.tmp/bin"
+  install -m 555 "$work/package/bin/bun" "$tools.tmp/bin/bun"
+  ln -s bun "$tools.tmp/bin/bunx"
+  printf '%s\n' "$bun_version" >"$tools.tmp/bun.version"
+  chmod 755 "$tools.tmp" "$tools.tmp/bin"
+  rm -rf "$tools"
+  mv "$tools.tmp" "$tools"
+  rm -rf "$work"
+  trap - EXIT
+fi
+
 # The SDK's JavaScript (`threadbox/client`, `/tools`, `/ai` for plain `node` and bundlers; types come from the
 # sources): client/src and the shared code it imports, compiled into dist/ when a source is newer than the build.
 stamp=dist/.tsbuildinfo

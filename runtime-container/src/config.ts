@@ -87,7 +87,8 @@ const ConfigSchema = z
     /**
      * Each thread has a network namespace of its own; with network "default" it reaches the internet through a
      * user-mode stack, but not the host, loopback, link-local or private ranges, except these (comma-separated
-     * CIDR ranges and 127.0.0.1:PORT host loopback ports; PIP_INDEX_URL and PIP_EXTRA_INDEX_URL are added on their own).
+     * CIDR ranges and 127.0.0.1:PORT host loopback ports; PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and NPM_REGISTRY_URL are
+     * added on their own).
      */
     SANDBOX_NET_ALLOW: allowList.default({ ranges: [], loopbackPorts: [] }),
     /** A thread's network namespace is released after this long with nothing of the thread running in it. */
@@ -117,6 +118,16 @@ const ConfigSchema = z
     PYTHON_INSTALLER: z.enum(["auto", "uv", "pip"]).default("auto"),
     PIP_INDEX_URL: z.url().optional(),
     PIP_EXTRA_INDEX_URL: z.url().optional(),
+    /**
+     * The npm registry sandboxes install from (`bun add`, `npm install`, POST …/packages with javascript), as
+     * npm_config_registry and BUN_CONFIG_REGISTRY; allowed through the egress rules like PIP_INDEX_URL. Unset: npm's.
+     */
+    NPM_REGISTRY_URL: z.url().optional(),
+    /**
+     * Programs every sandbox sees read-only at /.tools (bin/ on PATH): scripts/setup.sh puts Bun there. Used only
+     * when it exists, belongs to root or the runtime's uid and nobody else can write in it (sandbox/tools.ts).
+     */
+    TOOLS_DIR: absPath.default(path.join(REPO_ROOT, ".build/tools")),
     MAX_OUTPUT_BYTES: int(1024, 256 * 2 ** 20).default(2 ** 20),
     MAX_TIMEOUT_S: int(1, 3600).default(300),
     KILL_GRACE_MS: int(0, 60_000).default(2000),

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import type { PackagesRequest, ResultPayload } from "../../../shared/src/index.ts";
 import { readWorkspaceFile } from "../files/file-ops.ts";
 import type { InstallOutcome } from "../python/installer.ts";
@@ -11,10 +10,10 @@ const INSTALL_TIMEOUT_MS = 300_000;
 
 /** The `install` kind (`POST …/packages`). */
 export const installHandler: KindHandler<"install"> = (s, { loc, req }) =>
-  inWorkspace(s, loc, "the install was not started", (ws, ctx) => runPackages(s.python, ws, req, ctx));
+  inWorkspace(s, loc, "the install was not started", (ws, ctx) => runPackages({ ...s.python, bun: s.sandbox.bun }, ws, req, ctx));
 
 /** `POST …/packages`: Python into the thread's venv (recorded in its manifest), npm packages into its workspace. */
-export async function runPackages(deps: InstallDeps, ws: ReadyWorkspace, req: PackagesRequest, ctx: ExecutionContext): Promise<ResultPayload> {
+export async function runPackages(deps: InstallDeps & { bun: string | null }, ws: ReadyWorkspace, req: PackagesRequest, ctx: ExecutionContext): Promise<ResultPayload> {
   const started = performance.now();
   const outcome =
     req.language === "python"
@@ -39,10 +38,12 @@ export async function runPackages(deps: InstallDeps, ws: ReadyWorkspace, req: Pa
   };
 }
 
-/** npm (or bun, when the image has it) in the workspace root: package.json and node_modules live there. */
-async function installNode(deps: InstallDeps, ws: ReadyWorkspace, specs: string[], ctx: ExecutionContext): Promise<InstallOutcome> {
-  const bun = ["/usr/local/bin/bun", "/usr/bin/bun"].find((p) => existsSync(p));
-  const argv = bun ? [bun, "add", ...specs] : ["npm", "install", "--no-audit", "--no-fund", "--no-progress", "--save", ...specs];
+/** bun (npm where the sandboxes have no bun) in the workspace root: package.json and node_modules live there. */
+async function installNode(deps: InstallDeps & { bun: string | null }, ws: ReadyWorkspace, specs: string[], ctx: ExecutionContext): Promise<InstallOutcome> {
+  const bun = deps.bun;
+  const argv = bun
+    ? [bun, "add", "--no-progress", ...specs]
+    : ["npm", "install", "--no-audit", "--no-fund", "--no-progress", "--save", ...specs];
   ctx.emit({ type: "install", phase: "start", packages: specs, message: `installing ${specs.join(" ")} with ${bun ? "bun" : "npm"}` });
   const out = await deps.run(ws.loc, {
     argv,

@@ -103,21 +103,25 @@ function memoryWatch(spawn: GuestCommand, limits: RunLimits): RunRequest["memory
 
 /** Where the workspace, the venv and the package cache appear inside this thread's sandbox. */
 export function guestPaths(sandbox: Sandbox, loc: WorkspaceLocation, mounts: Mounts = loc.mounts): GuestPaths {
+  const pipCache = sandbox.backend.guestMount({ mounts }, "pipCache");
   return {
     root: sandbox.backend.guestRoot(loc.dir),
     venv: sandbox.backend.guestMount({ mounts }, "venv"),
-    pipCache: sandbox.backend.guestMount({ mounts }, "pipCache"),
+    pipCache,
+    bunCache: `${pipCache}/bun${loc.owner ? `-${loc.owner.uid}` : ""}`,
+    tools: sandbox.backend.guestTools(),
   };
 }
 
-/** The package index settings of this runtime, as pip and uv read them. */
+/** The package index settings of this runtime, as pip, uv, npm and bun read them. */
 function installerEnv(config: RuntimeConfig): Record<string, string> {
-  // The host's /etc/pip.conf is visible in the sandbox; the runtime's own settings are the only ones that count.
-  const env: Record<string, string> = { PIP_CONFIG_FILE: "/dev/null" };
+  // The host's /etc/pip.conf and npm's global npmrc are visible in the sandbox; the runtime's own settings count.
+  const env: Record<string, string> = { PIP_CONFIG_FILE: "/dev/null", npm_config_globalconfig: "/dev/null" };
   const hosts = [config.PIP_INDEX_URL, config.PIP_EXTRA_INDEX_URL].flatMap((u) => (u?.startsWith("http://") ? [new URL(u).hostname] : []));
   // pip caches downloads only from https or trusted hosts: a plain-http index (a local mirror) must be trusted.
   if (hosts.length) env.PIP_TRUSTED_HOST = hosts.join(" ");
   if (config.PIP_INDEX_URL) env.PIP_INDEX_URL = env.UV_INDEX_URL = config.PIP_INDEX_URL;
   if (config.PIP_EXTRA_INDEX_URL) env.PIP_EXTRA_INDEX_URL = env.UV_EXTRA_INDEX_URL = config.PIP_EXTRA_INDEX_URL;
+  if (config.NPM_REGISTRY_URL) env.npm_config_registry = env.BUN_CONFIG_REGISTRY = config.NPM_REGISTRY_URL;
   return env;
 }

@@ -32,6 +32,8 @@ export interface SandboxBackend {
   guestRoot(workspace: string): string;
   /** Where a mount appears inside the sandbox: GUEST_MOUNTS, or the host path where nothing is re-rooted. */
   guestMount(spec: Pick<SandboxSpec, "mounts">, which: keyof Mounts): string;
+  /** Where the runtime's tools directory appears inside the sandbox (tools.ts); null: none is bound. */
+  guestTools(): string | null;
   /** Prepares the host command; may create mount points. */
   command(spec: SandboxSpec): Promise<HostCommand>;
 }

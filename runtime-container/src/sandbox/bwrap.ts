@@ -5,6 +5,7 @@ import type { HostCommand, SandboxBackend, SandboxSpec } from "./backend.ts";
 import { SYSTEM_DIRS } from "../host-dirs.ts";
 import { GUEST_MOUNTS } from "./backend.ts";
 import { StubKeeper } from "./stubs.ts";
+import { GUEST_TOOLS } from "./tools.ts";
 
 type Mount = { kind: "ro-bind" | "symlink"; guest: string; source: string };
 
@@ -46,17 +47,19 @@ export async function placeSystemLinks(workspace: string): Promise<void> {
  * makes a user namespace; the network namespace is the thread's, joined before, see wrap.ts), read-only system dirs,
  * near-native speed. The syscall filter comes from the launcher as `--seccomp FD` (wrap.ts).
  * Binding the workspace at `/` makes bwrap create its mount points inside the workspace (see stubs.ts).
+ * The runtime's tools directory (tools.ts), when there is one, read-only at GUEST_TOOLS.
  */
-export function createBwrapBackend(bwrapBin: string): SandboxBackend {
+export function createBwrapBackend(bwrapBin: string, toolsDir: string | null): SandboxBackend {
   const mounts = systemMounts();
   const stubs = new StubKeeper();
   const links = mounts.filter(isTopLink);
   const binds = mounts.filter((m) => !links.includes(m));
-  const mountPoints = [...mounts.map((m) => m.guest), "/dev", "/proc", "/tmp", "/var", "/workspace", ...Object.values(GUEST_MOUNTS)];
+  const mountPoints = [...mounts.map((m) => m.guest), "/dev", "/proc", "/tmp", "/var", "/workspace", ...Object.values(GUEST_MOUNTS), ...(toolsDir ? [GUEST_TOOLS] : [])];
   return {
     name: "bwrap",
     guestRoot: () => "/",
     guestMount: (_spec, which) => GUEST_MOUNTS[which],
+    guestTools: () => (toolsDir ? GUEST_TOOLS : null),
     async command(spec: SandboxSpec): Promise<HostCommand> {
       const cleanup = await stubs.enter(spec.workspace, mountPoints);
       const taken = await placeLinks(spec.workspace, links).catch(async (err: unknown) => {
@@ -76,6 +79,7 @@ export function createBwrapBackend(bwrapBin: string): SandboxBackend {
         "--bind", spec.privateTmp.shm, "/dev/shm",
         "--bind", spec.mounts.venv, GUEST_MOUNTS.venv,
         "--bind", spec.mounts.pipCache, GUEST_MOUNTS.pipCache,
+        ...(toolsDir ? ["--ro-bind", toolsDir, GUEST_TOOLS] : []),
         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         ...(spec.unshareNet ? ["--unshare-net"] : []),
         "--die-with-parent", "--new-session",

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { NetworkMode } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Owner } from "../files/safe-open.ts";
@@ -12,6 +13,7 @@ import { Identities } from "./identities.ts";
 import { type NetworkLease, ThreadNetworks } from "./network/thread-networks.ts";
 import { createNoneBackend } from "./none.ts";
 import { createProotBackend } from "./proot.ts";
+import { type Tools, bunCommand, findTools } from "./tools.ts";
 import { type LayerReport, works } from "./self-test.ts";
 import { IsolationError, runSelfTest, sandboxAllowList } from "./layers.ts";
 import { UidSweeper } from "./sweep.ts";
@@ -45,6 +47,8 @@ export interface Sandbox {
   /** The self-test's findings (`/health` → layers). */
   readonly report: LayerReport;
   readonly settings: ThreadSettings;
+  /** The guest command that runs Bun in this runtime's sandboxes (tools.ts); null: they have none. */
+  readonly bun: string | null;
   /** The thread's uid and its tenant's gid; null when uids cannot be switched here. */
   ownerOf(tenant: string, thread: string): Owner;
   /** The host command line for a guest command, every layer applied. */
@@ -62,10 +66,10 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-function createBackend(config: RuntimeConfig): SandboxBackend {
-  if (config.ISOLATION === "proot") return createProotBackend(config.PROOT_BIN);
-  if (config.ISOLATION === "bwrap") return createBwrapBackend(config.BWRAP_BIN);
-  return createNoneBackend();
+function createBackend(config: RuntimeConfig, tools: Tools): SandboxBackend {
+  if (config.ISOLATION === "proot") return createProotBackend(config.PROOT_BIN, tools.dir);
+  if (config.ISOLATION === "bwrap") return createBwrapBackend(config.BWRAP_BIN, tools.dir);
+  return createNoneBackend(tools.dir);
 }
 
 /**
@@ -94,7 +98,9 @@ function releaseAll(
  * with what is missing. ISOLATION=none is degraded by definition (development only).
  */
 export async function createSandbox(config: RuntimeConfig, logger: Logger): Promise<Sandbox> {
-  const backend = createBackend(config);
+  const tools = findTools(config.TOOLS_DIR);
+  if (tools.problem) logger.warn("TOOLS_DIR is not shown to sandboxes (no bun there)", { problem: tools.problem });
+  const backend = createBackend(config, tools);
   const isolated = backend.name !== "none";
   if (isolated) {
     const bin = backend.name === "proot" ? config.PROOT_BIN : config.BWRAP_BIN;
@@ -157,6 +163,7 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
     backend,
     report,
     settings: new ThreadSettings(config.STATE_DIR),
+    bun: bunCommand(tools, existsSync),
     ownerOf: (tenant, thread) => identities?.ownerOf(tenant, thread) ?? null,
     async prepare(spec, run) {
       const sweep = run.owner && sweeper ? await sweeper.acquire(run.owner.uid) : undefined;

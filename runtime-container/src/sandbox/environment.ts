@@ -9,6 +9,13 @@ export interface GuestPaths {
   root: string;
   venv: string;
   pipCache: string;
+  /**
+   * Bun's download cache: the thread's own, in the tenant's cache directory. bun makes its cache 0755 whatever the
+   * umask, so one shared by the tenant's threads (each its own uid) would be writable by the first only.
+   */
+  bunCache: string;
+  /** The runtime's tools directory (tools.ts), whose bin/ goes on PATH; null: none. */
+  tools: string | null;
 }
 
 export function sandboxEnv(
@@ -34,7 +41,7 @@ export function sandboxEnv(
     TERM: "dumb",
     TMPDIR: "/tmp",
     PWD: cwd,
-    PATH: [`${paths.venv}/bin`, at("node_modules/.bin"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
+    PATH: [`${paths.venv}/bin`, at("node_modules/.bin"), ...(paths.tools ? [`${paths.tools}/bin`] : []), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
     VIRTUAL_ENV: paths.venv,
     BASH_ENV: at(".bashrc"),
     // Each glibc malloc arena reserves 64 MiB of address space, up to 8 per core: on a many-core host a threaded
@@ -45,10 +52,12 @@ export function sandboxEnv(
     MPLBACKEND: "Agg",
     MPLCONFIGDIR: "/tmp/matplotlib",
     NODE_ENV: "development",
-    // One download/wheel cache per tenant, for pip, uv and npm; the index settings come from the runtime.
+    // One download/wheel cache per tenant, for pip, uv and npm (bun's is the thread's own); the index settings come
+    // from the runtime.
     PIP_CACHE_DIR: paths.pipCache,
     UV_CACHE_DIR: paths.pipCache,
     npm_config_cache: `${paths.pipCache}/npm`,
+    BUN_INSTALL_CACHE_DIR: paths.bunCache,
     PIP_DISABLE_PIP_VERSION_CHECK: "1",
     PIP_NO_INPUT: "1",
     ...installer,

@@ -12,7 +12,12 @@ export class IsolationError extends Error {
 
 /** SANDBOX_NET_ALLOW, and the package indexes the runtime points sandboxes at (a local mirror may be on loopback). */
 export function sandboxAllowList(config: RuntimeConfig): AllowList {
-  return mergeAllowLists(config.SANDBOX_NET_ALLOW, allowanceFor(config.PIP_INDEX_URL), allowanceFor(config.PIP_EXTRA_INDEX_URL));
+  return mergeAllowLists(
+    config.SANDBOX_NET_ALLOW,
+    allowanceFor(config.PIP_INDEX_URL),
+    allowanceFor(config.PIP_EXTRA_INDEX_URL),
+    allowanceFor(config.NPM_REGISTRY_URL),
+  );
 }
 
 export interface SelfTest {
