@@ -13,6 +13,7 @@ import { signalTree } from "../runner/kill-tree.ts";
 import { spawnTree } from "../runner/spawn.ts";
 import { CellStream } from "./cell-output.ts";
 import { KERNELS, type Kernel, type KernelError } from "./kernels.ts";
+import { type LostStateCause, lostStateError } from "./lost-state.ts";
 import { treeRss } from "../runner/proc-tree.ts";
 import { STATUS_FD } from "../sandbox/launcher.ts";
 
@@ -21,6 +22,12 @@ import { STATUS_FD } from "../sandbox/launcher.ts";
  * disk quota's watchdog for it: `stop` aborts (reason: the line for stderr) when the thread goes over its quota.
  */
 export type Launch = () => Promise<GuestCommand & { stop?: AbortSignal }>;
+
+/** What the context was created with, as its info shows it: the guest working directory and the env's names. */
+export interface ContextSettings {
+  cwd: string;
+  envNames: string[];
+}
 
 type Frame =
   | { type: "ready"; pid: number }
@@ -40,6 +47,8 @@ export class InterpreterContext {
   readonly createdAt = new Date().toISOString();
   lastUsedAt = this.createdAt;
   cells = 0;
+  /** The number of the last cell of the current interpreter (a fresh one starts again from 0). */
+  private executionCount = 0;
   private child: { readonly pid?: number } | null = null;
   private control: Writable | null = null;
   private busy = false;
@@ -53,12 +62,17 @@ export class InterpreterContext {
   private exited: Promise<void> = Promise.resolve();
   /** The last interpreter was stopped for the disk quota: the line for stderr, and whether a cell has shown it. */
   private quotaStop: { line: string; said: boolean } | null = null;
+  /** Settles when the running cell (if any) has answered. */
+  private cellDone: Promise<void> = Promise.resolve();
+  /** A restart is under way (the running cell, killed by it, says so). */
+  private restarting = false;
 
   constructor(
     readonly id: string,
     readonly language: ContextLanguage,
     private readonly launch: Launch,
     private readonly graceMs: number,
+    private readonly settings: ContextSettings = { cwd: "", envNames: [] },
   ) {}
 
   private get kernel(): Kernel {
@@ -83,6 +97,7 @@ export class InterpreterContext {
     }
     const child = spawnTree(cmd);
     this.child = child;
+    this.executionCount = 0;
     // The backend's clean-up (its mount points) and the uid sweep (spawnTree starts it; release is idempotent).
     this.exited = new Promise<void>((resolve) => {
       let ended = false;
@@ -133,6 +148,37 @@ export class InterpreterContext {
     await this.exited;
   }
 
+  /**
+   * A fresh interpreter in place of this one: same id and settings, empty state, the counter from 0. A running cell
+   * is killed with it (it answers `Restarted`); cells sent meanwhile are CONTEXT_BUSY.
+   */
+  async restart(): Promise<ContextInfo> {
+    if (this.closed) throw this.closedError();
+    if (this.restarting) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is restarting already`);
+    this.restarting = true;
+    try {
+      if (this.busy) {
+        this.kill();
+        await this.cellDone;
+      }
+      this.busy = true;
+      try {
+        this.kill();
+        await this.exited;
+        await this.start();
+        // Asked for: the next cell's state is what the caller expects (empty), not a loss to report.
+        this.lostState = false;
+        this.quotaStop = null;
+      } finally {
+        this.busy = false;
+      }
+      this.lastUsedAt = new Date().toISOString();
+      return await this.info();
+    } finally {
+      this.restarting = false;
+    }
+  }
+
   private closedError(): AppError {
     return new AppError(ErrorCode.THREAD_BUSY, `context ${this.id} was closed: its thread is being deleted`);
   }
@@ -162,10 +208,16 @@ export class InterpreterContext {
       last_used_at: this.lastUsedAt,
       rss_bytes: pid === undefined ? null : await treeRss(pid),
       cells: this.cells,
+      execution_count: this.executionCount,
+      cwd: this.settings.cwd,
+      env: this.settings.envNames,
     };
   }
 
-  /** Runs a cell; `env` is set in the interpreter's environment first (for what it starts from now on). */
+  /**
+   * Runs a cell; `env` is set in the interpreter's environment first (for what it starts from now on), `cellEnv`
+   * for this cell only (put back as it was after it).
+   */
   async run(
     cellId: string,
     code: string,
@@ -174,15 +226,19 @@ export class InterpreterContext {
     env?: Record<string, string>,
     /** Aborted: the cell is interrupted as on a timeout (its result says `canceled`). */
     signal?: AbortSignal,
+    cellEnv?: Record<string, string>,
   ): Promise<CellResult> {
     if (this.busy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is running a cell; one cell runs at a time`);
     this.busy = true;
+    let answered = () => {};
+    this.cellDone = new Promise((resolve) => (answered = resolve));
     const started = performance.now();
     for (const s of Object.values(this.out)) s.text = "";
     try {
       if (!this.alive) await this.start();
       const restarted = this.lostState;
       this.lostState = false;
+      this.executionCount += 1;
       const cell = await this.kernel.prepare(code, cellId);
       if (!cell.ok) return this.result(cellId, started, { ok: false, result: null, error: cell.error, state: restarted ? "restarted" : "preserved" });
       this.display = emit;
@@ -190,7 +246,7 @@ export class InterpreterContext {
       // The interpreter before this one was stopped while no cell ran: this cell is the first to hear why.
       const earlier = this.takeQuotaStop();
       if (earlier) this.out.stderr.note(earlier.line);
-      this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code: cell.code, ...(env ? { env } : {}) })}\n`);
+      this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code: cell.code, ...(env ? { env } : {}), ...(cellEnv ? { cell_env: cellEnv } : {}) })}\n`);
       let frame = await this.next(timeoutMs, signal);
       let timedOut = false;
       let canceled = false;
@@ -212,21 +268,8 @@ export class InterpreterContext {
       this.lostState = true;
       const quotaStop = this.takeQuotaStop();
       if (quotaStop && !quotaStop.said) this.out.stderr.note(quotaStop.line);
-      const error = quotaStop
-        ? {
-            type: "DiskQuotaExceeded",
-            value: "the thread went over its disk quota: the interpreter was stopped and its state is lost (see stderr); free space to go on",
-            traceback: "",
-            line: null,
-          }
-        : timedOut
-        ? { type: "TimeoutError", value: "the cell timed out and the interpreter did not stop: it was restarted, its state is lost", traceback: "", line: null }
-        : {
-            type: "InterpreterDied",
-            value: "the interpreter exited during the cell (a crash, an exit call or out of memory): its state is lost and a fresh one starts on the next call",
-            traceback: "",
-            line: null,
-          };
+      const cause: LostStateCause = quotaStop ? "quota" : this.restarting ? "restart" : timedOut ? "timeout" : "died";
+      const error = lostStateError(cause);
       return { ...this.result(cellId, started, { ok: false, result: null, error, state: "restarted" }, timedOut), ...(canceled ? { canceled } : {}) };
     } finally {
       for (const s of Object.values(this.out)) s.stop();
@@ -234,6 +277,7 @@ export class InterpreterContext {
       this.busy = false;
       this.cells += 1;
       this.lastUsedAt = new Date().toISOString();
+      answered();
     }
   }
 
@@ -248,6 +292,7 @@ export class InterpreterContext {
       execution_id: cellId,
       context_id: this.id,
       ...outcome,
+      execution_count: this.executionCount,
       stdout: this.out.stdout.text,
       stderr: this.out.stderr.text,
       timed_out: timedOut,

@@ -9,5 +9,5 @@ export const cellHandler: KindHandler<"cell"> = (s, { loc, req, params }) => {
   const context = s.contexts.get(loc, params.ctx ?? "");
   if (context.isBusy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${context.id} is running a cell; one cell runs at a time`);
   const ms = timeoutS(s, req.timeout) * 1000;
-  return async (ctx, { env }) => ({ kind: "cell", value: await context.run(ctx.executionId, req.code, ms, ctx.emit, env, ctx.signal) });
+  return async (ctx, { env }) => ({ kind: "cell", value: await context.run(ctx.executionId, req.code, ms, ctx.emit, env, ctx.signal, req.env) });
 };
