@@ -11,6 +11,7 @@ import {
 import type { GuestCommand } from "../runner/guest.ts";
 import { signalTree } from "../runner/kill-tree.ts";
 import { spawnTree } from "../runner/spawn.ts";
+import { type CellInstall, type PipFrame, answerPip } from "./cell-install.ts";
 import { CellStream } from "./cell-output.ts";
 import { KERNELS, type Kernel, type KernelError } from "./kernels.ts";
 import { type LostStateCause, lostStateError } from "./lost-state.ts";
@@ -29,8 +30,20 @@ export interface ContextSettings {
   envNames: string[];
 }
 
+/** What a cell may have beside its code. */
+export interface CellOptions {
+  /** Set in the interpreter's environment first, for what it starts from now on (a screenshot session's display). */
+  env?: Record<string, string>;
+  /** For this cell only: put back as it was after it. */
+  cellEnv?: Record<string, string>;
+  /** Aborted: the cell is interrupted as on a timeout (its result says `canceled`). */
+  signal?: AbortSignal;
+  install?: CellInstall;
+}
+
 type Frame =
   | { type: "ready"; pid: number }
+  | PipFrame
   | { type: "display"; id: string; mime: string; data: string; source: "figure" | "display" | "value" }
   | { type: "done"; id: string; ok: boolean; result?: Record<string, string> | null; error?: KernelError | null };
 
@@ -56,6 +69,7 @@ export class InterpreterContext {
   private readonly out = { stdout: new CellStream("stdout"), stderr: new CellStream("stderr") };
   private waiting: ((frame: Frame | { type: "exit" }) => void) | null = null;
   private display: ((body: EventBody) => void) | null = null;
+  private install: CellInstall | null = null;
   /** Closed for good (its thread is being deleted): no interpreter starts any more. */
   private closed = false;
   /** Settles when the current interpreter's tree has exited and its clean-up and uid sweep are done. */
@@ -214,20 +228,9 @@ export class InterpreterContext {
     };
   }
 
-  /**
-   * Runs a cell; `env` is set in the interpreter's environment first (for what it starts from now on), `cellEnv`
-   * for this cell only (put back as it was after it).
-   */
-  async run(
-    cellId: string,
-    code: string,
-    timeoutMs: number,
-    emit: (body: EventBody) => void,
-    env?: Record<string, string>,
-    /** Aborted: the cell is interrupted as on a timeout (its result says `canceled`). */
-    signal?: AbortSignal,
-    cellEnv?: Record<string, string>,
-  ): Promise<CellResult> {
+  /** Runs a cell, its output streamed through `emit`. */
+  async run(cellId: string, code: string, timeoutMs: number, emit: (body: EventBody) => void, opts: CellOptions = {}): Promise<CellResult> {
+    const { env, cellEnv, signal } = opts;
     if (this.busy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is running a cell; one cell runs at a time`);
     this.busy = true;
     let answered = () => {};
@@ -242,6 +245,7 @@ export class InterpreterContext {
       const cell = await this.kernel.prepare(code, cellId);
       if (!cell.ok) return this.result(cellId, started, { ok: false, result: null, error: cell.error, state: restarted ? "restarted" : "preserved" });
       this.display = emit;
+      this.install = opts.install ?? null;
       const ends = [this.out.stdout, this.out.stderr].map((s) => s.begin(cellId, (data) => emit({ type: s.name, data })));
       // The interpreter before this one was stopped while no cell ran: this cell is the first to hear why.
       const earlier = this.takeQuotaStop();
@@ -274,6 +278,7 @@ export class InterpreterContext {
     } finally {
       for (const s of Object.values(this.out)) s.stop();
       this.display = null;
+      this.install = null;
       this.busy = false;
       this.cells += 1;
       this.lastUsedAt = new Date().toISOString();
@@ -303,6 +308,14 @@ export class InterpreterContext {
   private onFrame(frame: Frame): void {
     if (frame.type === "display") {
       this.display?.({ type: "display", mime: frame.mime, data: frame.data, source: frame.source });
+      return;
+    }
+    if (frame.type === "pip") {
+      const control = this.control;
+      // Answered to the interpreter that asked, if it is still the one running (a dead one's channel is closed).
+      void answerPip(this.install, frame, (line) => {
+        if (control && this.control === control) control.write(line);
+      });
       return;
     }
     this.waiting?.(frame);

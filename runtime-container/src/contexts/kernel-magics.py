@@ -1,7 +1,7 @@
 # IPython-style lines of the Python context kernel (joined to kernel.py's source): `!command`, `%cd dir`, `%pwd`,
 # `%pip install ...`. A cell is rewritten only when it is not valid Python as it is, so a `!` or `%` at the start of
 # a line inside a string or an expression stays what it was; each line stays on its line (tracebacks keep lines).
-import ast, os, re, shlex, subprocess, sys
+import ast, importlib, itertools, os, queue, re, shlex, subprocess, sys
 
 _MAGIC_LINE = re.compile(r"^([ \t]*)([!%])(.*)$")
 
@@ -58,4 +58,35 @@ class _Magics:
             raise MagicError("unknown magic %%%s: this kernel knows !command, %%cd, %%pwd and %%pip install" % name)
 
 
+# pip's options that take a value: the value goes with the option, not among the packages.
+_PIP_VALUE_OPTIONS = {"-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-c", "--constraint", "-r", "--requirement"}
+_pip_requests = itertools.count(1)
+
+
+def pip_magic(args):
+    """`%pip install ...`: the runtime installs into the thread's venv as POST /packages does (and records it)."""
+    if not args or args[0] != "install":
+        raise MagicError("%pip: only `%pip install PACKAGE ...` is supported here (into the thread's venv)")
+    packages, options, rest = [], [], iter(args[1:])
+    for arg in rest:
+        if arg.startswith("-"):
+            options.append(arg)
+            if arg in _PIP_VALUE_OPTIONS:
+                options.append(next(rest, ""))
+        else:
+            packages.append(arg)
+    _flush()
+    request = next(_pip_requests)
+    send({"type": "pip", "id": _current["id"], "request": request, "packages": packages, "pip_args": shlex.join(options)})
+    while True:  # an answer to an earlier, interrupted request is not this one's
+        reply = _replies.get()
+        if reply.get("request") == request:
+            break
+    if not reply.get("ok"):
+        raise MagicError("%%pip install failed: %s" % reply.get("message", ""))
+    importlib.invalidate_caches()
+    print(reply.get("message", ""))
+
+
+_replies = queue.Queue()
 _namespace["_threadbox_magic"] = _Magics()

@@ -1,7 +1,9 @@
 # threadbox Python context kernel: one persistent interpreter, driven over fd 3 by newline-delimited JSON.
 #   in:  {"op": "run", "id": ..., "code": ..., "env": {NAME: value}?, "cell_env": {NAME: value}?}   {"op": "interrupt", "id": ...?}
+#        {"op": "pip_done", "request": ..., "ok": ..., "message": ...}   (the answer to a "pip" frame of %pip)
 #   out: {"type": "ready", "pid": ..., "python": ...}
 #        {"type": "display", "id": ..., "mime": ..., "data": ..., "source": "figure" | "display" | "value"}
+#        {"type": "pip", "id": ..., "request": ..., "packages": [...], "pip_args": "..."}
 #        {"type": "done", "id": ..., "ok": true, "result": {mime: data} | null}
 #        {"type": "done", "id": ..., "ok": false, "error": {"type", "value", "traceback", "line"}}
 # Cell output is the process's real stdout/stderr (so subprocesses and C code are captured too); at the end of a
@@ -99,7 +101,9 @@ def reader():
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
             msg = json.loads(line)
-            if msg.get("op") == "interrupt":
+            if msg.get("op") == "pip_done":
+                _replies.put(msg)
+            elif msg.get("op") == "interrupt":
                 if _current["id"] is not None:
                     # To the main thread itself: a process-wide signal may land on this thread and leave a
                     # blocking call in the cell (sleep, I/O) uninterrupted.
