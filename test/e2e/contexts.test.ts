@@ -9,6 +9,7 @@ import {
   ExecutionRecordSchema,
 } from "../../shared/src/index.ts";
 import { Threadbox } from "../../client/src/index.ts";
+import { type PackageIndex, startPackageIndex } from "../runtime/package-index.ts";
 import { type ErrorJson, SSE, checkTerminal, createThread, dataOf, expectJson, liveEvents, uniqueId } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
@@ -16,11 +17,15 @@ import { type Stack, startStack } from "./stack.ts";
 // an execution of the thread (recorded, streamed) like any other.
 
 let stack: Stack;
+let index: PackageIndex;
 beforeAll(async () => {
-  stack = await startStack();
+  // A loopback package index for `%pip install` (no PyPI here).
+  index = await startPackageIndex([{ name: "tbx-hello", version: "1.0.0" }]);
+  stack = await startStack({ runtime: { PIP_INDEX_URL: index.url } });
 });
 afterAll(async () => {
   await stack?.stop();
+  await index?.stop();
 });
 
 async function createContext(thread: string, language = "python"): Promise<ContextInfo> {
@@ -177,5 +182,15 @@ describe("interpreter parity through the worker", () => {
     const terminal = checkTerminal(events);
     if (terminal.type !== "result" || terminal.result.kind !== "cell") throw new Error(`unexpected ending: ${JSON.stringify(terminal)}`);
     expect(terminal.result.value).toMatchObject({ ok: true, stdout: "shell-line\n/tmp\n", result: { "text/markdown": "**m**" } });
+  });
+
+  it("installs with %pip install into the thread's venv, recorded like POST /packages", async () => {
+    const thread = await createThread(stack, uniqueId("ctx-pip"));
+    const ctx = await createContext(thread);
+    const cell = await run(thread, ctx.id, "%pip install tbx-hello\nimport tbx_hello\ntbx_hello.__version__");
+    expect(cell).toMatchObject({ ok: true, result: { "text/plain": "'1.0.0'" } });
+    expect(cell.stdout).toContain("installed tbx-hello==1.0.0");
+    const state = await expectJson<{ workspace: { packages?: unknown } | null }>(stack.api("GET", `/v1/threads/${thread}`), 200);
+    expect(JSON.stringify(state.workspace)).toContain("tbx-hello");
   });
 });
