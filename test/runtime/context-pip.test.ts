@@ -56,4 +56,32 @@ describe("%pip install in a context", () => {
     const none = await run(thread, ctx.id, "%pip install -q");
     expect(none.error?.value).toContain("packages");
   });
+
+  it("runs one install for a flood of pip frames a cell forges on the control channel, and answers malformed ones", async () => {
+    const thread = newThread("pip-forged");
+    const ctx = await create(thread);
+    // The kernel runs as `python -c`: its globals (the reply queue) are __main__'s.
+    const flood = [
+      "import json, os, sys",
+      "kernel = sys.modules['__main__']",
+      "frame = lambda i: json.dumps({'type': 'pip', 'id': 'forged', 'request': 5000 + i, 'packages': ['tbx-hello==1.0.0'], 'pip_args': ''})",
+      "os.write(3, ''.join(frame(i) + '\\n' for i in range(20)).encode())",
+      "replies = [kernel._replies.get(timeout=100) for _ in range(20)]",
+      "sorted({(r['ok'], r['message']) for r in replies})",
+    ].join("\n");
+    const events = await readEvents(await runCall(thread, ctx.id, flood, { accept: "sse", timeout: 120 }));
+    const cell = cellOf(events);
+    expect(cell.ok, JSON.stringify(cell.error)).toBe(true);
+    expect(cell.result?.["text/plain"]).toBe("[(False, 'another %pip install is running in this context'), (True, 'installed tbx-hello==1.0.0')]");
+    expect(events.filter((e) => e.type === "install" && e.phase === "start")).toHaveLength(1);
+
+    const junk = [
+      "import os, sys",
+      "os.write(3, b'{\"type\": \"pip\", \"id\": \"x\", \"request\": \"nope\", \"packages\": \"notalist\", \"pip_args\": 5}\\n')",
+      "r = sys.modules['__main__']._replies.get(timeout=100)",
+      "(r['ok'], r['request'], 'packages' in r['message'])",
+    ].join("\n");
+    expect(await run(thread, ctx.id, junk, 120)).toMatchObject({ ok: true, result: { "text/plain": "(False, None, True)" } });
+    expect(await run(thread, ctx.id, "1 + 1")).toMatchObject({ ok: true, result: { "text/plain": "2" } });
+  });
 });

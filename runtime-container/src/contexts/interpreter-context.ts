@@ -11,9 +11,10 @@ import {
 import type { GuestCommand } from "../runner/guest.ts";
 import { signalTree } from "../runner/kill-tree.ts";
 import { spawnTree } from "../runner/spawn.ts";
-import { type CellInstall, type PipFrame, answerPip } from "./cell-install.ts";
+import { type CellInstaller, PipRequests } from "./cell-install.ts";
 import { CellStream } from "./cell-output.ts";
-import { KERNELS, type Kernel, type KernelError } from "./kernels.ts";
+import { type NextFrame, type CellOptions, type Frame, FrameWaiter } from "./kernel-protocol.ts";
+import { KERNELS, type Kernel } from "./kernels.ts";
 import { type LostStateCause, lostStateError } from "./lost-state.ts";
 import { treeRss } from "../runner/proc-tree.ts";
 import { STATUS_FD } from "../sandbox/launcher.ts";
@@ -29,23 +30,6 @@ export interface ContextSettings {
   cwd: string;
   envNames: string[];
 }
-
-/** What a cell may have beside its code. */
-export interface CellOptions {
-  /** Set in the interpreter's environment first, for what it starts from now on (a screenshot session's display). */
-  env?: Record<string, string>;
-  /** For this cell only: put back as it was after it. */
-  cellEnv?: Record<string, string>;
-  /** Aborted: the cell is interrupted as on a timeout (its result says `canceled`). */
-  signal?: AbortSignal;
-  install?: CellInstall;
-}
-
-type Frame =
-  | { type: "ready"; pid: number }
-  | PipFrame
-  | { type: "display"; id: string; mime: string; data: string; source: "figure" | "display" | "value" }
-  | { type: "done"; id: string; ok: boolean; result?: Record<string, string> | null; error?: KernelError | null };
 
 const START_TIMEOUT_MS = 30_000;
 const OUTPUT_SETTLE_MS = 1_000;
@@ -67,9 +51,10 @@ export class InterpreterContext {
   private busy = false;
   private lostState = false;
   private readonly out = { stdout: new CellStream("stdout"), stderr: new CellStream("stderr") };
-  private waiting: ((frame: Frame | { type: "exit" }) => void) | null = null;
+  private readonly frames = new FrameWaiter();
   private display: ((body: EventBody) => void) | null = null;
-  private install: CellInstall | null = null;
+  private install: CellInstaller | null = null;
+  private readonly pip = new PipRequests();
   /** Closed for good (its thread is being deleted): no interpreter starts any more. */
   private closed = false;
   /** Settles when the current interpreter's tree has exited and its clean-up and uid sweep are done. */
@@ -209,7 +194,7 @@ export class InterpreterContext {
     this.child = null;
     this.control = null;
     this.lostState = true;
-    this.waiting?.({ type: "exit" });
+    this.frames.deliver({ type: "exit" });
   }
 
   async info(): Promise<ContextInfo> {
@@ -234,6 +219,7 @@ export class InterpreterContext {
     if (this.busy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is running a cell; one cell runs at a time`);
     this.busy = true;
     let answered = () => {};
+    const cellEnded = new AbortController();
     this.cellDone = new Promise((resolve) => (answered = resolve));
     const started = performance.now();
     for (const s of Object.values(this.out)) s.text = "";
@@ -245,7 +231,7 @@ export class InterpreterContext {
       const cell = await this.kernel.prepare(code, cellId);
       if (!cell.ok) return this.result(cellId, started, { ok: false, result: null, error: cell.error, state: restarted ? "restarted" : "preserved" });
       this.display = emit;
-      this.install = opts.install ?? null;
+      this.install = opts.install ? { install: opts.install, ended: cellEnded.signal } : null;
       const ends = [this.out.stdout, this.out.stderr].map((s) => s.begin(cellId, (data) => emit({ type: s.name, data })));
       // The interpreter before this one was stopped while no cell ran: this cell is the first to hear why.
       const earlier = this.takeQuotaStop();
@@ -279,6 +265,7 @@ export class InterpreterContext {
       for (const s of Object.values(this.out)) s.stop();
       this.display = null;
       this.install = null;
+      cellEnded.abort();
       this.busy = false;
       this.cells += 1;
       this.lastUsedAt = new Date().toISOString();
@@ -313,34 +300,18 @@ export class InterpreterContext {
     if (frame.type === "pip") {
       const control = this.control;
       // Answered to the interpreter that asked, if it is still the one running (a dead one's channel is closed).
-      void answerPip(this.install, frame, (line) => {
+      void this.pip.answer(this.install, frame, (line) => {
         if (control && this.control === control) control.write(line);
       });
       return;
     }
-    this.waiting?.(frame);
+    this.frames.deliver(frame);
   }
 
   /** The next ready/done frame or the process's exit; null after `timeoutMs`. */
-  private next(timeoutMs: number, signal?: AbortSignal): Promise<Frame | { type: "exit" } | null> {
+  private next(timeoutMs: number, signal?: AbortSignal): Promise<NextFrame | null> {
     if (!this.child) return Promise.resolve({ type: "exit" });
-    return new Promise((resolve) => {
-      const stop = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", stop);
-        this.waiting = null;
-        resolve(null);
-      };
-      const timer = setTimeout(stop, timeoutMs);
-      signal?.addEventListener("abort", stop, { once: true });
-      if (signal?.aborted) stop();
-      this.waiting = (frame) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", stop);
-        this.waiting = null;
-        resolve(frame);
-      };
-    });
+    return this.frames.next(timeoutMs, signal);
   }
 }
 

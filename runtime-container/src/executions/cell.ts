@@ -22,11 +22,12 @@ export const cellHandler: KindHandler<"cell"> = (s, { loc, req, params }) => {
 
 /** A cell's `%pip install`: the request POST /packages takes, validated and run the same way (its events in the cell's). */
 function cellInstall(s: Services, loc: WorkspaceLocation, ctx: ExecutionContext): CellInstall {
-  return async (packages, pipArgs) => {
+  return async (packages, pipArgs, cellEnded) => {
     const parsed = PackagesRequestSchema.safeParse({ packages, language: "python", ...(pipArgs ? { pip_args: pipArgs } : {}) });
     if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; ") };
     await s.quota.admit(loc, "the install was not started");
-    const result = await runPackages(s.python, await s.workspaces.ensure(loc), parsed.data, ctx);
+    const signal = AbortSignal.any([ctx.signal, cellEnded]);
+    const result = await runPackages(s.python, await s.workspaces.ensure(loc), parsed.data, { ...ctx, signal });
     if (result.kind !== "install") return { ok: false, message: "unexpected install result" };
     const { value } = result;
     return value.ok ? { ok: true, message: `installed ${value.installed.join(" ")}` } : { ok: false, message: value.message };
