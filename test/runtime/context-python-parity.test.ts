@@ -1,7 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecutionEvent } from "../../shared/src/index.ts";
 import { cellOf, contextClient, newThread } from "./context-client.ts";
-import { type RuntimeProcess, readEvents, startRuntime } from "./harness.ts";
+import { type RuntimeProcess, processesMatching, readEvents, startRuntime } from "./harness.ts";
 
 // What an agent written for a Jupyter-based code interpreter expects of a Python context: tracebacks of its own
 // frames, rich outputs (PIL's show(), raw mime bundles, the _repr_*_ methods) and IPython-style `!` and `%` lines.
@@ -139,6 +140,25 @@ describe("IPython-style lines", () => {
     expect(lines.slice(3)).toEqual([expect.stringMatching(/^loop-\//), expect.stringMatching(/^loop-\//), "after", ""]);
     expect(cell.stderr).toBe("err\n");
     expect(events.some((e) => e.type === "stdout" && e.data.includes("out"))).toBe(true);
+  });
+
+  it("ends the whole command line of an interrupted !command, and the context keeps its state", async () => {
+    const thread = newThread("bang-timeout");
+    const ctx = await create(thread);
+    await value(thread, ctx.id, "kept = 7");
+    const marker = `tbxbang${randomUUID().replaceAll("-", "")}`;
+    // The shell forks the sleeper (`;` follows): killing the shell alone would leave it running.
+    const r = await run(thread, ctx.id, `!python3 -c 'import time; time.sleep(600)' ${marker}; echo never`, 2);
+    expect(r).toMatchObject({ ok: false, timed_out: true, state: "preserved", error: { type: "KeyboardInterrupt" } });
+    expect(r.stdout).not.toContain("never");
+    // Bounded wait for the kill to land.
+    let left = await processesMatching(marker);
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await processesMatching(marker);
+    }
+    expect(left).toEqual([]);
+    expect(await value(thread, ctx.id, "kept")).toBe("7");
   });
 
   it("changes directory with %cd, says where with %pwd, and leaves `!`/`%` inside valid Python alone", async () => {

@@ -1,7 +1,7 @@
 # IPython-style lines of the Python context kernel (joined to kernel.py's source): `!command`, `%cd dir`, `%pwd`,
 # `%pip install ...`. A cell is rewritten only when it is not valid Python as it is, so a `!` or `%` at the start of
 # a line inside a string or an expression stays what it was; each line stays on its line (tracebacks keep lines).
-import ast, importlib, itertools, os, queue, re, shlex, subprocess, sys
+import ast, importlib, itertools, os, queue, re, shlex, signal, subprocess, sys
 
 _MAGIC_LINE = re.compile(r"^([ \t]*)([!%])(.*)$")
 
@@ -38,7 +38,17 @@ class _Magics:
     def shell(self, command):
         """`!command`: a shell command in the sandbox, its output streamed as the cell's; returns nothing (as IPython)."""
         _flush()
-        subprocess.run(command, shell=True, stdin=subprocess.DEVNULL)
+        # Its own process group, so an interrupt (a timeout, a cancel) ends the whole command line, not only the shell.
+        proc = subprocess.Popen(command, shell=True, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            proc.wait()
+        except BaseException:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            proc.wait()
+            raise
 
     def line(self, text):
         name, _, arg = text.partition(" ")
