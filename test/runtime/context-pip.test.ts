@@ -9,22 +9,26 @@ import { type PackageIndex, startPackageIndex } from "./package-index.ts";
 // loopback index, recorded in the manifest, importable in the same cell.
 
 let index: PackageIndex;
-let rt: RuntimeProcess;
 beforeAll(async () => {
   index = await startPackageIndex([
     { name: "tbx-hello", version: "1.0.0" },
     { name: "tbx-hello", version: "2.0.0" },
   ]);
-  rt = await startRuntime({ PIP_INDEX_URL: index.url });
 });
 afterAll(async () => {
-  await rt?.stop();
   await index?.stop();
 });
 
-const { runCall, run, create } = contextClient(() => rt);
+describe.each(["proot", "bwrap"])("%pip install in a context under %s", (isolation) => {
+  let rt: RuntimeProcess;
+  beforeAll(async () => {
+    rt = await startRuntime({ ISOLATION: isolation, PIP_INDEX_URL: index.url });
+  });
+  afterAll(async () => {
+    await rt?.stop();
+  });
+  const { runCall, run, create } = contextClient(() => rt);
 
-describe("%pip install in a context", () => {
   it("installs into the thread's venv, streams install events, records the manifest, and the package imports in the same cell", async () => {
     const thread = newThread("pip");
     const ctx = await create(thread);
