@@ -48,6 +48,14 @@ describe.each(["proot", "bwrap"])("%pip install in a context under %s", (isolati
     expect(res.text).toBe("1.0.0");
   });
 
+  it("takes !pip install as %pip install (the venv has no pip of its own)", async () => {
+    const thread = newThread("bang-pip");
+    const ctx = await create(thread);
+    const cell = await run(thread, ctx.id, "!pip install -q tbx-hello==2.0.0\nimport tbx_hello\ntbx_hello.__version__", 120);
+    expect(cell).toMatchObject({ ok: true, result: { "text/plain": "'2.0.0'" } });
+    expect(cell.stdout).toContain("installed tbx-hello==2.0.0");
+  });
+
   it("reports a failed install as the cell's MagicError on its line, and refuses anything but install", async () => {
     const thread = newThread("pip-fail");
     const ctx = await create(thread);

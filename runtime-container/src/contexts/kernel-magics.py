@@ -4,6 +4,8 @@
 import ast, importlib, itertools, os, queue, re, shlex, signal, subprocess, sys
 
 _MAGIC_LINE = re.compile(r"^([ \t]*)([!%])(.*)$")
+# `!pip install` is what notebooks say for %pip: the venv has no pip of its own, so it goes the same way.
+_SHELL_PIP = re.compile(r"^(?:python3? -m )?pip3? (install\b.*)$")
 
 
 class MagicError(Exception):
@@ -21,8 +23,10 @@ def transform_magics(code):
         m = _MAGIC_LINE.match(line)
         if m and m.group(3).strip():
             indent, kind, rest = m.groups()
-            call = "shell" if kind == "!" else "line"
-            lines[i] = "%s_threadbox_magic.%s(%r)" % (indent, call, rest.strip())
+            rest = rest.strip()
+            pip = _SHELL_PIP.match(rest) if kind == "!" else None
+            call, rest = ("line", "pip " + pip.group(1)) if pip else ("shell" if kind == "!" else "line", rest)
+            lines[i] = "%s_threadbox_magic.%s(%r)" % (indent, call, rest)
     return "\n".join(lines)
 
 
