@@ -13,7 +13,7 @@ import { signalTree } from "../runner/kill-tree.ts";
 import { spawnTree } from "../runner/spawn.ts";
 import { type CellInstaller, PipRequests } from "./cell-install.ts";
 import { CellStream } from "./cell-output.ts";
-import { type NextFrame, type CellOptions, type Frame, FrameWaiter } from "./kernel-protocol.ts";
+import { type CellOptions, type Frame, FrameWaiter, type NextFrame } from "./kernel-protocol.ts";
 import { KERNELS, type Kernel } from "./kernels.ts";
 import { type LostStateCause, lostStateError } from "./lost-state.ts";
 import { treeRss } from "../runner/proc-tree.ts";
