@@ -13,7 +13,7 @@ import { type ThreadScope, splitOptions } from "./scope.ts";
 import type { ExecutionStream } from "./stream.ts";
 
 export type CreateContextOptions = z.input<typeof CreateContextSchema>;
-/** A cell's fields beside its code: timeout (seconds) and capture_screenshot. */
+/** A cell's fields beside its code: timeout (seconds), capture_screenshot, and env (for that cell only). */
 export type RunCellOptions = Omit<z.input<typeof RunCellSchema>, "code">;
 
 const ContextListSchema = z.object({ contexts: z.array(ContextInfoSchema) });
@@ -75,6 +75,14 @@ export class Context {
 
   refresh(opts: CallOptions = {}): Promise<ContextInfo> {
     return this.#scope.http.json(ContextInfoSchema, "GET", this.#scope.path(`/contexts/${seg(this.id)}`), { signal: opts.signal });
+  }
+
+  /**
+   * A fresh interpreter in its place: same id, language, cwd, env and limits; variables gone, `execution_count` from 0.
+   * A cell running now is killed (it answers `error.type: "Restarted"`).
+   */
+  restart(opts: CallOptions = {}): Promise<ContextInfo> {
+    return this.#scope.http.json(ContextInfoSchema, "POST", this.#scope.path(`/contexts/${seg(this.id)}/restart`), { signal: opts.signal });
   }
 
   /** Stops the interpreter; its variables are gone. */

@@ -24,7 +24,14 @@ export const ContextInfoSchema = z.object({
   last_used_at: z.string(),
   /** Resident memory of the interpreter's process tree, bytes (null while it is not running). */
   rss_bytes: z.number().int().nullable(),
+  /** Cells run in the context's life, restarts included. */
   cells: z.number().int(),
+  /** The number of the last cell run in the current interpreter (0: none yet); a fresh interpreter starts again at 0. */
+  execution_count: z.number().int(),
+  /** The working directory the context was created with, as the sandbox sees it. */
+  cwd: z.string(),
+  /** The names of the environment variables the context was created with (never their values). */
+  env: z.array(z.string()),
 });
 export type ContextInfo = z.infer<typeof ContextInfoSchema>;
 
@@ -32,6 +39,8 @@ export const RunCellSchema = z.strictObject({
   code: z.string().min(1).max(1_000_000),
   timeout: TimeoutSchema.default(30),
   capture_screenshot: z.boolean().default(false),
+  /** Environment variables for this cell only: set before it runs, put back as they were after it. */
+  env: EnvSchema.optional(),
 });
 export type RunCell = z.infer<typeof RunCellSchema>;
 
@@ -61,6 +70,8 @@ export const CellResultSchema = z.object({
    * interpreter recovered), `restarted` (the interpreter died or would not stop: a fresh one has empty state).
    */
   state: z.enum(["preserved", "restarted"]),
+  /** The cell's number in its interpreter (1, 2, …), as in a notebook: a fresh interpreter starts again at 1. */
+  execution_count: z.number().int(),
   duration_ms: z.number().nonnegative(),
 });
 export type CellResult = z.infer<typeof CellResultSchema>;

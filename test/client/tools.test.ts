@@ -113,7 +113,7 @@ describe("outputs for the model", () => {
   });
 
   it("a cell's value, error (with its line) and restart are said; its PNG value is an image", () => {
-    const cell = { execution_id: "e", context_id: "c", stdout: "", stderr: "", timed_out: false, duration_ms: 1, state: "preserved" as const };
+    const cell = { execution_id: "e", context_id: "c", stdout: "", stderr: "", timed_out: false, duration_ms: 1, execution_count: 1, state: "preserved" as const };
     expect(fromCell({ ...cell, ok: true, result: { "text/plain": "<Figure>", "image/png": "iVB" }, error: null })).toEqual({
       text: "result: <Figure>",
       images: [{ mediaType: "image/png", data: "iVB" }],

@@ -8,6 +8,8 @@ import {
   type ExecutionRecord,
   ExecutionRecordSchema,
 } from "../../shared/src/index.ts";
+import { Threadbox } from "../../client/src/index.ts";
+import { type PackageIndex, startPackageIndex } from "../runtime/package-index.ts";
 import { type ErrorJson, SSE, checkTerminal, createThread, dataOf, expectJson, liveEvents, uniqueId } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
@@ -15,11 +17,15 @@ import { type Stack, startStack } from "./stack.ts";
 // an execution of the thread (recorded, streamed) like any other.
 
 let stack: Stack;
+let index: PackageIndex;
 beforeAll(async () => {
-  stack = await startStack();
+  // A loopback package index for `%pip install` (no PyPI here).
+  index = await startPackageIndex([{ name: "tbx-hello", version: "1.0.0" }]);
+  stack = await startStack({ runtime: { PIP_INDEX_URL: index.url } });
 });
 afterAll(async () => {
   await stack?.stop();
+  await index?.stop();
 });
 
 async function createContext(thread: string, language = "python"): Promise<ContextInfo> {
@@ -100,6 +106,7 @@ describe("contexts through the worker", () => {
       ["GET", `/v1/threads/${thread}/contexts`],
       ["GET", `/v1/threads/${thread}/contexts/${ctx.id}`],
       ["POST", `/v1/threads/${thread}/contexts/${ctx.id}/run`, { code: "1" }],
+      ["POST", `/v1/threads/${thread}/contexts/${ctx.id}/restart`],
       ["DELETE", `/v1/threads/${thread}/contexts/${ctx.id}`],
     ];
     for (const [method, path, body] of routes) {
@@ -114,5 +121,76 @@ describe("contexts through the worker", () => {
     expect(await run(thread, ctx.id, "1 + 1")).toMatchObject({ ok: true, result: { "text/plain": "2" } });
     const listed = await expectJson<{ contexts: ContextInfo[] }>(stack.api("GET", `/v1/threads/${thread}/contexts`), 200);
     expect(listed.contexts.map((c) => c.id)).toEqual([ctx.id]);
+  });
+});
+
+describe("interpreter parity through the worker", () => {
+  const sdk = () => new Threadbox({ baseUrl: stack.worker.url, apiKey: stack.tenants.a.key });
+
+  it("restarts a context (SDK and route): same id and settings, fresh state, the counter from 1; info lists cwd and env names", async () => {
+    const thread = await createThread(stack, uniqueId("ctx-restart"));
+    await run(thread, (await createContext(thread)).id, "import os\nos.makedirs('work', exist_ok=True)");
+    const created = ContextInfoSchema.parse(
+      await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts`, { body: { cwd: "work", env: { TOKEN_NAME: "value-never-listed" } } }), 201),
+    );
+    expect(created).toMatchObject({ execution_count: 0, env: ["TOKEN_NAME"] });
+    expect(created.cwd).toMatch(/\/work$/);
+    expect(JSON.stringify(created)).not.toContain("value-never-listed");
+    expect(await run(thread, created.id, "v = 1")).toMatchObject({ ok: true, execution_count: 1 });
+    expect(await run(thread, created.id, "v + 1")).toMatchObject({ ok: true, execution_count: 2, result: { "text/plain": "2" } });
+
+    const ctx = await sdk().thread(thread).contexts.get(created.id);
+    expect(ctx.info.execution_count).toBe(2);
+    const restarted = await ctx.restart();
+    expect(restarted).toMatchObject({ id: created.id, status: "idle", execution_count: 0, cwd: created.cwd, env: ["TOKEN_NAME"] });
+    const after = await ctx.run("import os\n('v' in globals(), os.getcwd(), os.environ['TOKEN_NAME'])");
+    expect(after).toMatchObject({ ok: true, execution_count: 1, state: "preserved" });
+    expect(after.result?.["text/plain"]).toBe(`(False, '${created.cwd}', 'value-never-listed')`);
+
+    const again = ContextInfoSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts/${created.id}/restart`), 200));
+    expect(again.execution_count).toBe(0);
+    const missing = await expectJson<ErrorJson>(stack.api("POST", `/v1/threads/${thread}/contexts/ctx_gone/restart`), 404);
+    expect(missing.error.code).toBe("CONTEXT_NOT_FOUND");
+    const bad = await expectJson<ErrorJson>(stack.api("POST", `/v1/threads/${thread}/contexts/not-an-id/restart`), 400);
+    expect(bad.error.code).toBe("VALIDATION_FAILED");
+  });
+
+  it("applies a cell's env to that cell only", async () => {
+    const thread = await createThread(stack, uniqueId("ctx-env"));
+    const ctx = await createContext(thread);
+    const code = "import os\nos.environ.get('ONLY')";
+    const own = CellResultSchema.parse(await expectJson(stack.api("POST", `/v1/threads/${thread}/contexts/${ctx.id}/run`, { body: { code, env: { ONLY: "cell" } } }), 200));
+    expect(own.result?.["text/plain"]).toBe("'cell'");
+    expect((await run(thread, ctx.id, code)).result).toBeNull();
+  });
+
+  it("shows a Python error with the user's frames only, rich outputs, and ! / %cd lines", async () => {
+    const thread = await createThread(stack, uniqueId("ctx-py"));
+    const ctx = await createContext(thread);
+    const syntax = await run(thread, ctx.id, "y = (1 +");
+    expect(syntax.error).toMatchObject({ type: "SyntaxError", line: 1 });
+    expect(syntax.error?.traceback).not.toMatch(/run_cell|ast\.py|<string>/);
+
+    const res = await stack.api("POST", `/v1/threads/${thread}/contexts/${ctx.id}/run`, {
+      body: { code: "from PIL import Image\nImage.new('RGB', (4, 4)).show()\ndisplay({'text/latex': '$a$', 'application/json': {'k': 1}}, raw=True)\n!echo shell-line\n%cd /tmp\nclass M:\n    def _repr_markdown_(self): return '**m**'\nM()" },
+      accept: SSE,
+    });
+    const events: ExecutionEvent[] = [];
+    for await (const { event } of liveEvents(res)) events.push(event);
+    const shown = events.flatMap((e) => (e.type === "display" ? [[e.mime, e.data.slice(0, 12)]] : []));
+    expect(shown).toEqual([["image/png", expect.stringMatching(/^iVBOR/)], ["text/latex", "$a$"], ["application/json", '{"k": 1}']]);
+    const terminal = checkTerminal(events);
+    if (terminal.type !== "result" || terminal.result.kind !== "cell") throw new Error(`unexpected ending: ${JSON.stringify(terminal)}`);
+    expect(terminal.result.value).toMatchObject({ ok: true, stdout: "shell-line\n/tmp\n", result: { "text/markdown": "**m**" } });
+  });
+
+  it("installs with %pip install into the thread's venv, recorded like POST /packages", async () => {
+    const thread = await createThread(stack, uniqueId("ctx-pip"));
+    const ctx = await createContext(thread);
+    const cell = await run(thread, ctx.id, "%pip install tbx-hello\nimport tbx_hello\ntbx_hello.__version__");
+    expect(cell).toMatchObject({ ok: true, result: { "text/plain": "'1.0.0'" } });
+    expect(cell.stdout).toContain("installed tbx-hello==1.0.0");
+    const state = await expectJson<{ workspace: { packages?: unknown } | null }>(stack.api("GET", `/v1/threads/${thread}`), 200);
+    expect(JSON.stringify(state.workspace)).toContain("tbx-hello");
   });
 });

@@ -7,8 +7,9 @@ import type { RuntimeProcess } from "./harness.ts";
 export function contextClient(runtime: () => RuntimeProcess) {
   const contextsPath = (thread: string) => `/threads/acme/${thread}/contexts`;
 
-  const runCall = (thread: string, ctx: string, code: string, opts: { timeout?: number; accept?: "json" | "sse" } = {}) => {
-    const body = { code, ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }) };
+  /** `fields`: more of the cell's request (its `env`, say). */
+  const runCall = (thread: string, ctx: string, code: string, opts: { timeout?: number; accept?: "json" | "sse"; fields?: Record<string, unknown> } = {}) => {
+    const body = { code, ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }), ...opts.fields };
     return runtime().call("POST", `${contextsPath(thread)}/${ctx}/run`, { body, accept: opts.accept ?? "json" });
   };
 

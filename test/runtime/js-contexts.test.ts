@@ -221,7 +221,7 @@ describe("the run op's env, straight to the kernels", () => {
         const code = language === "python" ? "import os\nos.environ.get('TB_DISPLAY')" : "process.env.TB_DISPLAY";
         const none = await context.run("c1", code, 10_000, () => {});
         expect(none.result).toBeNull();
-        const set = await context.run("c2", code, 10_000, () => {}, { TB_DISPLAY: ":7" });
+        const set = await context.run("c2", code, 10_000, () => {}, { env: { TB_DISPLAY: ":7" } });
         expect(set.result?.["text/plain"]).toBe("':7'");
       } finally {
         context.kill();

@@ -26,7 +26,7 @@ describe("threads created on first use", () => {
     await expectError(await api("/v1/threads", { method: "POST", body: { id } }), 409, "THREAD_EXISTS");
   });
 
-  it("a file write creates it too; reads, deletes and cells of an unknown thread are 404 and create nothing", async () => {
+  it("a file write creates it too; reads, deletes, cells and context restarts of an unknown thread are 404 and create nothing", async () => {
     const unknown = threadId("first-read");
     const reads: [string, string, unknown?][] = [
       ["GET", ""],
@@ -37,6 +37,7 @@ describe("threads created on first use", () => {
       ["GET", "/executions/ex_1/events"],
       ["GET", "/contexts"],
       ["POST", "/contexts/ctx_abc/run", { code: "1" }],
+      ["POST", "/contexts/ctx_abc/restart"],
       ["POST", "/tokens/revoke"],
       ["DELETE", ""],
     ];

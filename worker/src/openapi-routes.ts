@@ -163,6 +163,18 @@ export const ROUTES: Record<string, Record<string, Op>> = {
     get: { id: "getContext", tag: "Contexts", summary: "One context (status, memory)", ok: ContextInfoSchema, errors: [...THREAD, "VALIDATION_FAILED", "CONTEXT_NOT_FOUND", "RUNTIME_UNAVAILABLE"] },
     delete: { id: "deleteContext", tag: "Contexts", summary: "Stop a context", ok: Deleted, errors: [...THREAD, "VALIDATION_FAILED", "CONTEXT_NOT_FOUND", "RUNTIME_UNAVAILABLE"] },
   },
+  "/v1/threads/{thread}/contexts/{ctx}/restart": {
+    post: {
+      id: "restartContext",
+      tag: "Contexts",
+      summary: "A fresh interpreter for the context: same id, language, cwd, env and limits; variables gone, execution_count from 0",
+      description:
+        "A cell running in the context is killed (its result has `error.type: \"Restarted\"`, `state: \"restarted\"`); " +
+        "cells sent while the interpreter starts are CONTEXT_BUSY. The next cell's `state` is `preserved` (nothing was lost that was not asked for).",
+      ok: ContextInfoSchema,
+      errors: [...THREAD, "VALIDATION_FAILED", "CONTEXT_NOT_FOUND", "CONTEXT_BUSY", "RUNTIME_UNAVAILABLE"],
+    },
+  },
   "/v1/threads/{thread}/executions": {
     get: {
       id: "listExecutions",

@@ -11,8 +11,11 @@ import {
 import type { GuestCommand } from "../runner/guest.ts";
 import { signalTree } from "../runner/kill-tree.ts";
 import { spawnTree } from "../runner/spawn.ts";
+import { type CellInstaller, PipRequests } from "./cell-install.ts";
 import { CellStream } from "./cell-output.ts";
-import { KERNELS, type Kernel, type KernelError } from "./kernels.ts";
+import { type CellOptions, type Frame, FrameWaiter, type NextFrame } from "./kernel-protocol.ts";
+import { KERNELS, type Kernel } from "./kernels.ts";
+import { type LostStateCause, lostStateError } from "./lost-state.ts";
 import { treeRss } from "../runner/proc-tree.ts";
 import { STATUS_FD } from "../sandbox/launcher.ts";
 
@@ -22,10 +25,11 @@ import { STATUS_FD } from "../sandbox/launcher.ts";
  */
 export type Launch = () => Promise<GuestCommand & { stop?: AbortSignal }>;
 
-type Frame =
-  | { type: "ready"; pid: number }
-  | { type: "display"; id: string; mime: string; data: string; source: "figure" | "display" | "value" }
-  | { type: "done"; id: string; ok: boolean; result?: Record<string, string> | null; error?: KernelError | null };
+/** What the context was created with, as its info shows it: the guest working directory and the env's names. */
+export interface ContextSettings {
+  cwd: string;
+  envNames: string[];
+}
 
 const START_TIMEOUT_MS = 30_000;
 const OUTPUT_SETTLE_MS = 1_000;
@@ -40,25 +44,34 @@ export class InterpreterContext {
   readonly createdAt = new Date().toISOString();
   lastUsedAt = this.createdAt;
   cells = 0;
+  /** The number of the last cell of the current interpreter (a fresh one starts again from 0). */
+  private executionCount = 0;
   private child: { readonly pid?: number } | null = null;
   private control: Writable | null = null;
   private busy = false;
   private lostState = false;
   private readonly out = { stdout: new CellStream("stdout"), stderr: new CellStream("stderr") };
-  private waiting: ((frame: Frame | { type: "exit" }) => void) | null = null;
+  private readonly frames = new FrameWaiter();
   private display: ((body: EventBody) => void) | null = null;
+  private install: CellInstaller | null = null;
+  private readonly pip = new PipRequests();
   /** Closed for good (its thread is being deleted): no interpreter starts any more. */
   private closed = false;
   /** Settles when the current interpreter's tree has exited and its clean-up and uid sweep are done. */
   private exited: Promise<void> = Promise.resolve();
   /** The last interpreter was stopped for the disk quota: the line for stderr, and whether a cell has shown it. */
   private quotaStop: { line: string; said: boolean } | null = null;
+  /** Settles when the running cell (if any) has answered. */
+  private cellDone: Promise<void> = Promise.resolve();
+  /** A restart is under way (the running cell, killed by it, says so). */
+  private restarting = false;
 
   constructor(
     readonly id: string,
     readonly language: ContextLanguage,
     private readonly launch: Launch,
     private readonly graceMs: number,
+    private readonly settings: ContextSettings = { cwd: "", envNames: [] },
   ) {}
 
   private get kernel(): Kernel {
@@ -83,6 +96,7 @@ export class InterpreterContext {
     }
     const child = spawnTree(cmd);
     this.child = child;
+    this.executionCount = 0;
     // The backend's clean-up (its mount points) and the uid sweep (spawnTree starts it; release is idempotent).
     this.exited = new Promise<void>((resolve) => {
       let ended = false;
@@ -133,6 +147,37 @@ export class InterpreterContext {
     await this.exited;
   }
 
+  /**
+   * A fresh interpreter in place of this one: same id and settings, empty state, the counter from 0. A running cell
+   * is killed with it (it answers `Restarted`); cells sent meanwhile are CONTEXT_BUSY.
+   */
+  async restart(): Promise<ContextInfo> {
+    if (this.closed) throw this.closedError();
+    if (this.restarting) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is restarting already`);
+    this.restarting = true;
+    try {
+      if (this.busy) {
+        this.kill();
+        await this.cellDone;
+      }
+      this.busy = true;
+      try {
+        this.kill();
+        await this.exited;
+        await this.start();
+        // Asked for: the next cell's state is what the caller expects (empty), not a loss to report.
+        this.lostState = false;
+        this.quotaStop = null;
+      } finally {
+        this.busy = false;
+      }
+      this.lastUsedAt = new Date().toISOString();
+      return await this.info();
+    } finally {
+      this.restarting = false;
+    }
+  }
+
   private closedError(): AppError {
     return new AppError(ErrorCode.THREAD_BUSY, `context ${this.id} was closed: its thread is being deleted`);
   }
@@ -149,7 +194,7 @@ export class InterpreterContext {
     this.child = null;
     this.control = null;
     this.lostState = true;
-    this.waiting?.({ type: "exit" });
+    this.frames.deliver({ type: "exit" });
   }
 
   async info(): Promise<ContextInfo> {
@@ -162,35 +207,36 @@ export class InterpreterContext {
       last_used_at: this.lastUsedAt,
       rss_bytes: pid === undefined ? null : await treeRss(pid),
       cells: this.cells,
+      execution_count: this.executionCount,
+      cwd: this.settings.cwd,
+      env: this.settings.envNames,
     };
   }
 
-  /** Runs a cell; `env` is set in the interpreter's environment first (for what it starts from now on). */
-  async run(
-    cellId: string,
-    code: string,
-    timeoutMs: number,
-    emit: (body: EventBody) => void,
-    env?: Record<string, string>,
-    /** Aborted: the cell is interrupted as on a timeout (its result says `canceled`). */
-    signal?: AbortSignal,
-  ): Promise<CellResult> {
+  /** Runs a cell, its output streamed through `emit`. */
+  async run(cellId: string, code: string, timeoutMs: number, emit: (body: EventBody) => void, opts: CellOptions = {}): Promise<CellResult> {
+    const { env, cellEnv, signal } = opts;
     if (this.busy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${this.id} is running a cell; one cell runs at a time`);
     this.busy = true;
+    let answered = () => {};
+    const cellEnded = new AbortController();
+    this.cellDone = new Promise((resolve) => (answered = resolve));
     const started = performance.now();
     for (const s of Object.values(this.out)) s.text = "";
     try {
       if (!this.alive) await this.start();
       const restarted = this.lostState;
       this.lostState = false;
+      this.executionCount += 1;
       const cell = await this.kernel.prepare(code, cellId);
       if (!cell.ok) return this.result(cellId, started, { ok: false, result: null, error: cell.error, state: restarted ? "restarted" : "preserved" });
       this.display = emit;
+      this.install = opts.install ? { install: opts.install, ended: cellEnded.signal } : null;
       const ends = [this.out.stdout, this.out.stderr].map((s) => s.begin(cellId, (data) => emit({ type: s.name, data })));
       // The interpreter before this one was stopped while no cell ran: this cell is the first to hear why.
       const earlier = this.takeQuotaStop();
       if (earlier) this.out.stderr.note(earlier.line);
-      this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code: cell.code, ...(env ? { env } : {}) })}\n`);
+      this.control?.write(`${JSON.stringify({ op: "run", id: cellId, code: cell.code, ...(env ? { env } : {}), ...(cellEnv ? { cell_env: cellEnv } : {}) })}\n`);
       let frame = await this.next(timeoutMs, signal);
       let timedOut = false;
       let canceled = false;
@@ -212,28 +258,18 @@ export class InterpreterContext {
       this.lostState = true;
       const quotaStop = this.takeQuotaStop();
       if (quotaStop && !quotaStop.said) this.out.stderr.note(quotaStop.line);
-      const error = quotaStop
-        ? {
-            type: "DiskQuotaExceeded",
-            value: "the thread went over its disk quota: the interpreter was stopped and its state is lost (see stderr); free space to go on",
-            traceback: "",
-            line: null,
-          }
-        : timedOut
-        ? { type: "TimeoutError", value: "the cell timed out and the interpreter did not stop: it was restarted, its state is lost", traceback: "", line: null }
-        : {
-            type: "InterpreterDied",
-            value: "the interpreter exited during the cell (a crash, an exit call or out of memory): its state is lost and a fresh one starts on the next call",
-            traceback: "",
-            line: null,
-          };
+      const cause: LostStateCause = quotaStop ? "quota" : this.restarting ? "restart" : timedOut ? "timeout" : "died";
+      const error = lostStateError(cause);
       return { ...this.result(cellId, started, { ok: false, result: null, error, state: "restarted" }, timedOut), ...(canceled ? { canceled } : {}) };
     } finally {
       for (const s of Object.values(this.out)) s.stop();
       this.display = null;
+      this.install = null;
+      cellEnded.abort();
       this.busy = false;
       this.cells += 1;
       this.lastUsedAt = new Date().toISOString();
+      answered();
     }
   }
 
@@ -248,6 +284,7 @@ export class InterpreterContext {
       execution_id: cellId,
       context_id: this.id,
       ...outcome,
+      execution_count: this.executionCount,
       stdout: this.out.stdout.text,
       stderr: this.out.stderr.text,
       timed_out: timedOut,
@@ -260,29 +297,21 @@ export class InterpreterContext {
       this.display?.({ type: "display", mime: frame.mime, data: frame.data, source: frame.source });
       return;
     }
-    this.waiting?.(frame);
+    if (frame.type === "pip") {
+      const control = this.control;
+      // Answered to the interpreter that asked, if it is still the one running (a dead one's channel is closed).
+      void this.pip.answer(this.install, frame, (line) => {
+        if (control && this.control === control) control.write(line);
+      });
+      return;
+    }
+    this.frames.deliver(frame);
   }
 
   /** The next ready/done frame or the process's exit; null after `timeoutMs`. */
-  private next(timeoutMs: number, signal?: AbortSignal): Promise<Frame | { type: "exit" } | null> {
+  private next(timeoutMs: number, signal?: AbortSignal): Promise<NextFrame | null> {
     if (!this.child) return Promise.resolve({ type: "exit" });
-    return new Promise((resolve) => {
-      const stop = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", stop);
-        this.waiting = null;
-        resolve(null);
-      };
-      const timer = setTimeout(stop, timeoutMs);
-      signal?.addEventListener("abort", stop, { once: true });
-      if (signal?.aborted) stop();
-      this.waiting = (frame) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", stop);
-        this.waiting = null;
-        resolve(frame);
-      };
-    });
+    return this.frames.next(timeoutMs, signal);
   }
 }
 

@@ -1,7 +1,7 @@
 // threadbox Node context kernel (JavaScript and TypeScript contexts): one persistent Node process, driven over fd 3
 // by newline-delimited JSON, the same protocol as kernel.py. The runtime sends cells already rewritten (js-cell.ts):
 // an async wrapper whose top-level names are global `var`s, so `vm.runInThisContext` keeps them between cells.
-//   in:  {"op": "run", "id", "code", "env"?}   {"op": "interrupt", "id"?}
+//   in:  {"op": "run", "id", "code", "env"?, "cell_env"?}   {"op": "interrupt", "id"?}
 //   out: {"type": "ready", "pid", "node"}   {"type": "display", "id", "mime", "data", "source"}
 //        {"type": "done", "id", "ok", "result" | "error": {"type", "value", "traceback", "line", "column"}}
 // A control thread (a worker) owns fd 3, so an interrupt gets through while a cell keeps the main thread busy.
@@ -79,8 +79,10 @@
     current = { id: msg.id, abandon };
     Atomics.store(running, 0, ++seq);
     let frame;
+    // A cell's own variables, put back as they were once it has answered.
+    const saved = Object.keys(msg.cell_env || {}).map((name) => [name, process.env[name]]);
     try {
-      Object.assign(process.env, msg.env || {});
+      Object.assign(process.env, msg.env || {}, msg.cell_env || {});
       const script = new vm.Script(msg.code, { filename, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
       const box = await Promise.race([script.runInThisContext({ breakOnSigint: true }), abandoned]);
       Atomics.store(running, 0, 0);
@@ -90,6 +92,10 @@
       frame = { type: "done", id: msg.id, ok: false, error: cellError(err, filename, msg.code.split("\n").length) };
     }
     current = null;
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     for (const fd of [1, 2]) {
       try {
         fs.writeSync(fd, `${MARK}${msg.id}\n`);

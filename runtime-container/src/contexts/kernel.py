@@ -1,12 +1,16 @@
 # threadbox Python context kernel: one persistent interpreter, driven over fd 3 by newline-delimited JSON.
-#   in:  {"op": "run", "id": ..., "code": ..., "env": {NAME: value}?}   {"op": "interrupt", "id": ...?}
+#   in:  {"op": "run", "id": ..., "code": ..., "env": {NAME: value}?, "cell_env": {NAME: value}?}   {"op": "interrupt", "id": ...?}
+#        {"op": "pip_done", "request": ..., "ok": ..., "message": ...}   (the answer to a "pip" frame of %pip)
 #   out: {"type": "ready", "pid": ..., "python": ...}
 #        {"type": "display", "id": ..., "mime": ..., "data": ..., "source": "figure" | "display" | "value"}
+#        {"type": "pip", "id": ..., "request": ..., "packages": [...], "pip_args": "..."}
 #        {"type": "done", "id": ..., "ok": true, "result": {mime: data} | null}
 #        {"type": "done", "id": ..., "ok": false, "error": {"type", "value", "traceback", "line"}}
 # Cell output is the process's real stdout/stderr (so subprocesses and C code are captured too); at the end of a
 # cell a marker line on each stream tells the runtime that everything the cell printed has arrived.
-import ast, asyncio, base64, inspect, io, json, linecache, os, queue, signal, sys, threading, traceback
+# kernel-rich.py (mime bundles, display) and kernel-magics.py (`!`, `%` lines) are joined after this source, and
+# a last line calls main() (kernel-source.ts).
+import ast, asyncio, inspect, json, linecache, os, queue, signal, sys, threading, traceback
 
 CONTROL = 3
 MARK = "\x1e\x1ethreadbox-cell-end:"
@@ -15,54 +19,14 @@ _commands = queue.Queue()
 _namespace = {"__name__": "__main__", "__builtins__": __builtins__}
 _loop = asyncio.new_event_loop()
 _current = {"id": None}
+# Frames of the kernel itself (run with `python -c`), which no traceback shows.
+KERNEL_FILE = sys._getframe().f_code.co_filename
 
 
 def send(frame):
     data = (json.dumps(frame) + "\n").encode()
     with _send_lock:
         os.write(CONTROL, data)
-
-
-def bundle(value):
-    """The rich representations of a value: text/plain always, text/html and image/png when it has them."""
-    out = {"text/plain": repr(value)}
-    html = getattr(value, "_repr_html_", None)
-    if callable(html):
-        try:
-            rendered = html()
-            if rendered:
-                out["text/html"] = rendered
-        except Exception:
-            pass
-    png = getattr(value, "_repr_png_", None)
-    if callable(png):
-        try:
-            data = png()
-            if data:
-                out["image/png"] = base64.b64encode(data).decode()
-        except Exception:
-            pass
-    if "image/png" not in out and type(value).__module__.startswith("matplotlib"):
-        fig = getattr(value, "figure", None) or (value if hasattr(value, "savefig") else None)
-        if fig is not None and hasattr(fig, "savefig"):
-            out["image/png"] = figure_png(fig)
-    return out
-
-
-def figure_png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def display(*values):
-    """Shows values as rich outputs of the running cell (like IPython's display)."""
-    for value in values:
-        for mime, data in bundle(value).items():
-            send({"type": "display", "id": _current["id"], "mime": mime, "data": data, "source": "display"})
-
-
-_namespace["display"] = display
 
 
 def flush_figures(cell_id):
@@ -77,15 +41,26 @@ def flush_figures(cell_id):
     plt.close("all")
 
 
+def _user_frames(te, seen):
+    """Keeps the frames of the user's cells and what they called: not run_cell, the compiler, nor a magic's own."""
+    if te is None or id(te) in seen:
+        return
+    seen.add(id(te))
+    stack = list(te.stack)
+    first = next((i for i, f in enumerate(stack) if f.filename.startswith("<cell-")), len(stack))
+    te.stack = traceback.StackSummary.from_list([f for f in stack[first:] if f.filename != KERNEL_FILE])
+    _user_frames(te.__cause__, seen)
+    _user_frames(te.__context__, seen)
+
+
 def cell_error(exc, filename):
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
     line = frames[-1].lineno if frames else getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
     if isinstance(exc, SyntaxError) and exc.filename == filename:
         line = exc.lineno
-    # The first frame is run_cell's own: the caller sees only the frames of its cells and what they called.
-    tb_obj = exc.__traceback__.tb_next if exc.__traceback__ and not isinstance(exc, SyntaxError) else exc.__traceback__
-    tb = "".join(traceback.format_exception(type(exc), exc, tb_obj))
-    return {"type": type(exc).__name__, "value": str(exc), "traceback": tb, "line": line}
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _user_frames(te, set())
+    return {"type": type(exc).__name__, "value": str(exc), "traceback": "".join(te.format()), "line": line}
 
 
 def run_cell(cell_id, code):
@@ -93,7 +68,7 @@ def run_cell(cell_id, code):
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     result = None
     try:
-        tree = ast.parse(code, filename, "exec")
+        tree = ast.parse(transform_magics(code), filename, "exec")
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
@@ -126,7 +101,9 @@ def reader():
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
             msg = json.loads(line)
-            if msg.get("op") == "interrupt":
+            if msg.get("op") == "pip_done":
+                _replies.put(msg)
+            elif msg.get("op") == "interrupt":
                 if _current["id"] is not None:
                     # To the main thread itself: a process-wide signal may land on this thread and leave a
                     # blocking call in the cell (sleep, I/O) uninterrupted.
@@ -153,7 +130,23 @@ def gui_hook():
     return _gui_hooks[path]
 
 
+def apply_env(env):
+    """Sets a cell's own variables; returns what to put back after it."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    return saved
+
+
+def restore_env(saved):
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def main():
+    _namespace["display"] = display
     # A process started with SIGINT ignored would not get Python's KeyboardInterrupt handler: make sure it has it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=reader, daemon=True).start()
@@ -166,10 +159,14 @@ def main():
             # per cell: only a cell that asks for them gets a directory to put them in.
             os.environ.pop("THREADBOX_SCREENSHOTS", None)
             os.environ.update(msg.get("env") or {})
-            hook = gui_hook()
-            frame = run_cell(msg["id"], msg["code"])
-            if hook is not None:
-                hook.cell_done()
+            saved = apply_env(msg.get("cell_env") or {})
+            try:
+                hook = gui_hook()
+                frame = run_cell(msg["id"], msg["code"])
+                if hook is not None:
+                    hook.cell_done()
+            finally:
+                restore_env(saved)
         except KeyboardInterrupt as exc:  # landed between the cell and its answer
             frame = {"type": "done", "id": msg["id"], "ok": False, "error": cell_error(exc, "")}
         _current["id"] = None
@@ -181,6 +178,3 @@ def main():
             except Exception:
                 pass
         send(frame)
-
-
-main()

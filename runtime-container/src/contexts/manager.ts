@@ -63,7 +63,8 @@ export class ContextManager {
       }
     };
     const id = newContextId();
-    const context = new InterpreterContext(id, req.language, launch, this.config.KILL_GRACE_MS);
+    const settings = { cwd: cwd.guest, envNames: Object.keys(req.env ?? {}).sort() };
+    const context = new InterpreterContext(id, req.language, launch, this.config.KILL_GRACE_MS, settings);
     await context.start();
     // The thread's deletion began while this one started: it was not among the contexts the deletion stopped.
     if (this.closed.has(loc.key)) {
@@ -81,6 +82,14 @@ export class ContextManager {
     const context = this.byThread.get(loc.key)?.get(id);
     if (!context) throw new AppError(ErrorCode.CONTEXT_NOT_FOUND, `no context ${id} in thread ${loc.thread} on this runtime`);
     return context;
+  }
+
+  /** A fresh interpreter for the context (settings kept, state gone). */
+  async restart(loc: WorkspaceLocation, id: string): Promise<ContextInfo> {
+    this.refuseClosed(loc);
+    const info = await this.get(loc, id).restart();
+    this.logger.info("context restarted", { thread_id: loc.thread, tenant: loc.tenant, context_id: id });
+    return info;
   }
 
   list(loc: WorkspaceLocation): Promise<ContextInfo[]> {

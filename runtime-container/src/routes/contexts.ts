@@ -4,7 +4,7 @@ import { jsonBody } from "../server/request.ts";
 import { threadOf } from "../server/thread.ts";
 import type { Services } from "../services.ts";
 
-/** Stateful interpreter contexts: create, list, get, delete. (A cell is an execution kind: routes/execute.ts.) */
+/** Stateful interpreter contexts: create, list, get, restart, delete. (A cell is an execution kind: routes/execute.ts.) */
 export function contextRoutes(s: Services): Hono {
   const app = new Hono();
 
@@ -16,6 +16,8 @@ export function contextRoutes(s: Services): Hono {
   app.get("/threads/:tenant/:thread/contexts", async (c) => c.json({ contexts: await s.contexts.list(threadOf(c, s)) }));
 
   app.get("/threads/:tenant/:thread/contexts/:ctx", async (c) => c.json(await s.contexts.get(threadOf(c, s), c.req.param("ctx")).info()));
+
+  app.post("/threads/:tenant/:thread/contexts/:ctx/restart", async (c) => c.json(await s.contexts.restart(threadOf(c, s), c.req.param("ctx"))));
 
   app.delete("/threads/:tenant/:thread/contexts/:ctx", (c) => {
     s.contexts.delete(threadOf(c, s), c.req.param("ctx"));

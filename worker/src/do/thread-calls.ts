@@ -6,8 +6,8 @@ import {
 import { type ThreadPlacement, setupCall } from "./placement.ts";
 import { type ThreadRow, type ThreadStore, rowRef } from "./store.ts";
 
-/** A context management call: list or create (no id), get or delete one (an id). */
-export type ContextOp = { method: "GET" | "POST" | "DELETE"; id?: string; body?: object };
+/** A context management call: list or create (no id), get, restart (`action`) or delete one (an id). */
+export type ContextOp = { method: "GET" | "POST" | "DELETE"; id?: string; action?: "restart"; body?: object };
 
 /**
  * The small runtime calls a thread's object makes itself, so each public route is one RPC from the worker: the
@@ -44,9 +44,9 @@ export class ThreadCalls {
 
   /** Context management on the thread's runtime: its JSON answer (as text) and status pass through. */
   async context(thread: ThreadRow, op: ContextOp): Promise<{ status: number; body: string }> {
-    const path = runtimePaths.contexts(rowRef(thread), op.id);
+    const path = `${runtimePaths.contexts(rowRef(thread), op.id)}${op.action ? `/${op.action}` : ""}`;
     const body = op.body === undefined ? undefined : JSON.stringify(op.body);
-    // Reads may go to another runtime after a failure; a create or delete is sent once.
+    // Reads may go to another runtime after a failure; a create, restart or delete is sent once.
     const { res } = await this.placement.call({ method: op.method, path, body }, op.method === "GET");
     return { status: res.status, body: await res.text() };
   }

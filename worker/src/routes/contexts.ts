@@ -19,14 +19,16 @@ export function contextRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const op = async (c: Context<AppEnv>, call: ContextOp) => {
     const { stub, access, createAs } = threadFromPath(c);
-    // A new context on an unknown id creates the thread (an API key's); reading or stopping one does not.
-    const { status, body } = await fromRpc(stub.context(access, call, call.method === "POST" ? createAs : undefined));
+    // A new context on an unknown id creates the thread (an API key's); reading, restarting or stopping one does not.
+    const creates = call.method === "POST" && call.id === undefined;
+    const { status, body } = await fromRpc(stub.context(access, call, creates ? createAs : undefined));
     return new Response(body, { status, headers: { "content-type": "application/json" } });
   };
 
   app.post("/v1/threads/:thread/contexts", async (c) => op(c, { method: "POST", body: await jsonBody(c, CreateContextSchema) }));
   app.get("/v1/threads/:thread/contexts", (c) => op(c, { method: "GET" }));
   app.get("/v1/threads/:thread/contexts/:ctx", (c) => op(c, { method: "GET", id: contextId(c) }));
+  app.post("/v1/threads/:thread/contexts/:ctx/restart", (c) => op(c, { method: "POST", id: contextId(c), action: "restart" }));
   app.delete("/v1/threads/:thread/contexts/:ctx", (c) => op(c, { method: "DELETE", id: contextId(c) }));
 
   return app;
