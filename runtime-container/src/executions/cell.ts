@@ -27,7 +27,7 @@ function cellInstall(s: Services, loc: WorkspaceLocation, ctx: ExecutionContext)
     if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; ") };
     await s.quota.admit(loc, "the install was not started");
     const signal = AbortSignal.any([ctx.signal, cellEnded]);
-    const result = await runPackages(s.python, await s.workspaces.ensure(loc), parsed.data, { ...ctx, signal });
+    const result = await runPackages({ ...s.python, bun: s.sandbox.bun }, await s.workspaces.ensure(loc), parsed.data, { ...ctx, signal });
     if (result.kind !== "install") return { ok: false, message: "unexpected install result" };
     const { value } = result;
     return value.ok ? { ok: true, message: `installed ${value.installed.join(" ")}` } : { ok: false, message: value.message };
