@@ -31,7 +31,8 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        // Generous: workerd builds the OpenAPI document and the MCP server on first use, slow on a busy machine.
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
         // SECURITY.md's hostile-input suite against a real runtime (and the stack where the public API matters).
