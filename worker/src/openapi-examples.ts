@@ -64,7 +64,7 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
     },
   },
   installPackages: {
-    npm: { summary: "An npm package", value: { language: "javascript", packages: ["is-number@7.0.0"] } },
+    npm: { summary: "An npm package (bun add)", value: { language: "javascript", packages: ["docx"] } },
   },
   createContext: {
     python: { summary: "A Python interpreter", value: { language: "python" } },
