@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { promisify } from "node:util";
+import { descendantsOf } from "../runtime-container/src/runner/proc-tree.ts";
 
 /** The machine a run measured, recorded with its results: numbers mean little without it. */
 export interface Machine {
@@ -83,4 +84,26 @@ export async function rssBytes(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   return kb === undefined ? Number.NaN : Number(kb) * 1024;
+}
+
+const kbField = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) * 1024;
+
+/**
+ * Memory of every descendant of `pid` (not `pid` itself), read from /proc: the sum of their VmRSS (shared pages
+ * counted in each process, as `ps` does) and of their PSS (shared pages split among the processes mapping them).
+ */
+export async function descendantsMemory(pid: number | undefined): Promise<{ rss: number; pss: number; processes: number }> {
+  if (pid === undefined) return { rss: Number.NaN, pss: Number.NaN, processes: 0 };
+  const each = await Promise.all(
+    descendantsOf(pid).map(async (p) => {
+      const status = await readFile(`/proc/${p}/status`, "utf8").catch(() => "");
+      const rollup = await readFile(`/proc/${p}/smaps_rollup`, "utf8").catch(() => "");
+      return { rss: kbField(status, "VmRSS"), pss: kbField(rollup, "Pss") };
+    }),
+  );
+  return {
+    rss: each.reduce((s, m) => s + m.rss, 0),
+    pss: each.reduce((s, m) => s + m.pss, 0),
+    processes: each.length,
+  };
 }

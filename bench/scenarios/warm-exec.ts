@@ -64,7 +64,7 @@ export const warmExec: Scenario = {
  * The transport floor: `/health` on the runtime, and through the worker (which answers from its view of the runtimes,
  * refreshed every couple of seconds: a rate-limit round trip and no runtime call, most of the time).
  */
-function healthFloors(env: BenchEnv): [string, string, () => Promise<void>][] {
+export function healthFloors(env: BenchEnv): [string, string, () => Promise<void>][] {
   const check = async (res: Promise<Response>) => {
     const r = await res;
     await r.text();

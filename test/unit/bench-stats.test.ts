@@ -39,7 +39,7 @@ describe("bench statistics", () => {
 const r = (id: string, p50: number, extra?: Row["extra"]): Row => ({ id, scenario: 0, label: id, stats: { ...summarize([p50]) }, extra });
 
 describe("bench goals", () => {
-  it("judges each goal on the same run's rows, and says unknown when a row is missing", () => {
+  it("judges issue 8's goals on the same run's rows, and says unknown when a row is missing", () => {
     const rows = [
       r("exec.bare.proot", 80),
       r("exec.runtime.proot", 95),
@@ -52,13 +52,55 @@ describe("bench goals", () => {
       r("concurrency.run-python", 500, { success_rate: 1 }),
     ];
     const goals = Object.fromEntries(evaluateGoals(rows, ["proot"]).map((g) => [g.id, g]));
-    expect(goals["runtime-overhead.proot"]).toMatchObject({ value: 15, met: false });
+    expect(goals["runtime-overhead.proot"]).toMatchObject({ issue: 8, value: 15, met: false });
     expect(goals["worker-overhead"]).toMatchObject({ value: 4, met: true });
     expect(goals["new-thread.sequential"]).toMatchObject({ value: 120, met: true });
     expect(goals["new-thread.burst"]?.met).toBeNull();
     expect(goals["stateful-cell"]).toMatchObject({ value: 2.5, met: true });
     expect(goals["import-slowdown.proot"]).toMatchObject({ value: 2.5, met: null });
     expect(goals.concurrency).toMatchObject({ value: 1, met: true });
+  });
+
+  it("judges issue 18's goals as differences and ratios of rows of one run, per backend target", () => {
+    const rows = [
+      r("exec.layer.proot.0", 30),
+      r("exec.worker.proot", 45),
+      r("exec.layer.bwrap.0", 18),
+      r("exec.runtime.bwrap", 20),
+      r("new-thread.sequential", 150),
+      r("new-thread.burst.wall", 1400, { burst_size: 50 }),
+      r("import.bare.proot", 1000),
+      r("import.run-python.proot", 1500),
+      r("import.bare.bwrap", 1000),
+      r("import.run-python.bwrap", 1060),
+      r("cell.worker", 13),
+      r("cell.floor.worker-health", 10),
+      r("packages.second", 1000.5),
+      r("concurrency.context", 300, { tree_rss_per_context_mib: 20, context_rss_p50_mb: 23 }),
+    ];
+    const all = evaluateGoals(rows, ["proot", "bwrap"]);
+    const goals = Object.fromEntries(all.filter((g) => g.issue === 18).map((g) => [g.id, g]));
+    expect(goals["i18.exec.worker-over-proot-alone"]).toMatchObject({ value: 15, met: false });
+    expect(goals["i18.exec.bwrap-runtime"]).toMatchObject({ value: 20, met: true });
+    // "< 150" is strict; "≤" targets include the bound.
+    expect(goals["i18.new-thread.sequential"]).toMatchObject({ value: 150, met: false });
+    expect(goals["i18.new-thread.burst-wall"]).toMatchObject({ value: 1400, met: true });
+    expect(goals["i18.new-thread.burst-wall"]?.goal).toContain("burst of 50");
+    expect(goals["i18.import.proot"]).toMatchObject({ value: 1.5, met: true, target: "≤ 1.5" });
+    expect(goals["i18.import.bwrap"]).toMatchObject({ value: 1.06, met: false, target: "≤ 1.05" });
+    expect(goals["i18.cell-over-floor"]).toMatchObject({ value: 1.3, met: true });
+    expect(goals["i18.install-cached"]).toMatchObject({ value: 1000.5, met: false });
+    expect(goals["i18.context-memory"]).toMatchObject({ value: 20, met: true });
+    expect(goals["i18.context-memory"]?.note).toContain("23");
+    // Issue 18's goals come first, then issue 8's.
+    expect(all.findIndex((g) => g.issue === 8)).toBe(Object.keys(goals).length);
+  });
+
+  it("leaves issue 18's goals unknown when their rows are missing, and skips bwrap's when bwrap did not run", () => {
+    const goals = evaluateGoals([r("cell.worker", 13)], ["proot"]).filter((g) => g.issue === 18);
+    expect(goals.map((g) => g.met)).toEqual(goals.map(() => null));
+    expect(goals.some((g) => g.id.includes("bwrap"))).toBe(false);
+    expect(goals.map((g) => g.id)).toContain("i18.cell-over-floor");
   });
 });
 
