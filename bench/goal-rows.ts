@@ -13,3 +13,4 @@ export const num = (v: number | undefined) => v ?? Number.NaN;
 export const judge = (value: number, ok: (v: number) => boolean): boolean | null => (Number.isFinite(value) ? ok(value) : null);
 
 export const MS = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "-" : `${v.toFixed(1)} ms`);
+export const X = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "-");

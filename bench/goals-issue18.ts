@@ -1,6 +1,6 @@
 import type { GoalResult, Row } from "./report.ts";
 import { delta, ratio } from "./stats.ts";
-import { MS, extra, judge, num, p50 } from "./goal-rows.ts";
+import { MS, X, extra, judge, num, p50 } from "./goal-rows.ts";
 
 /**
  * Issue 18's table (speed), each goal judged on rows of the same run; the note gives the rows it was computed from,
@@ -67,7 +67,7 @@ export function issue18Goals(rows: Row[], backends: readonly string[]): GoalResu
       unit: "×",
       target: `≤ ${target}`,
       met: judge(v, (x) => x <= target),
-      note: `exact sandbox command bare: ${ratio(p50(rows, `import.bare-sandbox.${b}`), p50(rows, `import.bare.${b}`))}×`,
+      note: `exact sandbox command bare: ${X(ratio(p50(rows, `import.bare-sandbox.${b}`), p50(rows, `import.bare.${b}`)))}`,
     });
   }
   const cell = ratio(p50(rows, "cell.worker"), p50(rows, "cell.floor.worker-health"));
