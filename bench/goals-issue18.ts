@@ -70,6 +70,29 @@ export function issue18Goals(rows: Row[], backends: readonly string[]): GoalResu
       note: `exact sandbox command bare: ${X(ratio(p50(rows, `import.bare-sandbox.${b}`), p50(rows, `import.bare.${b}`)))}`,
     });
   }
+  // Another proot build (BENCH_PROOT_ALT), when the run had one: the same command lines, reported, not judged.
+  if (p50(rows, "import.bare-sandbox.proot-alt") !== undefined) {
+    add({
+      id: "i18.import.proot-alt",
+      goal: "python3 importing pandas + matplotlib under the exact sandbox command with the other proot / bare python3",
+      value: ratio(p50(rows, "import.bare-sandbox.proot-alt"), p50(rows, "import.bare.proot")),
+      unit: "×",
+      target: "report (lower is better)",
+      met: null,
+      note: `the same with the runtime's proot: ${X(ratio(p50(rows, "import.bare-sandbox.proot"), p50(rows, "import.bare.proot")))}`,
+    });
+  }
+  if (p50(rows, "exec.bare.proot-alt") !== undefined) {
+    add({
+      id: "i18.exec.proot-alt",
+      goal: `exec "true": the exact command with the other proot minus with the runtime's proot`,
+      value: delta(p50(rows, "exec.bare.proot-alt"), p50(rows, "exec.bare.proot")),
+      unit: "ms",
+      target: "report (lower is better)",
+      met: null,
+      note: `alone: ${MS(p50(rows, "exec.layer.proot-alt.0"))} vs ${MS(p50(rows, "exec.layer.proot.0"))}`,
+    });
+  }
   const cell = ratio(p50(rows, "cell.worker"), p50(rows, "cell.floor.worker-health"));
   add({
     id: "i18.cell-over-floor",

@@ -15,6 +15,10 @@ export interface Machine {
   node: string;
   python: string;
   proot: string;
+  /** proot's built-in accelerators (`process_vm = yes, seccomp_filter = no` for Debian's 5.1). */
+  proot_accelerators: string;
+  /** BENCH_PROOT_ALT's version and accelerators, when the run had one. */
+  proot_alt: string | null;
   bwrap: string;
   jupyter_client: string;
   ipykernel: string;
@@ -43,7 +47,10 @@ const field = (text: string, name: string) => new RegExp(`^${name}\\s*:\\s*(.+)$
 
 export const loadavg = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
 
-export async function describeMachine(pythonBin: string): Promise<Machine> {
+const prootVersion = async (bin: string) => (await probe(bin, ["--version"], /\d+\.\d+\.\d+\s*$/)).replace(/^.*?(\d+\.\d+\.\d+)\s*$/, "$1");
+const prootAccelerators = async (bin: string) => (await probe(bin, ["--version"], /accelerators/)).replace(/^.*accelerators:\s*/, "");
+
+export async function describeMachine(pythonBin: string, prootAlt?: string): Promise<Machine> {
   const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
   const meminfo = await readFile("/proc/meminfo", "utf8").catch(() => "");
   const osRelease = await readFile("/etc/os-release", "utf8").catch(() => "");
@@ -58,7 +65,9 @@ export async function describeMachine(pythonBin: string): Promise<Machine> {
     os: /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? os.type(),
     node: process.version,
     python: `${pythonBin}: ${await probe(pythonBin, ["--version"])}`,
-    proot: (await probe("proot", ["--version"], /\d+\.\d+\.\d+\s*$/)).replace(/^.*?(\d+\.\d+\.\d+)\s*$/, "$1"),
+    proot: await prootVersion("proot"),
+    proot_accelerators: await prootAccelerators("proot"),
+    proot_alt: prootAlt ? `${prootAlt}: ${await prootVersion(prootAlt)} (${await prootAccelerators(prootAlt)})` : null,
     bwrap: await probe("bwrap", ["--version"]),
     jupyter_client: jupyterClient,
     ipykernel,

@@ -19,7 +19,7 @@ const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOStri
 async function main(): Promise<void> {
   const options = parseOptions(process.env, process.argv.slice(2));
   const started = new Date();
-  const machine = await describeMachine(PYTHON_BIN);
+  const machine = await describeMachine(PYTHON_BIN, options.prootAlt);
   log(`${machine.nproc} cpus, load ${machine.loadavg_start.join(" ")}; scenarios ${options.scenarios.join(",")}${options.quick ? " (quick)" : ""}`);
   const wheels = options.scenarios.includes(7) ? iterations(options, 3) : 1;
   const env = await startEnvironment(options.backends, wheels, log);

@@ -10,6 +10,8 @@ import { z } from "zod";
  *   BENCH_LOOP_S=60                 wall-time bound of any one measurement loop
  *   BENCH_OUT=bench/results         where latest.json and the dated copy go
  *   BENCH_LABEL="before the fix"    free text recorded with the results (what code was measured)
+ *   BENCH_PROOT_ALT=/path/to/proot  another proot build: the runtime's exact proot command is also replayed with it
+ *                                   (scenarios 1 and 4), e.g. a proot 5.4 with its seccomp accelerator
  */
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
@@ -24,6 +26,7 @@ const OptionsSchema = z.object({
   loopS: z.coerce.number().positive().max(3600).default(60),
   out: z.string().min(1).default("bench/results"),
   label: z.string().max(200).default(""),
+  prootAlt: z.string().startsWith("/", "BENCH_PROOT_ALT must be an absolute path").optional(),
 });
 
 export type Options = z.infer<typeof OptionsSchema> & { burst: number; concurrency: number };
@@ -38,8 +41,9 @@ const ENV: Record<string, string> = {
   BENCH_LOOP_S: "loopS",
   BENCH_OUT: "out",
   BENCH_LABEL: "label",
+  BENCH_PROOT_ALT: "prootAlt",
 };
-const FLAGS: Record<string, string> = { only: "scenarios", "loop-s": "loopS" };
+const FLAGS: Record<string, string> = { only: "scenarios", "loop-s": "loopS", "proot-alt": "prootAlt" };
 
 export function parseOptions(env: Record<string, string | undefined>, argv: string[]): Options {
   const input: Record<string, string> = {};

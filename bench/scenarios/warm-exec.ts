@@ -1,6 +1,6 @@
 import { type ThreadApi, post } from "../clients.ts";
 import type { BenchEnv } from "../environment.ts";
-import { type HostCommand, layersOf } from "../command-layers.ts";
+import { type HostCommand, layersOf, withBackendBinary } from "../command-layers.ts";
 import { spawnOnce } from "../host-spawn.ts";
 import { sampleEach } from "../measure.ts";
 import type { Row } from "../report.ts";
@@ -16,7 +16,7 @@ import { delta, percentile } from "../stats.ts";
 export const warmExec: Scenario = {
   id: 1,
   title: "warm exec overhead",
-  async run({ env, loop, log }) {
+  async run({ env, options, loop, log }) {
     const rows: Row[] = [];
     const bash: HostCommand = { file: "bash", args: ["-c", "true"], cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } };
     for (const backend of env.backends) {
@@ -43,6 +43,14 @@ export const warmExec: Scenario = {
         [`exec.runtime.${backend}`, `${backend}: exec "true" via the runtime API`, exec(api, runDurations)],
       ];
       if (backend === "proot") variants.push([`exec.worker.${backend}`, `${backend}: exec "true" via the worker`, exec(env.worker)]);
+      // Another proot build (BENCH_PROOT_ALT), same command lines: after the rows above, so their "adds" stay as before.
+      const alt = backend === "proot" ? options.prootAlt : undefined;
+      if (alt) {
+        const alone = layers[0]?.cmd;
+        const exact = layers.at(-1)?.cmd;
+        if (alone) variants.push(["exec.layer.proot-alt.0", `proot alt (${alt}) alone`, () => spawnOnce(withBackendBinary(alone, "proot", alt))]);
+        if (exact) variants.push(["exec.bare.proot-alt", `proot alt: the exact command, bare`, () => spawnOnce(withBackendBinary(exact, "proot", alt))]);
+      }
       const floors = backend === "proot" ? healthFloors(env) : [];
       log(`  ${backend}: ${variants.length + floors.length} variants, round-robin`);
       const all = [...variants, ...floors];

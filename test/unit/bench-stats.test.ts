@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layersOf, replayable, withGuest } from "../../bench/command-layers.ts";
+import { layersOf, replayable, withBackendBinary, withGuest } from "../../bench/command-layers.ts";
 import { evaluateGoals } from "../../bench/goals.ts";
 import { iterations, parseOptions } from "../../bench/options.ts";
 import type { Row } from "../../bench/report.ts";
@@ -114,6 +114,8 @@ describe("bench options", () => {
     expect(parseOptions({}, []).concurrency).toBe(64);
     expect(() => parseOptions({}, ["--only=9"])).toThrow(/scenarios are 1–7/);
     expect(() => parseOptions({}, ["oops"])).toThrow(/unknown argument/);
+    expect(parseOptions({ BENCH_PROOT_ALT: "/opt/proot" }, []).prootAlt).toBe("/opt/proot");
+    expect(() => parseOptions({}, ["--proot-alt=proot"])).toThrow(/absolute path/);
   });
 });
 
@@ -169,5 +171,17 @@ describe("bench command layers", () => {
     expect(py.args.slice(-4)).toEqual(["threadbox-launcher", "/.venv/bin/python", "-c", "import pandas"]);
     expect(py.args.slice(0, 3)).toEqual(cmd.args.slice(0, 3));
     expect(() => layersOf({ ...cmd, args: ["--", "sleep", "1"] })).toThrow(/backend|launcher/);
+  });
+
+  it("swaps the backend's binary for another build and keeps every layer, option and the guest", () => {
+    const alt = withBackendBinary(cmd, "proot", "/opt/proot-5.4/proot");
+    expect(alt.args.filter((a) => a.endsWith("proot"))).toEqual(["/opt/proot-5.4/proot"]);
+    expect(alt.args.length).toBe(cmd.args.length);
+    expect(alt.args.slice(-3)).toEqual(cmd.args.slice(-3));
+    // The backend alone (the file itself is proot) is swapped too.
+    const alone = layersOf(cmd)[0]?.cmd;
+    if (!alone) throw new Error("no layers");
+    expect(withBackendBinary(alone, "proot", "/opt/p").file).toBe("/opt/p");
+    expect(() => withBackendBinary(cmd, "bwrap", "/opt/b")).toThrow(/no bwrap/);
   });
 });
