@@ -42,6 +42,8 @@ export const warmExec: Scenario = {
         ]),
         [`exec.runtime.${backend}`, `${backend}: exec "true" via the runtime API`, exec(api, runDurations)],
       ];
+      // Which row each row's "adds" is taken over: the one before it, unless named here.
+      const added = new Map<string, string>();
       if (backend === "proot") variants.push([`exec.worker.${backend}`, `${backend}: exec "true" via the worker`, exec(env.worker)]);
       // Another proot build (BENCH_PROOT_ALT), same command lines: after the rows above, so their "adds" stay as before.
       const alt = backend === "proot" ? options.prootAlt : undefined;
@@ -49,7 +51,8 @@ export const warmExec: Scenario = {
         const alone = layers[0]?.cmd;
         const exact = layers.at(-1)?.cmd;
         if (alone) variants.push(["exec.layer.proot-alt.0", `proot alt (${alt}) alone`, () => spawnOnce(withBackendBinary(alone, "proot", alt))]);
-        if (exact) variants.push(["exec.bare.proot-alt", `proot alt: the exact command, bare`, () => spawnOnce(withBackendBinary(exact, "proot", alt))]);
+        if (exact) variants.push(["exec.bare.proot-alt", "proot alt: the exact command, bare", () => spawnOnce(withBackendBinary(exact, "proot", alt))]);
+        added.set("exec.layer.proot-alt.0", `exec.host-bash.${backend}`);
       }
       const floors = backend === "proot" ? healthFloors(env) : [];
       log(`  ${backend}: ${variants.length + floors.length} variants, round-robin`);
@@ -57,7 +60,7 @@ export const warmExec: Scenario = {
       const samples = await sampleEach(loop(200, 10), Object.fromEntries(all.map(([id, , run]) => [id, run])));
       const p50 = (id: string | undefined) => percentile(samples[id ?? ""] ?? [], 50);
       variants.forEach(([id, label], i) => {
-        const previous = variants[i - 1]?.[0];
+        const previous = added.get(id) ?? variants[i - 1]?.[0];
         const extra: Row["extra"] = previous ? { adds_p50_ms: delta(p50(id), p50(previous)) } : {};
         if (id === `exec.runtime.${backend}`) extra.run_duration_p50_ms = percentile(runDurations.slice(-(samples[id]?.length ?? 0)), 50);
         rows.push(row(1, id, label, samples[id] ?? [], extra));
