@@ -45,7 +45,12 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-export async function startEnvironment(backends: readonly Backend[], wheelCount: number, log: (msg: string) => void): Promise<BenchEnv> {
+export async function startEnvironment(
+  backends: readonly Backend[],
+  wheelCount: number,
+  log: (msg: string) => void,
+  prootBin?: string,
+): Promise<BenchEnv> {
   const set = (prefix: string) => Array.from({ length: wheelCount }, (_, i) => `${prefix}-${i}`);
   const wheels = { worker: set("tbx-bench"), proot: set("tbx-bench-proot"), bwrap: set("tbx-bench-bwrap") };
   const index = await startPackageIndex(Object.values(wheels).flat().map((name) => ({ name, version: "1.0.0" })));
@@ -57,6 +62,8 @@ export async function startEnvironment(backends: readonly Backend[], wheelCount:
     NODE_OPTIONS: `--import=${capture.href}`,
     BENCH_SPAWN_LOG: path.join(captures, `${b}.jsonl`),
     BENCH_SPAWN_MARKER: CAPTURE_MARKER,
+    // Another proot build for the proot runtime itself (BENCH_RUNTIME_PROOT); the runtime's self-test vets it.
+    ...(prootBin && b === "proot" ? { PROOT_BIN: prootBin } : {}),
   });
   log("starting the stack: proot runtime + wrangler dev");
   // The health floor asks /v1/health hundreds of times: lift its per-address limit (all bench requests are local).

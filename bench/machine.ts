@@ -19,6 +19,8 @@ export interface Machine {
   proot_accelerators: string;
   /** BENCH_PROOT_ALT's version and accelerators, when the run had one. */
   proot_alt: string | null;
+  /** BENCH_RUNTIME_PROOT (the proot the runtime used instead of `proot`), when the run had one. */
+  proot_runtime: string | null;
   bwrap: string;
   jupyter_client: string;
   ipykernel: string;
@@ -50,7 +52,8 @@ export const loadavg = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
 const prootVersion = async (bin: string) => (await probe(bin, ["--version"], /\d+\.\d+\.\d+\s*$/)).replace(/^.*?(\d+\.\d+\.\d+)\s*$/, "$1");
 const prootAccelerators = async (bin: string) => (await probe(bin, ["--version"], /accelerators/)).replace(/^.*accelerators:\s*/, "");
 
-export async function describeMachine(pythonBin: string, prootAlt?: string): Promise<Machine> {
+export async function describeMachine(pythonBin: string, prootAlt?: string, runtimeProot?: string): Promise<Machine> {
+  const describeProot = async (bin: string) => `${bin}: ${await prootVersion(bin)} (${await prootAccelerators(bin)})`;
   const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
   const meminfo = await readFile("/proc/meminfo", "utf8").catch(() => "");
   const osRelease = await readFile("/etc/os-release", "utf8").catch(() => "");
@@ -67,7 +70,8 @@ export async function describeMachine(pythonBin: string, prootAlt?: string): Pro
     python: `${pythonBin}: ${await probe(pythonBin, ["--version"])}`,
     proot: await prootVersion("proot"),
     proot_accelerators: await prootAccelerators("proot"),
-    proot_alt: prootAlt ? `${prootAlt}: ${await prootVersion(prootAlt)} (${await prootAccelerators(prootAlt)})` : null,
+    proot_alt: prootAlt ? await describeProot(prootAlt) : null,
+    proot_runtime: runtimeProot ? await describeProot(runtimeProot) : null,
     bwrap: await probe("bwrap", ["--version"]),
     jupyter_client: jupyterClient,
     ipykernel,

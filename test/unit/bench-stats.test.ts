@@ -116,6 +116,7 @@ describe("bench options", () => {
     expect(() => parseOptions({}, ["oops"])).toThrow(/unknown argument/);
     expect(parseOptions({ BENCH_PROOT_ALT: "/opt/proot" }, []).prootAlt).toBe("/opt/proot");
     expect(() => parseOptions({}, ["--proot-alt=proot"])).toThrow(/absolute path/);
+    expect(parseOptions({}, ["--runtime-proot=/opt/proot"]).runtimeProot).toBe("/opt/proot");
   });
 });
 
