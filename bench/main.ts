@@ -11,7 +11,8 @@ import { goalsTable, resultsTable } from "./table.ts";
 
 /**
  * `npm run bench`: starts the local stack (package index, runtimes, `wrangler dev`), runs the scenarios (issue 8's,
- * extended for issue 18) with their baselines in the same run, judges both issues' goals, prints the tables and writes bench/results/latest.json plus a dated copy.
+ * extended for issue 18) with their baselines in the same run, judges both issues' goals, prints the tables and
+ * writes bench/results/latest.json plus a dated copy.
  */
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
