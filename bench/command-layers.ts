@@ -93,3 +93,15 @@ export function layersOf(cmd: HostCommand): { label: string; cmd: HostCommand }[
   add("+ launcher (= exact command)", [cmd.file, ...cmd.args]);
   return out;
 }
+
+/**
+ * The command with another build of its backend (`/opt/proot-5.4/proot` for `proot`): the first argv element (the
+ * file included) whose base name is the backend's is replaced; every layer, option and the guest stay.
+ */
+export function withBackendBinary(cmd: HostCommand, backend: string, binary: string): HostCommand {
+  const argv = [cmd.file, ...cmd.args];
+  const at = argv.findIndex((a) => path.basename(a) === backend);
+  if (at < 0) throw new Error(`no ${backend} in ${argv.join(" ")}`);
+  const [file, ...args] = argv.map((a, i) => (i === at ? binary : a)) as [string, ...string[]];
+  return { ...cmd, file, args };
+}

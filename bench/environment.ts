@@ -24,8 +24,12 @@ export interface BenchEnv {
   index: PackageIndex;
   /** The backends that started here (bwrap is skipped, with a log line, where the host does not allow it). */
   backends: Backend[];
-  /** Wheels on the index, one per install iteration (each must be a first install for the tenant's cache). */
-  wheels: string[];
+  /**
+   * Wheels on the index, one per install iteration (each must be a first install for the tenant's cache), in one set
+   * per way in: `worker` (the worker, proot runtime) and one per backend (that runtime's API). The sets are disjoint, so
+   * the index's download count tells each install apart.
+   */
+  wheels: Record<"worker" | Backend, string[]>;
   runtime(backend: Backend): RuntimeProcess;
   /** The runtime's own API; threads there belong to the same tenant as the worker's, so ids can be shared. */
   runtimeApi(backend: Backend): ThreadApi;
@@ -41,9 +45,15 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-export async function startEnvironment(backends: readonly Backend[], wheelCount: number, log: (msg: string) => void): Promise<BenchEnv> {
-  const wheels = Array.from({ length: wheelCount }, (_, i) => `tbx-bench-${i}`);
-  const index = await startPackageIndex(wheels.map((name) => ({ name, version: "1.0.0" })));
+export async function startEnvironment(
+  backends: readonly Backend[],
+  wheelCount: number,
+  log: (msg: string) => void,
+  prootBin?: string,
+): Promise<BenchEnv> {
+  const set = (prefix: string) => Array.from({ length: wheelCount }, (_, i) => `${prefix}-${i}`);
+  const wheels = { worker: set("tbx-bench"), proot: set("tbx-bench-proot"), bwrap: set("tbx-bench-bwrap") };
+  const index = await startPackageIndex(Object.values(wheels).flat().map((name) => ({ name, version: "1.0.0" })));
   const captures = await mkdtemp(path.join(os.tmpdir(), "threadbox-bench-"));
   const capture = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), "spawn-capture.mjs"));
   const env = (b: Backend) => ({
@@ -52,6 +62,8 @@ export async function startEnvironment(backends: readonly Backend[], wheelCount:
     NODE_OPTIONS: `--import=${capture.href}`,
     BENCH_SPAWN_LOG: path.join(captures, `${b}.jsonl`),
     BENCH_SPAWN_MARKER: CAPTURE_MARKER,
+    // Another proot build for the proot runtime itself (BENCH_RUNTIME_PROOT); the runtime's self-test vets it.
+    ...(prootBin && b === "proot" ? { PROOT_BIN: prootBin } : {}),
   });
   log("starting the stack: proot runtime + wrangler dev");
   // The health floor asks /v1/health hundreds of times: lift its per-address limit (all bench requests are local).

@@ -1,87 +1,12 @@
+import { issue8Goals } from "./goals-issue8.ts";
+import { issue18Goals } from "./goals-issue18.ts";
 import type { GoalResult, Row } from "./report.ts";
-import { delta, ratio } from "./stats.ts";
 
-/** The issue's goals, judged on ratios and differences of rows measured in the same run. */
-
-const p50 = (rows: Row[], id: string) => rows.find((r) => r.id === id)?.stats.p50;
-const extra = (rows: Row[], id: string, key: string) => {
-  const v = rows.find((r) => r.id === id)?.extra?.[key];
-  return typeof v === "number" ? v : undefined;
-};
-
-/** met is null when a value is missing (the scenario did not run): unknown, never "met". */
-const judge = (value: number, ok: (v: number) => boolean): boolean | null => (Number.isFinite(value) ? ok(value) : null);
-
+/**
+ * The issues' goals, judged on rows measured in the same run: issue 18's table (speed) first, then issue 8's older
+ * goals, kept so runs stay comparable. A goal whose rows are missing (its scenario did not run) is unknown, never met.
+ */
+/** Every goal of this run: issue 18's first (the current ones), then issue 8's. */
 export function evaluateGoals(rows: Row[], backends: readonly string[]): GoalResult[] {
-  const goals: GoalResult[] = [];
-  for (const b of backends) {
-    const added = delta(p50(rows, `exec.runtime.${b}`), p50(rows, `exec.bare.${b}`));
-    goals.push({
-      id: `runtime-overhead.${b}`,
-      goal: `runtime adds ≤ 10 ms p50 over the bare sandboxed spawn (${b})`,
-      value: added,
-      unit: "ms",
-      target: "≤ 10",
-      met: judge(added, (v) => v <= 10),
-    });
-  }
-  const workerAdded = delta(p50(rows, "exec.worker.proot"), p50(rows, "exec.runtime.proot"));
-  goals.push({
-    id: "worker-overhead",
-    goal: "the worker adds ≤ 10 ms p50 over the runtime API",
-    value: workerAdded,
-    unit: "ms",
-    target: "≤ 10",
-    met: judge(workerAdded, (v) => v <= 10),
-  });
-  for (const mode of ["sequential", "burst"]) {
-    const v = p50(rows, `new-thread.${mode}`) ?? Number.NaN;
-    goals.push({
-      id: `new-thread.${mode}`,
-      goal: `new thread → first result p50 < 150 ms (${mode})`,
-      value: v,
-      unit: "ms",
-      target: "< 150",
-      met: judge(v, (x) => x < 150),
-    });
-  }
-  const cell = ratio(p50(rows, "cell.jupyter"), p50(rows, "cell.worker"));
-  goals.push({
-    id: "stateful-cell",
-    goal: "stateful cell ≥ 2× faster than a Jupyter kernel round trip (Jupyter p50 / worker p50)",
-    value: cell,
-    unit: "×",
-    target: "≥ 2",
-    met: judge(cell, (v) => v >= 2),
-  });
-  for (const b of backends) {
-    goals.push({
-      id: `import-slowdown.${b}`,
-      goal: `import pandas, matplotlib.pyplot: one-shot run_python (${b}) / bare python3`,
-      value: ratio(p50(rows, `import.run-python.${b}`), p50(rows, `import.bare.${b}`)),
-      unit: "×",
-      target: "report (lower is better)",
-      met: null,
-    });
-  }
-  for (const b of backends) {
-    goals.push({
-      id: `import-slowdown.warm-context.${b}`,
-      goal: `import pandas, matplotlib.pyplot: the cell in a warm context (${b}) / bare python3`,
-      value: ratio(p50(rows, `import.context-warm.${b}`), p50(rows, `import.bare.${b}`)),
-      unit: "×",
-      target: "report (lower is better)",
-      met: null,
-    });
-  }
-  const success = extra(rows, "concurrency.run-python", "success_rate") ?? Number.NaN;
-  goals.push({
-    id: "concurrency",
-    goal: "concurrent threads each running a short Python script: 100% success",
-    value: success,
-    unit: "fraction",
-    target: "= 1",
-    met: judge(success, (v) => v === 1),
-  });
-  return goals;
+  return [...issue18Goals(rows, backends), ...issue8Goals(rows, backends)];
 }

@@ -10,8 +10,9 @@ import { SCENARIOS } from "./scenarios/index.ts";
 import { goalsTable, resultsTable } from "./table.ts";
 
 /**
- * `npm run bench`: starts the local stack (package index, runtimes, `wrangler dev`), runs the scenarios of issue 8
- * with their baselines in the same run, prints the tables and writes bench/results/latest.json plus a dated copy.
+ * `npm run bench`: starts the local stack (package index, runtimes, `wrangler dev`), runs the scenarios (issue 8's,
+ * extended for issue 18) with their baselines in the same run, judges both issues' goals, prints the tables and
+ * writes bench/results/latest.json plus a dated copy.
  */
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -19,10 +20,10 @@ const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOStri
 async function main(): Promise<void> {
   const options = parseOptions(process.env, process.argv.slice(2));
   const started = new Date();
-  const machine = await describeMachine(PYTHON_BIN);
+  const machine = await describeMachine(PYTHON_BIN, options.prootAlt, options.runtimeProot);
   log(`${machine.nproc} cpus, load ${machine.loadavg_start.join(" ")}; scenarios ${options.scenarios.join(",")}${options.quick ? " (quick)" : ""}`);
   const wheels = options.scenarios.includes(7) ? iterations(options, 3) : 1;
-  const env = await startEnvironment(options.backends, wheels, log);
+  const env = await startEnvironment(options.backends, wheels, log, options.runtimeProot);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -10,6 +10,10 @@ import { z } from "zod";
  *   BENCH_LOOP_S=60                 wall-time bound of any one measurement loop
  *   BENCH_OUT=bench/results         where latest.json and the dated copy go
  *   BENCH_LABEL="before the fix"    free text recorded with the results (what code was measured)
+ *   BENCH_PROOT_ALT=/path/to/proot  another proot build: the runtime's exact proot command is also replayed with it
+ *                                   (scenarios 1 and 4), e.g. a proot 5.4 with its seccomp accelerator
+ *   BENCH_RUNTIME_PROOT=/path/to/proot  the proot runtime itself uses this build (its PROOT_BIN): every proot row
+ *                                   measures it; label such a run (BENCH_LABEL)
  */
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
@@ -24,6 +28,8 @@ const OptionsSchema = z.object({
   loopS: z.coerce.number().positive().max(3600).default(60),
   out: z.string().min(1).default("bench/results"),
   label: z.string().max(200).default(""),
+  prootAlt: z.string().startsWith("/", "BENCH_PROOT_ALT must be an absolute path").optional(),
+  runtimeProot: z.string().startsWith("/", "BENCH_RUNTIME_PROOT must be an absolute path").optional(),
 });
 
 export type Options = z.infer<typeof OptionsSchema> & { burst: number; concurrency: number };
@@ -38,8 +44,10 @@ const ENV: Record<string, string> = {
   BENCH_LOOP_S: "loopS",
   BENCH_OUT: "out",
   BENCH_LABEL: "label",
+  BENCH_PROOT_ALT: "prootAlt",
+  BENCH_RUNTIME_PROOT: "runtimeProot",
 };
-const FLAGS: Record<string, string> = { only: "scenarios", "loop-s": "loopS" };
+const FLAGS: Record<string, string> = { only: "scenarios", "loop-s": "loopS", "proot-alt": "prootAlt", "runtime-proot": "runtimeProot" };
 
 export function parseOptions(env: Record<string, string | undefined>, argv: string[]): Options {
   const input: Record<string, string> = {};

@@ -15,6 +15,8 @@ export interface Row {
 }
 
 export interface GoalResult {
+  /** The issue that set the goal (18: speed; 8: the harness's first goals). */
+  issue: number;
   id: string;
   goal: string;
   /** The measured value the goal is judged on, in `unit`. */
@@ -23,6 +25,8 @@ export interface GoalResult {
   target: string;
   /** null: a ratio the issue asks to report, with no threshold. */
   met: boolean | null;
+  /** The rows the value was computed from, for the reader. */
+  note?: string;
 }
 
 export interface BenchResult {

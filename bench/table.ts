@@ -35,7 +35,7 @@ export function resultsTable(rows: Row[]): string {
 export function goalsTable(goals: GoalResult[]): string {
   const status = (met: boolean | null, target: string) => (met === null ? (target.startsWith("report") ? "reported" : "unknown") : met ? "met" : "NOT met");
   return formatTable(
-    ["goal", "value", "target", "status"],
-    goals.map((g) => [g.goal, `${fmt(g.value, 2)} ${g.unit}`, g.target, status(g.met, g.target)]),
+    ["issue", "goal", "value", "target", "status", "from"],
+    goals.map((g) => [String(g.issue), g.goal, `${fmt(g.value, 2)} ${g.unit}`, g.target, status(g.met, g.target), g.note ?? ""]),
   );
 }

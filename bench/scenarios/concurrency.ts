@@ -1,5 +1,5 @@
 import { expectStatus, post } from "../clients.ts";
-import { rssBytes } from "../machine.ts";
+import { descendantsMemory, rssBytes } from "../machine.ts";
 import { fanOut } from "../measure.ts";
 import { type Scenario, row } from "../scenario.ts";
 import { percentile } from "../stats.ts";
@@ -8,7 +8,9 @@ import { newContext } from "./stateful-cell.ts";
 /**
  * 6. Concurrency: N existing threads each run a short Python script at once through the worker (success rate,
  * throughput, latency percentiles), with the runtime's RSS before and after; then the memory an idle Python
- * context costs, as the context reports it (its process tree's RSS) and as the runtime process grows.
+ * context costs: as the runtime reports it (its process tree's RSS), as the runtime process grows, and from /proc here:
+ * the growth of the runtime's descendants (every process of the contexts' trees, wrappers and proot included) per
+ * context, as RSS and as PSS.
  */
 const SCRIPT = "import math\nprint(round(sum(math.sqrt(i) for i in range(100_000))))";
 const EXPECTED = "21081693\n";
@@ -34,9 +36,11 @@ export const concurrency: Scenario = {
     log(`  ${k} idle Python contexts`);
     const ctxThreads = threads.slice(0, k);
     const rssNoCtx = await rssBytes(pid);
+    const treeNoCtx = await descendantsMemory(pid);
     const contexts = [];
     for (const t of ctxThreads) contexts.push({ thread: t, ...(await newContext(env.worker, t)) });
     const rssWithCtx = await rssBytes(pid);
+    const treeWithCtx = await descendantsMemory(pid);
     const ctxRss: number[] = [];
     for (const c of contexts) {
       const info = await expectStatus<{ rss_bytes: number | null }>(env.worker.request("GET", c.thread, `/contexts/${c.id}`), 200);
@@ -54,6 +58,9 @@ export const concurrency: Scenario = {
       row(6, "concurrency.context", `idle Python context: create (ms) and memory`, contexts.map((c) => c.createMs), {
         context_rss_p50_mb: percentile(ctxRss, 50) / MB,
         runtime_rss_per_context_mb: (rssWithCtx - rssNoCtx) / k / MB,
+        tree_rss_per_context_mib: (treeWithCtx.rss - treeNoCtx.rss) / k / MB,
+        tree_pss_per_context_mib: (treeWithCtx.pss - treeNoCtx.pss) / k / MB,
+        tree_processes_per_context: (treeWithCtx.processes - treeNoCtx.processes) / k,
       }),
     ];
   },

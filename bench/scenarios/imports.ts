@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { post } from "../clients.ts";
 import { PYTHON_BIN } from "../environment.ts";
-import { withGuest } from "../command-layers.ts";
+import { withBackendBinary, withGuest } from "../command-layers.ts";
 import { spawnOnce } from "../host-spawn.ts";
 import { sample, sampleEach, timed } from "../measure.ts";
 import type { Row } from "../report.ts";
@@ -21,7 +21,7 @@ const IMPORT = "import pandas, matplotlib.pyplot";
 export const imports: Scenario = {
   id: 4,
   title: "import-heavy code",
-  async run({ env, loop, log }) {
+  async run({ env, options, loop, log }) {
     const rows: Row[] = [];
     // The guest's Python settings, on the host (a private matplotlib config dir, warmed by the warm-up run).
     const mplDir = await mkdtemp(path.join(os.tmpdir(), "threadbox-bench-mpl-"));
@@ -34,17 +34,29 @@ export const imports: Scenario = {
         await api.createThread(thread);
         const sandboxed = withGuest(await env.captureExec(backend, thread), ["/.venv/bin/python", "-c", IMPORT]);
         log(`  ${backend}: one-shot, round-robin with the baselines`);
-        const s = await sampleEach(loop(10, 2), {
+        // Another proot build (BENCH_PROOT_ALT) runs the same sandboxed command in the same rounds.
+        const alt = backend === "proot" ? options.prootAlt : undefined;
+        const variants: Record<string, () => Promise<void>> = {
           bare,
           sandboxed: () => spawnOnce(sandboxed),
           runPython: async () => void (await post(api, thread, "/run_python", { code: IMPORT })),
-        });
-        const vsHost = (samples: number[]) => ({ vs_host: percentile(samples, 50) / percentile(s.bare, 50) });
-        rows.push(
-          row(4, `import.bare.${backend}`, `${backend} round: bare python3 on the host`, s.bare),
-          row(4, `import.bare-sandbox.${backend}`, `${backend}: same python, exact sandbox command line, spawned directly`, s.sandboxed, vsHost(s.sandboxed)),
-          row(4, `import.run-python.${backend}`, `${backend}: one-shot run_python via the runtime API`, s.runPython, vsHost(s.runPython)),
+        };
+        if (alt) variants.alt = () => spawnOnce(withBackendBinary(sandboxed, "proot", alt));
+        // Each round is 3–4 imports of 1–4 s: this loop gets three loop budgets, or a loaded host leaves 3 samples.
+        const oneShot = loop(10, 2);
+        const { bare: host = [], sandboxed: inSandbox = [], runPython = [], alt: altSamples } = await sampleEach(
+          { ...oneShot, maxMs: 3 * oneShot.maxMs },
+          variants,
         );
+        const vsHost = (samples: number[]) => ({ vs_host: percentile(samples, 50) / percentile(host, 50) });
+        rows.push(
+          row(4, `import.bare.${backend}`, `${backend} round: bare python3 on the host`, host),
+          row(4, `import.bare-sandbox.${backend}`, `${backend}: same python, exact sandbox command line, spawned directly`, inSandbox, vsHost(inSandbox)),
+          row(4, `import.run-python.${backend}`, `${backend}: one-shot run_python via the runtime API`, runPython, vsHost(runPython)),
+        );
+        if (altSamples) {
+          rows.push(row(4, "import.bare-sandbox.proot-alt", `proot alt (${alt}): same python, exact sandbox command`, altSamples, vsHost(altSamples)));
+        }
 
         log(`  ${backend}: contexts`);
         const creates: number[] = [];

@@ -1,6 +1,6 @@
 import { type ThreadApi, post } from "../clients.ts";
 import type { BenchEnv } from "../environment.ts";
-import { type HostCommand, layersOf } from "../command-layers.ts";
+import { type HostCommand, layersOf, withBackendBinary } from "../command-layers.ts";
 import { spawnOnce } from "../host-spawn.ts";
 import { sampleEach } from "../measure.ts";
 import type { Row } from "../report.ts";
@@ -16,7 +16,7 @@ import { delta, percentile } from "../stats.ts";
 export const warmExec: Scenario = {
   id: 1,
   title: "warm exec overhead",
-  async run({ env, loop, log }) {
+  async run({ env, options, loop, log }) {
     const rows: Row[] = [];
     const bash: HostCommand = { file: "bash", args: ["-c", "true"], cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } };
     for (const backend of env.backends) {
@@ -42,14 +42,25 @@ export const warmExec: Scenario = {
         ]),
         [`exec.runtime.${backend}`, `${backend}: exec "true" via the runtime API`, exec(api, runDurations)],
       ];
+      // Which row each row's "adds" is taken over: the one before it, unless named here.
+      const added = new Map<string, string>();
       if (backend === "proot") variants.push([`exec.worker.${backend}`, `${backend}: exec "true" via the worker`, exec(env.worker)]);
+      // Another proot build (BENCH_PROOT_ALT), same command lines: after the rows above, so their "adds" stay as before.
+      const alt = backend === "proot" ? options.prootAlt : undefined;
+      if (alt) {
+        const alone = layers[0]?.cmd;
+        const exact = layers.at(-1)?.cmd;
+        if (alone) variants.push(["exec.layer.proot-alt.0", `proot alt (${alt}) alone`, () => spawnOnce(withBackendBinary(alone, "proot", alt))]);
+        if (exact) variants.push(["exec.bare.proot-alt", "proot alt: the exact command, bare", () => spawnOnce(withBackendBinary(exact, "proot", alt))]);
+        added.set("exec.layer.proot-alt.0", `exec.host-bash.${backend}`);
+      }
       const floors = backend === "proot" ? healthFloors(env) : [];
       log(`  ${backend}: ${variants.length + floors.length} variants, round-robin`);
       const all = [...variants, ...floors];
       const samples = await sampleEach(loop(200, 10), Object.fromEntries(all.map(([id, , run]) => [id, run])));
       const p50 = (id: string | undefined) => percentile(samples[id ?? ""] ?? [], 50);
       variants.forEach(([id, label], i) => {
-        const previous = variants[i - 1]?.[0];
+        const previous = added.get(id) ?? variants[i - 1]?.[0];
         const extra: Row["extra"] = previous ? { adds_p50_ms: delta(p50(id), p50(previous)) } : {};
         if (id === `exec.runtime.${backend}`) extra.run_duration_p50_ms = percentile(runDurations.slice(-(samples[id]?.length ?? 0)), 50);
         rows.push(row(1, id, label, samples[id] ?? [], extra));
@@ -64,7 +75,7 @@ export const warmExec: Scenario = {
  * The transport floor: `/health` on the runtime, and through the worker (which answers from its view of the runtimes,
  * refreshed every couple of seconds: a rate-limit round trip and no runtime call, most of the time).
  */
-function healthFloors(env: BenchEnv): [string, string, () => Promise<void>][] {
+export function healthFloors(env: BenchEnv): [string, string, () => Promise<void>][] {
   const check = async (res: Promise<Response>) => {
     const r = await res;
     await r.text();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layersOf, replayable, withGuest } from "../../bench/command-layers.ts";
+import { layersOf, replayable, withBackendBinary, withGuest } from "../../bench/command-layers.ts";
 import { evaluateGoals } from "../../bench/goals.ts";
 import { iterations, parseOptions } from "../../bench/options.ts";
 import type { Row } from "../../bench/report.ts";
@@ -39,7 +39,7 @@ describe("bench statistics", () => {
 const r = (id: string, p50: number, extra?: Row["extra"]): Row => ({ id, scenario: 0, label: id, stats: { ...summarize([p50]) }, extra });
 
 describe("bench goals", () => {
-  it("judges each goal on the same run's rows, and says unknown when a row is missing", () => {
+  it("judges issue 8's goals on the same run's rows, and says unknown when a row is missing", () => {
     const rows = [
       r("exec.bare.proot", 80),
       r("exec.runtime.proot", 95),
@@ -52,13 +52,55 @@ describe("bench goals", () => {
       r("concurrency.run-python", 500, { success_rate: 1 }),
     ];
     const goals = Object.fromEntries(evaluateGoals(rows, ["proot"]).map((g) => [g.id, g]));
-    expect(goals["runtime-overhead.proot"]).toMatchObject({ value: 15, met: false });
+    expect(goals["runtime-overhead.proot"]).toMatchObject({ issue: 8, value: 15, met: false });
     expect(goals["worker-overhead"]).toMatchObject({ value: 4, met: true });
     expect(goals["new-thread.sequential"]).toMatchObject({ value: 120, met: true });
     expect(goals["new-thread.burst"]?.met).toBeNull();
     expect(goals["stateful-cell"]).toMatchObject({ value: 2.5, met: true });
     expect(goals["import-slowdown.proot"]).toMatchObject({ value: 2.5, met: null });
     expect(goals.concurrency).toMatchObject({ value: 1, met: true });
+  });
+
+  it("judges issue 18's goals as differences and ratios of rows of one run, per backend target", () => {
+    const rows = [
+      r("exec.layer.proot.0", 30),
+      r("exec.worker.proot", 45),
+      r("exec.layer.bwrap.0", 18),
+      r("exec.runtime.bwrap", 20),
+      r("new-thread.sequential", 150),
+      r("new-thread.burst.wall", 1400, { burst_size: 50 }),
+      r("import.bare.proot", 1000),
+      r("import.run-python.proot", 1500),
+      r("import.bare.bwrap", 1000),
+      r("import.run-python.bwrap", 1060),
+      r("cell.worker", 13),
+      r("cell.floor.worker-health", 10),
+      r("packages.second", 1000.5),
+      r("concurrency.context", 300, { tree_rss_per_context_mib: 20, context_rss_p50_mb: 23 }),
+    ];
+    const all = evaluateGoals(rows, ["proot", "bwrap"]);
+    const goals = Object.fromEntries(all.filter((g) => g.issue === 18).map((g) => [g.id, g]));
+    expect(goals["i18.exec.worker-over-proot-alone"]).toMatchObject({ value: 15, met: false });
+    expect(goals["i18.exec.bwrap-runtime"]).toMatchObject({ value: 20, met: true });
+    // "< 150" is strict; "≤" targets include the bound.
+    expect(goals["i18.new-thread.sequential"]).toMatchObject({ value: 150, met: false });
+    expect(goals["i18.new-thread.burst-wall"]).toMatchObject({ value: 1400, met: true });
+    expect(goals["i18.new-thread.burst-wall"]?.goal).toContain("burst of 50");
+    expect(goals["i18.import.proot"]).toMatchObject({ value: 1.5, met: true, target: "≤ 1.5" });
+    expect(goals["i18.import.bwrap"]).toMatchObject({ value: 1.06, met: false, target: "≤ 1.05" });
+    expect(goals["i18.cell-over-floor"]).toMatchObject({ value: 1.3, met: true });
+    expect(goals["i18.install-cached"]).toMatchObject({ value: 1000.5, met: false });
+    expect(goals["i18.context-memory"]).toMatchObject({ value: 20, met: true });
+    expect(goals["i18.context-memory"]?.note).toContain("23");
+    // Issue 18's goals come first, then issue 8's.
+    expect(all.findIndex((g) => g.issue === 8)).toBe(Object.keys(goals).length);
+  });
+
+  it("leaves issue 18's goals unknown when their rows are missing, and skips bwrap's when bwrap did not run", () => {
+    const goals = evaluateGoals([r("cell.worker", 13)], ["proot"]).filter((g) => g.issue === 18);
+    expect(goals.map((g) => g.met)).toEqual(goals.map(() => null));
+    expect(goals.some((g) => g.id.includes("bwrap"))).toBe(false);
+    expect(goals.map((g) => g.id)).toContain("i18.cell-over-floor");
   });
 });
 
@@ -72,6 +114,9 @@ describe("bench options", () => {
     expect(parseOptions({}, []).concurrency).toBe(64);
     expect(() => parseOptions({}, ["--only=9"])).toThrow(/scenarios are 1–7/);
     expect(() => parseOptions({}, ["oops"])).toThrow(/unknown argument/);
+    expect(parseOptions({ BENCH_PROOT_ALT: "/opt/proot" }, []).prootAlt).toBe("/opt/proot");
+    expect(() => parseOptions({}, ["--proot-alt=proot"])).toThrow(/absolute path/);
+    expect(parseOptions({}, ["--runtime-proot=/opt/proot"]).runtimeProot).toBe("/opt/proot");
   });
 });
 
@@ -127,5 +172,17 @@ describe("bench command layers", () => {
     expect(py.args.slice(-4)).toEqual(["threadbox-launcher", "/.venv/bin/python", "-c", "import pandas"]);
     expect(py.args.slice(0, 3)).toEqual(cmd.args.slice(0, 3));
     expect(() => layersOf({ ...cmd, args: ["--", "sleep", "1"] })).toThrow(/backend|launcher/);
+  });
+
+  it("swaps the backend's binary for another build and keeps every layer, option and the guest", () => {
+    const alt = withBackendBinary(cmd, "proot", "/opt/proot-5.4/proot");
+    expect(alt.args.filter((a) => a.endsWith("proot"))).toEqual(["/opt/proot-5.4/proot"]);
+    expect(alt.args.length).toBe(cmd.args.length);
+    expect(alt.args.slice(-3)).toEqual(cmd.args.slice(-3));
+    // The backend alone (the file itself is proot) is swapped too.
+    const alone = layersOf(cmd)[0]?.cmd;
+    if (!alone) throw new Error("no layers");
+    expect(withBackendBinary(alone, "proot", "/opt/p").file).toBe("/opt/p");
+    expect(() => withBackendBinary(cmd, "bwrap", "/opt/b")).toThrow(/no bwrap/);
   });
 });
