@@ -1,9 +1,9 @@
-/** One evictable piece of a tenant's package cache: removed whole, never in part (see unitOf). */
+/** One evictable piece of a tenant's package cache: removed whole, never in part (see unitOf). Directories are no unit of their own. */
 export interface CacheUnit {
   /** Path segments below the tenant's cache directory. */
   segments: string[];
   bytes: number;
-  /** Newest access or change of anything in it (ms since the epoch). */
+  /** Bytes on disk of its files, links and other non-directories, and their newest access or change (ms). */
   lastUsedMs: number;
 }
 

@@ -41,13 +41,13 @@ export async function scanCache(root: string, maxEntries: number): Promise<Cache
         out.inodes += 1;
         out.bytes += entry.blocks * 512;
         const path = [...segments, name];
-        const unitSegments = unitOf(path);
-        const key = unitSegments.join("/");
-        const unit = units.get(key) ?? { segments: unitSegments, bytes: 0, lastUsedMs: 0 };
-        unit.bytes += entry.blocks * 512;
-        unit.lastUsedMs = Math.max(unit.lastUsedMs, entry.atimeMs, entry.mtimeMs);
-        units.set(key, unit);
-        if (!entry.isDirectory() || entry.dev !== st.dev || path.length >= MAX_DEPTH) continue;
+        if (!entry.isDirectory()) {
+          // Only what directories hold makes a unit: an intermediate directory (pip's fan-out, `bun-<uid>`) is no
+          // entry of its own, and its times say nothing about use.
+          addTo(units, unitOf(path), entry.blocks * 512, Math.max(entry.atimeMs, entry.mtimeMs));
+          continue;
+        }
+        if (entry.dev !== st.dev || path.length >= MAX_DEPTH) continue;
         // Swapped for a link since the lstat: O_NOFOLLOW refuses it, and it stays counted as it was.
         const child = await openDirAt(dir, name).catch(() => null);
         if (child === null) continue;
@@ -64,6 +64,14 @@ export async function scanCache(root: string, maxEntries: number): Promise<Cache
   }
   out.units = [...units.values()];
   return out;
+}
+
+function addTo(units: Map<string, CacheUnit>, segments: string[], bytes: number, usedMs: number): void {
+  const key = segments.join("/");
+  const unit = units.get(key) ?? { segments, bytes: 0, lastUsedMs: 0 };
+  unit.bytes += bytes;
+  unit.lastUsedMs = Math.max(unit.lastUsedMs, usedMs);
+  units.set(key, unit);
 }
 
 /**
