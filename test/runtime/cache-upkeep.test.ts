@@ -93,5 +93,22 @@ for (const isolation of ["proot", "bwrap"] as const) {
       expect(readFileSync(path.join(host, "secret.txt"), "utf8")).toBe("root's file\n");
       expect(readFileSync(path.join(host, "dir", "keep.txt"), "utf8")).toBe("root's other file\n");
     });
+
+    it("leaves a tenant's cache alone while a run of the tenant lives, and trims it once the run has ended", async () => {
+      await rt.json("POST", "/threads/beta/cache2", {});
+      // Over the cap from its first line, then looks for its entry 40 times over 4 s (several sweeps).
+      const script = `
+set -e
+mkdir -p /.pip-cache/wheels/a/b/c/d
+head -c 2097152 /dev/zero > /.pip-cache/wheels/a/b/c/d/big.whl
+touch -d 2020-01-01 /.pip-cache/wheels/a/b/c/d/big.whl
+for i in $(seq 40); do sleep 0.1; test -f /.pip-cache/wheels/a/b/c/d/big.whl || { echo "evicted during the run"; exit 3; }; done
+echo kept`;
+      const result = ExecResultSchema.parse(await rt.json("POST", "/threads/beta/cache2/exec", { command: "bash -s", stdin: script, timeout: 60 }));
+      expect(result, JSON.stringify(result)).toMatchObject({ exit_code: 0, stdout: "kept\n" });
+      const entry = path.join(rt.root, "state", "pip-cache", "beta", "wheels", "a", "b", "c", "d", "big.whl");
+      for (let i = 0; i < 300 && existsSync(entry); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(entry)).toBe(false);
+    });
   });
 }
