@@ -7,6 +7,7 @@ import { removeUnit, scanCache } from "./cache-scan.ts";
 
 /** Entries one sweep looks at per tenant: bounds its cost whatever the sandbox made of the cache. */
 const MAX_SCAN_ENTRIES = 500_000;
+const FIRST_SWEEP_MS = 10_000;
 
 export interface CacheUpkeepOptions {
   /** STATE_DIR/pip-cache: one directory per tenant (root's own), each shared by the tenant's threads. */
@@ -34,6 +35,8 @@ export class CacheUpkeep {
     if (this.timer) return;
     this.timer = setInterval(() => void this.sweep(), this.opts.intervalMs);
     this.timer.unref();
+    // A first look soon after start-up, so /health reports the caches without waiting a whole interval.
+    setTimeout(() => void this.sweep(), Math.min(this.opts.intervalMs, FIRST_SWEEP_MS)).unref();
   }
 
   stop(): void {
