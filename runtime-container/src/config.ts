@@ -113,6 +113,15 @@ const ConfigSchema = z
      */
     THREAD_DISK_MB: int(1, 2 ** 24).default(4096),
     THREAD_INODES: int(100, 10_000_000).default(100_000),
+    /**
+     * Each tenant's package cache (STATE_DIR/pip-cache/<tenant>: pip's, uv's and its threads' Bun caches) is trimmed
+     * to this size, least recently used entries first, by a sweep every UPKEEP_INTERVAL_S while nothing of the
+     * tenant runs (quota/cache-upkeep.ts).
+     */
+    TENANT_CACHE_MB: int(1, 2 ** 24).default(4096),
+    /** Unset: off. A thread's local venv is removed after this long without a call (rebuilt from pyproject.toml on the next). */
+    VENV_IDLE_TTL_S: int(1, 365 * 86_400).optional(),
+    UPKEEP_INTERVAL_S: int(1, 86_400).default(300),
     PYTHON_BIN: z.string().default("/usr/bin/python3"),
     PYTHON_MODE: z.enum(["venv", "system"]).default("venv"),
     PYTHON_INSTALLER: z.enum(["auto", "uv", "pip"]).default("auto"),

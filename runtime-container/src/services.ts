@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import path from "node:path";
 import type { RuntimeConfig } from "./config.ts";
 import type { Owner } from "./files/safe-open.ts";
 import { ContextManager } from "./contexts/manager.ts";
@@ -7,6 +8,7 @@ import { DisplayManager } from "./gui/displays.ts";
 import type { ScreenshotDeps } from "./gui/screenshots.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./executions/run-python.ts";
+import { CacheUpkeep } from "./quota/cache-upkeep.ts";
 import { DiskQuota } from "./quota/disk-quota.ts";
 import { stdlibProber, systemInterpreters, systemPythonProber } from "./python/system-python.ts";
 import { type GuestRunner, createGuestRunner } from "./runner/guest.ts";
@@ -14,6 +16,7 @@ import type { Sandbox } from "./sandbox/create.ts";
 import type { StorageGate } from "./storage/gate.ts";
 import type { WorkspaceLocation } from "./thread-location.ts";
 import { WorkspaceManager } from "./workspace/manager.ts";
+import { VenvIdleReaper } from "./workspace/venv-idle.ts";
 
 /** Everything the routes use, built once at start-up and passed down by construction. */
 export interface Services {
@@ -25,6 +28,10 @@ export interface Services {
   run: GuestRunner;
   /** Each thread's disk quota: admission, the watchdog, usage reports. */
   quota: DiskQuota;
+  /** Keeps each tenant's package cache under TENANT_CACHE_MB. */
+  caches: CacheUpkeep;
+  /** Removes venvs of threads idle past VENV_IDLE_TTL_S (null: off). */
+  venvReaper: VenvIdleReaper | null;
   workspaces: WorkspaceManager;
   executions: ExecutionRegistry;
   contexts: ContextManager;
@@ -57,6 +64,26 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   );
   const contexts = new ContextManager(config, sandbox, workspaces, logger, quota);
   const executions = new ExecutionRegistry(logger);
+  const upkeepMs = config.UPKEEP_INTERVAL_S * 1000;
+  const caches = new CacheUpkeep({
+    root: path.join(config.STATE_DIR, "pip-cache"),
+    capBytes: config.TENANT_CACHE_MB * 2 ** 20,
+    intervalMs: upkeepMs,
+    busy: (tenant) => quota.tenantBusy(tenant),
+    logger,
+  });
+  caches.start();
+  const ttl = config.VENV_IDLE_TTL_S;
+  const venvReaper = ttl
+    ? new VenvIdleReaper(workspaces, {
+        root: path.join(config.STATE_DIR, "venvs"),
+        ttlMs: ttl * 1000,
+        intervalMs: Math.min(upkeepMs, ttl * 1000),
+        busy: (key) => quota.threadBusy(key) || displays.holds(key),
+        logger,
+      })
+    : null;
+  venvReaper?.start();
   // Whatever runs on a lost mount keeps resolving paths under it, and would write into the next mount or the bare
   // directory beneath: running executions end with STORAGE_UNAVAILABLE (never a success they did not have), and
   // interpreters are stopped (their next cell starts afresh and says so).
@@ -71,6 +98,8 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     storage,
     run,
     quota,
+    caches,
+    venvReaper,
     workspaces,
     contexts,
     executions,

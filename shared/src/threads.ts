@@ -35,6 +35,20 @@ export const RuntimeDiskSchema = z.object({
 });
 export type RuntimeDisk = z.infer<typeof RuntimeDiskSchema>;
 
+/** `/health` → caches: a tenant's package cache (shared by its threads) as the last sweep found it. */
+export const TenantCacheReportSchema = z.object({
+  bytes: z.number().int().nonnegative(),
+  inodes: z.number().int().nonnegative(),
+  /** What that sweep removed to bring the cache under its cap (least recently used first). */
+  evicted_entries: z.number().int().nonnegative(),
+  evicted_bytes: z.number().int().nonnegative(),
+  /** The sweep stopped at its entry budget: the counts are a lower bound. */
+  truncated: z.boolean(),
+  measured_at: z.string(),
+});
+export type TenantCacheReport = z.infer<typeof TenantCacheReportSchema>;
+export const RuntimeCachesSchema = z.object({ cap_bytes: z.number().int().positive(), tenants: z.record(z.string(), TenantCacheReportSchema) });
+
 export const WorkspaceInfoSchema = z.object({
   configured: z.boolean(),
   python_version: z.string().nullable(),
@@ -60,5 +74,6 @@ export const RuntimeHealthSchema = z.object({
   degraded: z.boolean().optional(),
   missing_layers: z.array(z.string()).optional(),
   disk: RuntimeDiskSchema.optional(),
+  caches: RuntimeCachesSchema.optional(),
 });
 export type RuntimeHealth = z.infer<typeof RuntimeHealthSchema>;

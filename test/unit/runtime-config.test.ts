@@ -16,6 +16,16 @@ describe("runtime config", () => {
     expect(c.WORKSPACES_ROOT).toMatch(/\.data\/r2\/threadbox\/threads$/);
   });
 
+  it("caps tenant caches by default and removes idle venvs only when asked", () => {
+    const c = loadConfig({});
+    expect(c.TENANT_CACHE_MB).toBe(4096);
+    expect(c.VENV_IDLE_TTL_S).toBeUndefined();
+    expect(c.UPKEEP_INTERVAL_S).toBe(300);
+    expect(loadConfig({ VENV_IDLE_TTL_S: "86400", TENANT_CACHE_MB: "512" })).toMatchObject({ VENV_IDLE_TTL_S: 86_400, TENANT_CACHE_MB: 512 });
+    expect(() => loadConfig({ TENANT_CACHE_MB: "0" })).toThrow(/TENANT_CACHE_MB/);
+    expect(() => loadConfig({ VENV_IDLE_TTL_S: "soon" })).toThrow(/VENV_IDLE_TTL_S/);
+  });
+
   it("names every invalid variable", () => {
     expect(() => loadConfig({ PORT: "http", MAX_OUTPUT_BYTES: "-1" })).toThrow(ConfigError);
     try {

@@ -42,5 +42,19 @@ export async function inWorkspace(
   work: (ws: ReadyWorkspace, ctx: ExecutionContext, with_: RunEnv) => Promise<ResultPayload>,
 ): Promise<Work> {
   await s.quota.admit(loc, refused);
-  return async (ctx, with_) => work(await s.workspaces.ensure(loc), ctx, with_);
+  return async (ctx, with_) => work(await ensureReporting(s, loc, ctx), ctx, with_);
+}
+
+/**
+ * The workspace, set up or verified. A venv the idle reaper removed is rebuilt from the manifest here: the call is
+ * slower, and its `install` events say why (the same packages come back; nothing else changes for the user).
+ */
+async function ensureReporting(s: Services, loc: WorkspaceLocation, ctx: ExecutionContext): Promise<ReadyWorkspace> {
+  const packages = await s.workspaces.pendingRebuild(loc);
+  if (packages === null) return s.workspaces.ensure(loc);
+  const what = packages.length > 0 ? `reinstalling ${packages.join(" ")} from pyproject.toml` : "no packages to reinstall";
+  ctx.emit({ type: "install", phase: "start", packages, message: `rebuilding the thread's venv (removed while the thread was idle): ${what}` });
+  const ready = await s.workspaces.ensure(loc);
+  ctx.emit({ type: "install", phase: "done", packages, message: "venv rebuilt from the manifest" });
+  return ready;
 }

@@ -114,6 +114,11 @@ export class DisplayManager {
     return captureX({ number, serverAuth, owner, screen: screenSize(this.options.screen) }, target);
   }
 
+  /** Whether the thread has a display (running or starting). */
+  holds(key: string): boolean {
+    return this.byThread.has(key);
+  }
+
   get size(): number {
     return this.byThread.size;
   }

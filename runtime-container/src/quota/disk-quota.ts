@@ -117,6 +117,17 @@ export class DiskQuota {
     if (st && st.runs.size === 0) this.threads.delete(loc.key);
   }
 
+  /** Whether any guest process of the tenant (a run, an install, a context's interpreter) is alive now. */
+  tenantBusy(tenant: string): boolean {
+    for (const st of this.threads.values()) if (st.tenant === tenant && st.runs.size > 0) return true;
+    return false;
+  }
+
+  /** Whether any guest process of the thread is alive now. */
+  threadBusy(key: string): boolean {
+    return (this.threads.get(key)?.runs.size ?? 0) > 0;
+  }
+
   /** The thread's usage for its workspace info (walks when the last count may be stale). */
   async usage(loc: WorkspaceLocation): Promise<DiskUsage> {
     return diskUsage(await this.current(loc), this.limits);

@@ -21,6 +21,7 @@ export function threadRoutes(s: Services): Hono {
       degraded: s.sandbox.report.degraded,
       missing_layers: s.sandbox.report.missing,
       disk: s.quota.report(),
+      caches: s.caches.report(),
     };
     // A runtime that lost its storage cannot serve threads: the 503 tells the worker to place them elsewhere.
     return c.json({ ...health, layers: s.sandbox.report, storage }, storage.ok ? 200 : 503);

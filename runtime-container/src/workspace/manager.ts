@@ -37,6 +37,10 @@ export class WorkspaceManager {
   private readonly lock = new KeyedLock();
   /** Workspaces whose interpreter ran in this process, with the marker mtime at that time. */
   private readonly verified = new Map<string, { markerMtimeMs: number; marker: Marker }>();
+  /** When each thread last had its workspace ensured (ms since the epoch): the idle venv reaper's clock. */
+  private readonly used = new Map<string, number>();
+  /** Threads whose venv the idle reaper removed and that have not been rebuilt yet. */
+  private readonly dropped = new Set<string>();
 
   constructor(
     private readonly config: RuntimeConfig,
@@ -83,13 +87,47 @@ export class WorkspaceManager {
   }
 
   private ensureLocked(loc: WorkspaceLocation): Promise<ReadyWorkspace> {
+    this.used.set(loc.key, Date.now());
     return this.lock.run(loc.key, async () => {
       const { root: guestRoot, venv } = guestPaths(this.sandbox, loc);
       // The sandbox's links where our files belong were removed: write those files again (the marker goes through
       // the checks below, and a missing one means a full set-up).
       if ((await this.createDirs(loc)).length > 0) await this.writeLayout(loc, venv);
       const marker = (await this.currentMarker(loc, venv)) ?? (await this.configure(loc, venv));
+      this.dropped.delete(loc.key);
+      // Set again at the end: a long rebuild must not count as idle time.
+      this.used.set(loc.key, Date.now());
       return { loc, guestRoot, venv, marker };
+    });
+  }
+
+  /** When the thread's workspace was last ensured in this process (undefined: not since start-up). */
+  lastUsed(key: string): number | undefined {
+    return this.used.get(key);
+  }
+
+  /**
+   * The packages the next ensure reinstalls because the idle reaper removed the venv (what its `install` events
+   * name), or null when the venv was not removed that way.
+   */
+  async pendingRebuild(loc: WorkspaceLocation): Promise<string[] | null> {
+    if (!this.dropped.has(loc.key)) return null;
+    const manifest = await readManifest(loc.dir).catch(() => null);
+    return manifest ? (manifest.resolved.length > 0 ? manifest.resolved : manifest.requested) : [];
+  }
+
+  /**
+   * Removes the thread's venv (idle: see venv-idle.ts) when `idle()` still holds under the thread's lock, so no set-up
+   * runs alongside. The venv is the sandbox's tree: removed from root's own parent directory on held fds.
+   */
+  async dropVenv(loc: WorkspaceLocation, idle: () => boolean): Promise<boolean> {
+    return this.lock.run(loc.key, async () => {
+      if (!idle()) return false;
+      this.verified.delete(loc.key);
+      this.dropped.add(loc.key);
+      await removeHostEntry(path.dirname(loc.mounts.venv), path.basename(loc.mounts.venv));
+      await removeVenvLeftovers(loc);
+      return true;
     });
   }
 
@@ -122,6 +160,8 @@ export class WorkspaceManager {
   private async removeLocked(loc: WorkspaceLocation): Promise<void> {
     await this.lock.run(loc.key, async () => {
       this.verified.delete(loc.key);
+      this.used.delete(loc.key);
+      this.dropped.delete(loc.key);
       for (const dir of [loc.dir, path.dirname(loc.privateTmp.tmp), loc.mounts.venv]) {
         await removeHostEntry(path.dirname(dir), path.basename(dir));
       }
