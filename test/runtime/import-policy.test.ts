@@ -86,6 +86,14 @@ describe.each(["proot", "bwrap"] as const)("import policy under %s", (backend) =
       expect(r.metadata.error_type).toBe("threadbox.ImportPolicyError");
     });
 
+    it("holds with capture_screenshot, and the GUI hook still loads after it", async () => {
+      const thread = await threadWith("gui", { deny: ["helper"] });
+      const code = "import sys\nprint(sys.modules['sitecustomize'].__file__)\nimport helper";
+      const r = await runPython(thread, { code, capture_screenshot: true });
+      expect(r.metadata.error_type).toBe("threadbox.ImportPolicyError");
+      expect(r.metadata.stdout).toContain(".threadbox-x11/python/sitecustomize.py");
+    });
+
     it("changes nothing without a policy, and a later set-up without one clears it", async () => {
       const thread = await threadWith("open", { deny: ["helper"] });
       expect((await rt.json("POST", `/threads/acme/${thread}`, { import_policy: null })).import_policy).toBeNull();
