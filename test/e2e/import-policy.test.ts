@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CellResultSchema, type ContextInfo, ContextInfoSchema, type ErrorCode, RunPythonResponseSchema, type ThreadState } from "../../shared/src/index.ts";
+import { Threadbox } from "../../client/src/index.ts";
 import { type ErrorJson, expectJson } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
@@ -59,6 +60,13 @@ describe("import policy through the worker", () => {
     const mine = await create({});
     expect(mine.import_policy).toBeUndefined();
     expect((await runPython(mine.id, "import helper\nprint(helper.VALUE)")).metadata.stdout).toBe("42\n");
+  });
+
+  it("is given by the SDK's createThread({ importPolicy })", async () => {
+    const tb = new Threadbox({ baseUrl: stack.worker.url, apiKey: stack.tenants.a.key });
+    const thread = await tb.createThread({ importPolicy: { deny: ["helper"] } });
+    const state = await expectJson<ThreadState>(stack.api("GET", `/v1/threads/${thread.id}`), 200);
+    expect(state.import_policy).toEqual({ deny: ["helper"] });
   });
 
   it("refuses a bad module name with 400 VALIDATION_FAILED naming the field", async () => {
