@@ -29,6 +29,7 @@ export type {
   FileEntry,
   FileList,
   FileWritten,
+  ImportPolicy,
   InstallResult,
   NetworkMode,
   RunPythonResponse,

@@ -1,4 +1,4 @@
-import { type NetworkMode, ThreadIdSchema } from "../../shared/src/index.ts";
+import { type ImportPolicy, type NetworkMode, ThreadIdSchema } from "../../shared/src/index.ts";
 import { ThreadboxError } from "./errors.ts";
 import { Http } from "./http.ts";
 import type { CallOptions, ThreadboxOptions } from "./options.ts";
@@ -33,9 +33,13 @@ export class Threadbox {
     return new Thread(this.#http, checkedId(id), this.#settings(opts));
   }
 
-  /** Creates a thread (a new UUID unless `id` is given; 409 THREAD_EXISTS if it already exists) and sets it up. */
-  async createThread(opts: CallOptions & { id?: string; network?: NetworkMode } = {}): Promise<Thread> {
-    const state = await createThread(this.#http, { id: opts.id === undefined ? undefined : checkedId(opts.id), network: opts.network }, opts.signal);
+  /**
+   * Creates a thread (a new UUID unless `id` is given; 409 THREAD_EXISTS if it already exists) and sets it up;
+   * `importPolicy`: the Python modules its code may (not) import (README, *Import policy*).
+   */
+  async createThread(opts: CallOptions & { id?: string; network?: NetworkMode; importPolicy?: ImportPolicy } = {}): Promise<Thread> {
+    const id = opts.id === undefined ? undefined : checkedId(opts.id);
+    const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy }, opts.signal);
     return new Thread(this.#http, state.id, this.#settings({ network: opts.network }));
   }
 

@@ -117,6 +117,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       defaultUseVenv: config.PYTHON_MODE === "venv",
       systemPythonVersion: systemPythonProber(run),
       stdlibModules: stdlibProber(run, config.PYTHON_BIN),
+      importPolicy: (loc) => sandbox.settings.importPolicy(loc.key),
       quota,
     },
     interpreters,

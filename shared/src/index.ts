@@ -7,6 +7,7 @@ export * from "./screenshots.ts";
 export * from "./run-python.ts";
 export * from "./files.ts";
 export * from "./threads.ts";
+export * from "./import-policy.ts";
 export * from "./runtime-api.ts";
 export * from "./sse.ts";
 export * from "./ndjson.ts";

@@ -1,11 +1,17 @@
 import { z } from "zod";
 import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
+import { ImportPolicySchema } from "./import-policy.ts";
 import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
 
-export const CreateThreadSchema = z.strictObject({ id: ThreadIdSchema.optional(), network: NetworkModeSchema.default("default") });
+export const CreateThreadSchema = z.strictObject({
+  id: ThreadIdSchema.optional(),
+  network: NetworkModeSchema.default("default"),
+  /** Python modules the thread's code may (not) import; combined with the deployment's IMPORT_POLICY for its tenant. */
+  import_policy: ImportPolicySchema.optional(),
+});
 
 export const TokenRequestSchema = z.strictObject({
   /** An existing thread: the token is bound to this incarnation of it. */
@@ -49,6 +55,8 @@ export const ThreadStateSchema = z.object({
   /** The runtime serving the thread, by its position in RUNTIME_URL (null: no longer configured; it moves on its next call). */
   runtime: z.object({ index: z.number().int().nullable(), placed_at: z.string() }),
   workspace: WorkspaceInfoSchema.nullable(),
+  /** The import policy in force for the thread (its own and its tenant's combined); absent: none. */
+  import_policy: ImportPolicySchema.optional(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;

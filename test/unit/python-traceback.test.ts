@@ -196,7 +196,7 @@ describe("analyzePythonFailure on real Python output", () => {
 describe("moduleNotFoundHint", () => {
   it("tells the caller how to install the module, using the pip name when it differs", () => {
     expect(moduleNotFoundHint("requests")).toContain('"packages": ["requests"]');
-    expect(moduleNotFoundHint("cv2")).toContain('"packages": ["opencv-python"]');
+    expect(moduleNotFoundHint("cv2")).toContain('"packages": ["opencv-python-headless"]');
     expect(moduleNotFoundHint("constructor")).toContain('["constructor"]');
   });
 
@@ -209,7 +209,7 @@ describe("moduleNotFoundHint", () => {
 describe("fixForImport (auto_install's import names)", () => {
   const stdlib = new Set(["json", "dataclasses", "os"]);
   it("maps import names to distributions", () => {
-    expect(fixForImport("PIL", stdlib)).toEqual({ install: "Pillow" });
+    expect(fixForImport("PIL", stdlib)).toEqual({ install: "pillow" });
     expect(fixForImport("sklearn.ensemble", stdlib)).toEqual({ install: "scikit-learn" });
     expect(fixForImport("docx", stdlib)).toEqual({ install: "python-docx" });
     expect(fixForImport("requests", stdlib)).toEqual({ install: "requests" });

@@ -56,7 +56,7 @@ describe("the store refuses what production refuses", () => {
       const store = new ThreadStore(state.storage.sql);
       store.createThread({
         id: "row-limit", tenant: "acme", created_at: "", last_active_at: "", runtime_url: "", placed_at: "", network: "default",
-        incarnation: "0123456789abcdef0123456789abcdef", token_generation: 0,
+        incarnation: "0123456789abcdef0123456789abcdef", token_generation: 0, import_policy: null,
       });
       const request = JSON.stringify({ stdin: "\u0001".repeat(5_000_000) });
       store.insertExecution({ id: "ex_big", kind: "exec", summary: "", request, created_at: "2026-01-01T00:00:00.000Z" });

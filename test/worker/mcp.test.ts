@@ -186,6 +186,8 @@ describe("tools/call", () => {
     expect({ isError: again.isError, text: textOf(again) }).toEqual({ isError: true, text: `THREAD_EXISTS: thread ${sandbox_id} already exists` });
     const fresh = await call(client, "create_thread", {});
     expect((fresh.structuredContent as ThreadState).id).toMatch(/^[0-9a-f-]{36}$/);
+    const strict = await call(client, "create_thread", { import_policy: { deny: ["socket"] } });
+    expect((strict.structuredContent as ThreadState).import_policy).toEqual({ deny: ["socket"] });
     await client.close();
   });
 });

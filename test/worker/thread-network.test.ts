@@ -34,11 +34,11 @@ const rowOf = (id: string) => runInDurableObject(threadStub(env, threadRef("acme
 describe("a thread's network mode", () => {
   it("is kept in the thread's object and sent with the set-up at creation", async () => {
     const none = await create("net-none", "none");
-    expect(await setupsOf(none)).toEqual([{ network: "none" }]);
+    expect(await setupsOf(none)).toEqual([{ network: "none", import_policy: null }]);
     expect(await rowOf(none)).toMatchObject({ network: "none" });
 
     const plain = await create("net-default");
-    expect(await setupsOf(plain)).toEqual([{ network: "default" }]);
+    expect(await setupsOf(plain)).toEqual([{ network: "default", import_policy: null }]);
     expect(await rowOf(plain)).toMatchObject({ network: "default" });
   });
 
@@ -51,7 +51,7 @@ describe("a thread's network mode", () => {
       expect((await placement.route(false)).url).toBe(LIVE);
       expect(store.thread()).toMatchObject({ runtime_url: LIVE, network: "none" });
     });
-    expect(await setupsOf(id)).toEqual([{ network: "none" }, { network: "none" }]);
+    expect(await setupsOf(id)).toEqual([{ network: "none", import_policy: null }, { network: "none", import_policy: null }]);
   });
 
   it("is not moved when the set-up on the new runtime fails", async () => {

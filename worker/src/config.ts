@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AppError, ErrorCode } from "../../shared/src/index.ts";
+import { AppError, ErrorCode, type ImportPolicy, ImportPolicySchema } from "../../shared/src/index.ts";
 
 const ConfigSchema = z
   .object({
@@ -18,6 +18,8 @@ const ConfigSchema = z
     OPEN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(60),
     /** Browser origins allowed to call the API cross-origin (cors.ts): exact origins, comma-separated. */
     CORS_ORIGINS: z.string().default("").transform(corsOrigins),
+    /** The deployment's Python import policies (importPolicies): JSON, empty for none. */
+    IMPORT_POLICY: z.string().default("").transform(importPolicies),
   })
   // The limiter keeps buckets in memory (ratelimit/rate-limiter.ts): a bucket must refill within a minute.
   .superRefine((c, ctx) => {
@@ -51,6 +53,38 @@ function corsOrigins(raw: string, ctx: z.RefinementCtx): string[] {
   return origins;
 }
 
+const ImportPoliciesSchema = z.strictObject({
+  /** Every tenant's, unless `tenants` names it. */
+  default: ImportPolicySchema.optional(),
+  /** A tenant's own, in place of the default. */
+  tenants: z.record(z.string(), ImportPolicySchema).default({}),
+});
+export type ImportPolicies = z.infer<typeof ImportPoliciesSchema>;
+
+/**
+ * IMPORT_POLICY: `{"default": {"deny": ["requests"]}, "tenants": {"acme": {"allow": ["numpy", "pandas"]}}}`. A new
+ * thread's policy is its tenant's combined with its own (shared/src/import-policy.ts); it is fixed at creation.
+ */
+function importPolicies(raw: string, ctx: z.RefinementCtx): ImportPolicies {
+  if (raw.trim() === "") return { tenants: {} };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not JSON" });
+    return z.NEVER;
+  }
+  const parsed = ImportPoliciesSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: `${issue.path.join(".")}: ${issue.message}` });
+  return z.NEVER;
+}
+
+/** The deployment's import policy for one tenant (undefined: none). */
+export function tenantImportPolicy(policies: ImportPolicies, tenant: string): ImportPolicy | undefined {
+  return Object.hasOwn(policies.tenants, tenant) ? policies.tenants[tenant] : policies.default;
+}
+
 /** RUNTIME_URL: one URL, or several separated by commas. */
 function runtimeUrls(raw: string): string[] {
   return raw
@@ -73,6 +107,8 @@ export interface WorkerConfig {
   openRateLimit: { perMinute: number; burst: number };
   /** Origins whose pages may call the API from a browser (besides the worker's own). */
   corsOrigins: string[];
+  /** IMPORT_POLICY: the deployment's Python import policies, per tenant or by default. */
+  importPolicies: ImportPolicies;
 }
 
 const cache = new WeakMap<object, WorkerConfig>();
@@ -98,6 +134,7 @@ export function workerConfig(env: Env): WorkerConfig {
     tokenRateLimit: { perMinute: parsed.data.TOKEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.TOKEN_RATE_LIMIT_BURST },
     openRateLimit: { perMinute: parsed.data.OPEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.OPEN_RATE_LIMIT_BURST },
     corsOrigins: parsed.data.CORS_ORIGINS,
+    importPolicies: parsed.data.IMPORT_POLICY,
   };
   cache.set(env, config);
   return config;

@@ -3,6 +3,7 @@ import type { RuntimeConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { DiskQuota } from "../quota/disk-quota.ts";
 import { admitRun } from "../quota/run-quota.ts";
+import { importPolicyEnv } from "../python/import-policy.ts";
 import { prepareGuest } from "../runner/guest.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
 import type { Sandbox } from "../sandbox/create.ts";
@@ -46,7 +47,10 @@ export class ContextManager {
       const admitted = this.quota ? await admitRun(this.quota, loc, limits, "the context's interpreter was not started") : null;
       try {
         const argv = kernel.argv(ready.venv);
-        const cmd = await prepareGuest(this.config, this.sandbox, loc, { argv, cwd: cwd.guest, env: req.env, limits: admitted?.limits ?? limits });
+        // Read at each start: a restart applies the thread's policy as it is now.
+        const policy = req.language === "python" ? importPolicyEnv(this.sandbox.settings.importPolicy(loc.key)) : {};
+        const env = { ...req.env, ...policy };
+        const cmd = await prepareGuest(this.config, this.sandbox, loc, { argv, cwd: cwd.guest, env, limits: admitted?.limits ?? limits });
         if (!admitted) return cmd;
         // The interpreter's end (its exit, or a start given up) ends its watch.
         const release = async () => {

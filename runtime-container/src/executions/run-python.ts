@@ -1,5 +1,5 @@
 import path from "node:path";
-import { AppError, ErrorCode, type ResultPayload, type RunPythonParams } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type ImportPolicy, type ResultPayload, type RunPythonParams } from "../../../shared/src/index.ts";
 import { type KindHandler, inWorkspace, timeoutS } from "./kind-handler.ts";
 import type { ExecutionContext } from "./registry.ts";
 import type { GuestRunner } from "../runner/guest.ts";
@@ -8,6 +8,7 @@ import { type GuestDir, requireWorkspaceDir, resolveGuestDir } from "../workspac
 import type { WorkspaceLocation } from "../thread-location.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { fixForImport } from "../python/import-names.ts";
+import { IMPORT_POLICY_SOURCE, POLICY_HOOK_DIR, importPolicyEnv } from "../python/import-policy.ts";
 import { type InstallDeps, installIntoThread, requirementsFrom, systemSite } from "./install-step.ts";
 import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./run-python-response.ts";
 import { changedFiles, snapshotWorkspace } from "../python/snapshot.ts";
@@ -24,6 +25,8 @@ export interface RunPythonDeps extends InstallDeps {
   stdlibModules(loc: WorkspaceLocation): Promise<ReadonlySet<string>>;
   /** The disk quota the request's files (and the script) are written under. */
   quota?: DiskQuota;
+  /** The thread's import policy (none: null), enforced in the code's interpreter (python/import-policy.ts). */
+  importPolicy?(loc: WorkspaceLocation): ImportPolicy | null;
 }
 
 /**
@@ -96,7 +99,8 @@ export async function runPython(
     if (!outcome.ok) return { kind: "run_python", value: installFailedResponse(outcome.message, rc) };
   }
 
-  let out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, reserve);
+  const policy = importPolicyEnv(deps.importPolicy?.(ws.loc) ?? null);
+  let out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, policy, reserve);
   let note = "";
   const failure = analyzePythonFailure({ ...out, scriptPath: rc.scriptPath });
   if (params.options.auto_install && failure?.missing_module) {
@@ -106,7 +110,7 @@ export async function runPython(
       note = outcome.ok
         ? `[auto_install: '${failure.missing_module}' was missing; installed ${outcome.installed.join(" ")} and ran the code again]\n`
         : `[auto_install: installing ${fix.install} for '${failure.missing_module}' failed: ${outcome.message}]\n`;
-      if (outcome.ok) out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, reserve);
+      if (outcome.ok) out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, policy, reserve);
     }
   }
   // The manifest update is bookkeeping, not a file the code created.
@@ -126,14 +130,19 @@ async function runScript(
   interpreter: string,
   rc: ResponseContext,
   ctx: ExecutionContext,
+  policy: Record<string, string>,
   reserve?: ReserveRoom,
 ): Promise<RunOutcome> {
   const runDir = path.join(".threadbox", "runs", ctx.executionId);
-  await writeRequestFiles(ws.loc.dir, runDir, { "main.py": params.code }, ws.loc.owner, reserve);
+  // With an import policy, its finder comes in as the first sitecustomize on PYTHONPATH (it loads the next one).
+  const hooked = Object.keys(policy).length > 0;
+  const files = { "main.py": params.code, ...(hooked ? { [`${POLICY_HOOK_DIR}/sitecustomize.py`]: IMPORT_POLICY_SOURCE } : {}) };
+  await writeRequestFiles(ws.loc.dir, runDir, files, ws.loc.owner, reserve);
   // Python puts the script's directory on sys.path, not the working directory: add it so `files` import.
   // System mode finds the thread's own packages in its per-thread directory.
-  const paths = [dir.guest, ...(interpreter.startsWith(ws.venv) ? [] : [systemSite(ws)]), params.environment.PYTHONPATH];
-  const env = { ...params.environment, PYTHONPATH: paths.filter(Boolean).join(":") };
+  const hook = hooked ? [path.posix.join(path.posix.dirname(rc.scriptPath), POLICY_HOOK_DIR)] : [];
+  const paths = [...hook, dir.guest, ...(interpreter.startsWith(ws.venv) ? [] : [systemSite(ws)]), params.environment.PYTHONPATH];
+  const env = { ...params.environment, PYTHONPATH: paths.filter(Boolean).join(":"), ...policy };
   try {
     return await run(ws.loc, {
       argv: [interpreter, rc.scriptPath],

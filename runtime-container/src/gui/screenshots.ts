@@ -142,12 +142,15 @@ export async function withScreenshots<T>(
   }
 }
 
-/** A runner that adds `env` to every run (the caller's own variables still win; PYTHONPATH is joined). */
+/**
+ * A runner that adds `env` to every run (the caller's own variables still win; PYTHONPATH is joined, the caller's
+ * first: run_python's import-policy hook must be the first sitecustomize found, and it loads this one next).
+ */
 export function withEnv(run: GuestRunner, env: Record<string, string>): GuestRunner {
   if (Object.keys(env).length === 0) return run;
   return (loc, r) => {
     const user = r.env ?? {};
-    const pythonPath = [env.PYTHONPATH, user.PYTHONPATH].filter(Boolean).join(":");
+    const pythonPath = [user.PYTHONPATH, env.PYTHONPATH].filter(Boolean).join(":");
     return run(loc, { ...r, env: { ...env, ...user, ...(pythonPath ? { PYTHONPATH: pythonPath } : {}) } });
   };
 }

@@ -27,14 +27,25 @@ export function threadRoutes(s: Services): Hono {
     return c.json({ ...health, layers: s.sandbox.report, storage }, storage.ok ? 200 : 503);
   });
 
-  /** Creates and configures the workspace (idempotent); `network` (optional body) is kept with the thread. */
+  /**
+   * Creates and configures the workspace (idempotent); `network` and `import_policy` (optional body) are kept with
+   * the thread (an `import_policy` of null clears it).
+   */
   app.post("/threads/:tenant/:thread", async (c) => {
     const setup = await jsonBody(c, ThreadSetupSchema);
     const loc = threadOf(c, s);
     if (setup.network) s.sandbox.settings.setNetwork(loc.key, setup.network);
+    if (setup.import_policy !== undefined) s.sandbox.settings.setImportPolicy(loc.key, setup.import_policy);
     await s.workspaces.ensure(loc);
     const network = s.sandbox.settings.network(loc.key);
-    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), network, disk: await s.quota.usage(loc) });
+    const importPolicy = s.sandbox.settings.importPolicy(loc.key);
+    return c.json({
+      ...(await s.workspaces.info(loc)),
+      contexts: await s.contexts.list(loc),
+      network,
+      import_policy: importPolicy,
+      disk: await s.quota.usage(loc),
+    });
   });
 
   app.get("/threads/:tenant/:thread", async (c) => {

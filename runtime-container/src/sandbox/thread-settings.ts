@@ -1,12 +1,15 @@
 import path from "node:path";
 import { z } from "zod";
-import { type NetworkMode, NetworkModeSchema } from "../../../shared/src/index.ts";
+import { type ImportPolicy, ImportPolicySchema, type NetworkMode, NetworkModeSchema, isOpenImportPolicy } from "../../../shared/src/index.ts";
 import { readJsonState, writeJsonState } from "./json-state.ts";
 
-const StoredSchema = z.object({ network: z.record(z.string(), NetworkModeSchema) });
+const StoredSchema = z.object({
+  network: z.record(z.string(), NetworkModeSchema),
+  import_policy: z.record(z.string(), ImportPolicySchema).default({}),
+});
 
 /**
- * Settings the worker gives a thread when it creates it (`network`), kept in STATE_DIR: never in the workspace,
+ * Settings the worker gives a thread when it sets it up (`network`, `import_policy`), kept in STATE_DIR: never in the workspace,
  * where the thread's own programs could rewrite them.
  */
 export class ThreadSettings {
@@ -15,7 +18,7 @@ export class ThreadSettings {
 
   constructor(stateDir: string) {
     this.file = path.join(stateDir, "thread-settings.json");
-    this.state = readJsonState(this.file, StoredSchema, { network: {} });
+    this.state = readJsonState(this.file, StoredSchema, { network: {}, import_policy: {} });
   }
 
   network(key: string): NetworkMode {
@@ -26,6 +29,19 @@ export class ThreadSettings {
     if (this.network(key) === mode) return;
     if (mode === "default") delete this.state.network[key];
     else this.state.network[key] = mode;
+    writeJsonState(this.file, this.state);
+  }
+
+  /** The thread's import policy (run_python, Python contexts); null: none. */
+  importPolicy(key: string): ImportPolicy | null {
+    return this.state.import_policy[key] ?? null;
+  }
+
+  setImportPolicy(key: string, policy: ImportPolicy | null): void {
+    const next = isOpenImportPolicy(policy) ? null : policy;
+    if (JSON.stringify(this.importPolicy(key)) === JSON.stringify(next)) return;
+    if (next) this.state.import_policy[key] = next;
+    else delete this.state.import_policy[key];
     writeJsonState(this.file, this.state);
   }
 }

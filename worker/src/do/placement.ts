@@ -63,12 +63,13 @@ export class ThreadPlacement {
 
   /**
    * Before a thread's first call on a runtime it moved to: that runtime knows nothing of the thread's settings (the
-   * one it left kept them), so a `network: "none"` thread is set up there first, or its programs would get a network.
+   * one it left kept them), so a `network: "none"` thread is set up there first, or its programs would get a network;
+   * likewise a thread with an import policy.
    * A thread with the default mode needs nothing: its first call sets its workspace up. If the set-up fails, the
    * thread is not moved.
    */
   private async setUpOn(thread: ThreadRow, url: string): Promise<void> {
-    if (thread.network === "default") return;
+    if (thread.network === "default" && thread.import_policy === null) return;
     try {
       await this.client.call(url, setupCall(thread));
     } catch (err) {
@@ -108,6 +109,6 @@ export class ThreadPlacement {
 
 /** The runtime's workspace set-up call for a thread: it always carries the thread's settings. */
 export function setupCall(thread: ThreadRow): RuntimeCall {
-  const body: ThreadSetup = { network: thread.network };
+  const body: ThreadSetup = { network: thread.network, import_policy: thread.import_policy };
   return { method: "POST", path: runtimePaths.thread(rowRef(thread)), body: JSON.stringify(body) };
 }

@@ -1,4 +1,13 @@
-import { type ExecutionEvent, type ExecutionKind, type ExecutionRecord, type ExecutionStatus, type NetworkMode, type ThreadRef, threadRef } from "../../../shared/src/index.ts";
+import {
+  type ExecutionEvent,
+  type ExecutionKind,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type ImportPolicy,
+  type NetworkMode,
+  type ThreadRef,
+  threadRef,
+} from "../../../shared/src/index.ts";
 import { CHUNKS_SCHEMA, CHUNK_CHARS, ChunkStore, REQUEST_SLOT } from "./chunks.ts";
 import { EVENTS_SCHEMA, EventLog } from "./event-log.ts";
 import { RowLimitedSql } from "./row-limit.ts";
@@ -10,7 +19,7 @@ export const MAX_EXECUTIONS_KEPT = 200;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS thread (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL,
-  placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0
+  placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0, import_policy TEXT
 );
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL, request TEXT NOT NULL,
@@ -31,6 +40,8 @@ export interface ThreadRow {
   placed_at: string;
   /** Kept here, not only on the runtime: a thread moved to another runtime must keep `none` (see do/placement.ts). */
   network: NetworkMode;
+  /** The import policy in force (the tenant's and the thread's own, combined at creation); null: none. */
+  import_policy: ImportPolicy | null;
   /**
    * Made at creation, never reused: a thread deleted and created again under the same id is another incarnation,
    * and tokens minted for the first one do not reach the second (auth/tokens.ts).
@@ -89,6 +100,8 @@ export class ThreadStore {
     if (!columns.includes("network")) this.sql.exec("ALTER TABLE thread ADD COLUMN network TEXT");
     // Threads created before incarnations: they get one now (tokens minted before then carried none anyway).
     if (!columns.includes("incarnation")) this.sql.exec("ALTER TABLE thread ADD COLUMN incarnation TEXT");
+    // Threads created before import policies: none.
+    if (!columns.includes("import_policy")) this.sql.exec("ALTER TABLE thread ADD COLUMN import_policy TEXT");
     if (!columns.includes("token_generation")) {
       this.sql.exec("ALTER TABLE thread ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0");
     }
@@ -99,18 +112,20 @@ export class ThreadStore {
     const row = this.sql
       .exec(
         "SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at, " +
-          "coalesce(network, 'default') AS network, incarnation, token_generation FROM thread LIMIT 1",
+          "coalesce(network, 'default') AS network, incarnation, token_generation, import_policy FROM thread LIMIT 1",
       )
-      .toArray()[0];
-    return (row as ThreadRow | undefined) ?? null;
+      .toArray()[0] as (Omit<ThreadRow, "import_policy"> & { import_policy: string | null }) | undefined;
+    if (!row) return null;
+    // Written by createThread from a validated policy, so it parses.
+    return { ...row, import_policy: row.import_policy === null ? null : (JSON.parse(row.import_policy) as ImportPolicy) };
   }
 
   createThread(row: ThreadRow): void {
     this.sql.exec(
-      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation, import_policy) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at, row.network, row.incarnation,
-      row.token_generation,
+      row.token_generation, row.import_policy === null ? null : JSON.stringify(row.import_policy),
     );
   }
 

@@ -39,7 +39,8 @@ export class ThreadCalls {
     const t = this.store.thread() as ThreadRow;
     const index = this.urls.indexOf(t.runtime_url);
     const runtime = { index: index < 0 ? null : index, placed_at: t.placed_at };
-    return { id: t.id, created_at: t.created_at, last_active_at: t.last_active_at, runtime, workspace, counts: this.store.counts() };
+    const policy = t.import_policy ? { import_policy: t.import_policy } : {};
+    return { id: t.id, created_at: t.created_at, last_active_at: t.last_active_at, runtime, workspace, ...policy, counts: this.store.counts() };
   }
 
   /** Context management on the thread's runtime: its JSON answer (as text) and status pass through. */

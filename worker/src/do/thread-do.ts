@@ -3,13 +3,15 @@ import {
   AppError,
   ErrorCode,
   type ExecutionRecord,
+  type ImportPolicy,
   type NetworkMode,
   type StreamFormat,
   type ThreadRef,
   type ThreadState,
   runtimePaths,
 } from "../../../shared/src/index.ts";
-import { workerConfig } from "../config.ts";
+import { type WorkerConfig, tenantImportPolicy, workerConfig } from "../config.ts";
+import { combineImportPolicies } from "../../../shared/src/index.ts";
 import { type RuntimeClient, runtimeClient } from "../runtime/client.ts";
 import { type ThreadAccess, accessThread } from "./access.ts";
 import { type Answer, answer, eventLog } from "./answer.ts";
@@ -32,10 +34,12 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly placement: ThreadPlacement;
   private readonly executor: Executor;
   private readonly calls: ThreadCalls;
+  private readonly config: WorkerConfig;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const config = workerConfig(env);
+    this.config = config;
     this.store = new ThreadStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     this.runtime = runtimeClient(env);
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
@@ -47,10 +51,14 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   /** Creates the thread and sets its workspace up; `created: false` when it exists already (nothing changed). */
-  create(ref: ThreadRef, network: NetworkMode = "default"): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
+  create(
+    ref: ThreadRef,
+    network: NetworkMode = "default",
+    importPolicy?: ImportPolicy,
+  ): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
     return rpc(async () => {
       if (this.store.thread()) return { created: false, state: null };
-      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, network))) };
+      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, network, importPolicy))) };
     });
   }
 
@@ -157,10 +165,12 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   /** A new thread's row: a fresh incarnation, placed on the best runtime that answers (its workspace comes lazily). */
-  private insert(ref: ThreadRef, network: NetworkMode): ThreadRow {
+  private insert(ref: ThreadRef, network: NetworkMode, importPolicy?: ImportPolicy): ThreadRow {
     const now = new Date().toISOString();
     const runtime_url = this.placement.initial(ref);
-    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network };
+    // The tenant's policy (IMPORT_POLICY) with the thread's own, fixed now: a thread keeps what it was created with.
+    const import_policy = combineImportPolicies(tenantImportPolicy(this.config.importPolicies, ref.tenant), importPolicy) ?? null;
+    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy };
     this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
     return this.thread(null);
   }

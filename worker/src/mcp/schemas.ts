@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  ImportPolicySchema,
   CellResultSchema,
   ContextIdSchema,
   ContextInfoSchema,
@@ -48,6 +49,9 @@ export const TOOL_INPUTS = {
   create_thread: z.strictObject({
     sandbox_id: ThreadIdSchema.optional().describe("The new thread's id (default: a new UUID); an existing id is an error."),
     network: NetworkModeSchema.optional().describe('"none": the thread\'s programs run without any network (default: "default").'),
+    import_policy: ImportPolicySchema.optional().describe(
+      "Python modules the thread's code may import: deny refuses modules (and submodules); with allow, only those and the standard library.",
+    ),
   }),
 } as const;
 export type ToolName = keyof typeof TOOL_INPUTS;

@@ -121,7 +121,7 @@ export const TOOLS: { [N in ToolName]: { description: string; run: Handler<N> } 
     run: async (input, { env, principal }) => {
       requireKey(principal);
       const ref = threadRef(principal.tenant, input.sandbox_id ?? crypto.randomUUID());
-      const { created, state } = await fromRpc(threadStub(env, ref).create(ref, input.network));
+      const { created, state } = await fromRpc(threadStub(env, ref).create(ref, input.network, input.import_policy));
       if (!created || !state) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${ref.thread} already exists`);
       return structuredResult(`created thread ${ref.thread}: pass sandbox_id "${ref.thread}" to the other tools`, state satisfies ThreadState);
     },

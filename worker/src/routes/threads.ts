@@ -14,7 +14,8 @@ export function threadRoutes(): Hono<AppEnv> {
     const body = await jsonBody(c, CreateThreadSchema);
     const { ref, stub } = threadFromPath(c, body.id ?? crypto.randomUUID());
     // The thread's object keeps `network` (it survives a move); the runtime applies it (no network when "none").
-    const { created, state } = await fromRpc(stub.create(ref, body.network));
+    // Likewise its import policy (combined with the tenant's IMPORT_POLICY), applied in run_python and contexts.
+    const { created, state } = await fromRpc(stub.create(ref, body.network, body.import_policy));
     if (!created || !state) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${ref.thread} already exists`);
     return c.json(state, 201);
   });
