@@ -76,8 +76,11 @@ export const HealthSchema = z.object({
 const JsonRpcSchema = z.looseObject({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.number()]).optional(), method: z.string().optional() });
 
 const Deleted = z.object({ id: z.string(), deleted: z.boolean() });
-const EXECUTION_IDS: Record<string, string> = { exec: "exec", run_python: "runPython", run_code: "runCode", cell: "runCell", install: "installPackages" };
-const KIND_ERRORS: Record<string, ErrorCode[]> = { cell: ["CONTEXT_NOT_FOUND", "CONTEXT_BUSY"] };
+const EXECUTION_IDS: Record<string, string> = { exec: "exec", run_python: "runPython", run_code: "runCode", cell: "runCell", run_jupyter: "runJupyter", install: "installPackages" };
+const KIND_ERRORS: Record<string, ErrorCode[]> = {
+  cell: ["CONTEXT_NOT_FOUND", "CONTEXT_BUSY"],
+  run_jupyter: ["INVALID_NOTEBOOK", "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_FILE", "CONTEXT_NOT_FOUND", "CONTEXT_BUSY"],
+};
 const runErrors: ErrorCode[] = [...THREAD, ...RUNTIME, ...EXECUTION];
 
 /** The execution routes, one per kind of execution-kinds.ts (the table the worker's routes are made from). */
