@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { RuntimeConfig } from "./config.ts";
 import type { Owner } from "./files/safe-open.ts";
 import { ContextManager } from "./contexts/manager.ts";
+import { notebookCellRunner } from "./python/notebook-cell.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import { DisplayManager } from "./gui/displays.ts";
 import type { ScreenshotDeps } from "./gui/screenshots.ts";
@@ -89,6 +90,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       systemPythonVersion: systemPythonProber(run),
       stdlibModules: stdlibProber(run, config.PYTHON_BIN),
       quota,
+      notebookCell: notebookCellRunner(contexts),
     },
     interpreters,
     startedAt: Date.now(),
