@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExecutionEvent, type ExecutionRecord, ExecutionRecordSchema, NotebookResultSchema } from "../../shared/src/index.ts";
+import { type ExecutionEvent, type ExecutionRecord, ExecutionRecordSchema, NotebookResultSchema, RunPythonResponseSchema } from "../../shared/src/index.ts";
 import { Threadbox } from "../../client/src/index.ts";
 import { code, markdown, notebookOf, validateNotebook } from "../runtime/notebook-format.ts";
 import { type ErrorJson, SSE, checkTerminal, createThread, dataOf, expectJson, liveEvents, uniqueId } from "./helpers.ts";
@@ -69,6 +69,23 @@ describe("run_jupyter through the worker", () => {
     expect(r.cells[2]?.error).toMatchObject({ type: "ValueError", value: "bad" });
     const nb = r.notebook as { cells: { outputs: { output_type: string }[] }[] };
     expect(nb.cells[2]?.outputs.map((o) => o.output_type)).toEqual(["error"]);
+  });
+
+  it("runs run_python with notebook_format: a figure without savefig and the last value in displays", async () => {
+    const thread = await createThread(stack, uniqueId("nb-fmt"));
+    const r = RunPythonResponseSchema.parse(
+      await expectJson(
+        stack.api("POST", `/v1/threads/${thread}/run_python`, {
+          body: { code: "import matplotlib.pyplot as plt\nplt.plot([1, 4, 9])\nsum([1, 4, 9])", options: { notebook_format: true } },
+        }),
+        200,
+      ),
+    );
+    expect(r).toMatchObject({ text: "14", is_error: false });
+    expect(r.displays?.map((d) => [d.source, d.mime])).toEqual([
+      ["figure", "image/png"],
+      ["value", "text/plain"],
+    ]);
   });
 
   it("refuses a notebook that is not nbformat 4, and a missing file, with their codes", async () => {
