@@ -6,18 +6,22 @@ import { type NotebookResult, NotebookResultSchema } from "../../shared/src/inde
 import { contextClient, failure, newThread } from "./context-client.ts";
 import { type RuntimeProcess, readEvents, startRuntime } from "./harness.ts";
 import { code, markdown, notebookOf, validateNotebook } from "./notebook-format.ts";
+import { type PackageIndex, startPackageIndex } from "./package-index.ts";
 
 // run_jupyter against the real runtime: a notebook's code cells in a real Python context in the sandbox, the
 // outputs written back into the workspace file (valid for nbformat), streaming, contexts, and refused inputs.
 
 const TENANT = "acme";
 let rt: RuntimeProcess;
+let index: PackageIndex;
 beforeAll(async () => {
+  index = await startPackageIndex([{ name: "tbx-hello", version: "1.0.0" }]);
   // A small request cap, so "over the cap" needs no big file.
-  rt = await startRuntime({ MAX_BODY_BYTES: String(256 * 1024) });
+  rt = await startRuntime({ MAX_BODY_BYTES: String(256 * 1024), PIP_INDEX_URL: index.url });
 });
 afterAll(async () => {
   await rt?.stop();
+  await index?.stop();
 });
 
 const { create: createContext, value } = contextClient(() => rt);
@@ -108,6 +112,18 @@ describe("a notebook of the workspace", () => {
     expect(r.not_run).toBe(1);
     expect(r.written).toBe(true);
     validateNotebook(hostPath(thread, "t.ipynb"));
+  });
+});
+
+describe("IPython lines in notebook cells", () => {
+  it("runs !commands and %pip install (into the thread's venv, from a loopback index)", async () => {
+    const thread = newThread("nb-magic");
+    await putNotebook(thread, "m.ipynb", notebookOf([code("!echo from the shell"), code("%pip install -q tbx-hello==1.0.0\nimport tbx_hello\ntbx_hello.hello()")]));
+    const r = await run(thread, { notebook: "m.ipynb", timeout: 240 });
+    expect(r.cells.map((c) => c.ok), JSON.stringify(r.cells.map((c) => c.error))).toEqual([true, true]);
+    expect(r.cells[0]?.outputs).toEqual([{ output_type: "stream", name: "stdout", text: "from the shell\n" }]);
+    expect(r.cells[1]?.outputs.at(-1)).toMatchObject({ output_type: "execute_result", data: { "text/plain": "'hello from tbx-hello 1.0.0'" } });
+    validateNotebook(hostPath(thread, "m.ipynb"));
   });
 });
 

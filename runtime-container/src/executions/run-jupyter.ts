@@ -10,6 +10,7 @@ import {
 import type { InterpreterContext } from "../contexts/interpreter-context.ts";
 import { CellOutputs, parseNotebook, runnableCells, withOutputs } from "../notebooks/notebook-doc.ts";
 import { notebookRel, readNotebookFile, writeNotebookFile } from "../notebooks/notebook-file.ts";
+import { cellInstall } from "./cell.ts";
 import { inWorkspace, type KindHandler, timeoutS } from "./kind-handler.ts";
 
 /**
@@ -59,7 +60,9 @@ export const runJupyterHandler: KindHandler<"run_jupyter"> = async (s, { loc, re
           outputs.add(body);
           ctx.emit(body);
         };
-        const r = await context.run(`${ctx.executionId}-${index}`, code, left, emit, { env, signal: ctx.signal });
+        // `%pip install` in a cell goes the way it goes in a context's cell (into the thread's venv, recorded).
+        const install = cellInstall(s, loc, ctx);
+        const r = await context.run(`${ctx.executionId}-${index}`, code, left, emit, { env, signal: ctx.signal, install });
         const out = outputs.finish(r);
         ran.set(index, { execution_count: r.execution_count, outputs: out });
         cells.push({ index, execution_count: r.execution_count, ok: r.ok, outputs: out, error: r.error, timed_out: r.timed_out, duration_ms: r.duration_ms });
