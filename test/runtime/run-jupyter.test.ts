@@ -164,6 +164,8 @@ describe("refused notebooks (4xx before anything runs)", () => {
     expect(await failure(await jupyter(thread, { notebook: "missing.ipynb" }), 404)).toBe("FILE_NOT_FOUND");
     expect(await failure(await jupyter(newThread("nb-none"), { notebook: "a.ipynb" }), 404)).toBe("FILE_NOT_FOUND");
     expect(await failure(await jupyter(thread, { notebook: notebookOf([]), context: "ctx_nothere" }), 404)).toBe("CONTEXT_NOT_FOUND");
+    const js = await createContext(thread, { language: "javascript" });
+    expect(await failure(await jupyter(thread, { notebook: notebookOf([code("1")]), context: js.id }), 400)).toBe("VALIDATION_FAILED");
   });
 
   it("a notebook file over the request cap is 413", async () => {
