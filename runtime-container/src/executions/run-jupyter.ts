@@ -32,10 +32,12 @@ export const runJupyterHandler: KindHandler<"run_jupyter"> = async (s, { loc, re
     throw new AppError(ErrorCode.VALIDATION_FAILED, `context ${named.id} is ${named.language}; a notebook runs in a python context`);
   }
   if (named?.isBusy) throw new AppError(ErrorCode.CONTEXT_BUSY, `context ${named.id} is running a cell; one cell runs at a time`);
-  const deadline = performance.now() + timeoutS(s, req.timeout) * 1000;
+  const budgetMs = timeoutS(s, req.timeout) * 1000;
 
   return inWorkspace(s, loc, "the notebook was not started", async (_ws, ctx, { env }) => {
     const started = performance.now();
+    // Counted from the workspace being ready (a new thread's set-up is not the notebook's time).
+    const deadline = started + budgetMs;
     // A notebook runs in its own directory, as Jupyter runs it.
     const cwd = rel === null ? undefined : `/${path.posix.dirname(rel) === "." ? "" : path.posix.dirname(rel)}`;
     const context: InterpreterContext = named ?? s.contexts.get(loc, (await s.contexts.create(loc, { language: "python", cwd })).id);
