@@ -12,7 +12,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 # each sandbox's network: a user-mode stack (slirp4netns) and nftables for its egress rules; Chromium for the
 # browser tests (test/browser: playwright-core drives Debian's build, never a downloaded one).
 DEB_PACKAGES=(proot bubblewrap python3 python3-venv python3-pip python3-numpy python3-pandas python3-matplotlib python3-tk
-  xvfb imagemagick x11-utils s3fs fuse3 python3-ipykernel python3-jupyter-client gcc libc6-dev util-linux procps
+  xvfb imagemagick x11-utils s3fs fuse3 python3-ipykernel python3-jupyter-client python3-nbformat gcc libc6-dev util-linux procps
   slirp4netns nftables iproute2 chromium)
 
 missing=()

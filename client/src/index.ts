@@ -8,6 +8,7 @@ export {
   type RunCodeLanguage,
   type RunCodeOptions,
   type RunCodeResult,
+  type RunJupyterOptions,
   type RunPythonOptions,
 } from "./thread.ts";
 export { Files } from "./files.ts";

@@ -4,6 +4,7 @@ import type {
   ExecResult,
   ExecutionEvent,
   InstallResult,
+  NotebookResult,
   ResultPayload,
   RunPythonResponse,
 } from "../../shared/src/index.ts";
@@ -36,6 +37,7 @@ export interface ResultValues {
   run_python: RunPythonResponse;
   install: InstallResult;
   cell: CellResult & { displays?: DisplayOutput[] };
+  notebook: NotebookResult;
 }
 
 /**

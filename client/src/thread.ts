@@ -5,6 +5,7 @@ import {
   type PackagesRequestSchema,
   type RunCodeSchema,
   type RunPythonParamsInput,
+  type RunJupyterSchema,
   type RunPythonResponse,
   type ThreadState,
   ThreadStateSchema,
@@ -27,6 +28,8 @@ export type RunCodeLanguage = RunCodeInput["language"];
 export type RunCodeOptions = Omit<RunCodeInput, "code" | "language">;
 /** Python runs as `run_python` (its result), the others as a program (an exec result). */
 export type RunCodeResult<L extends RunCodeLanguage> = L extends "python" ? RunPythonResponse : ExecResult;
+/** `run_jupyter`'s fields beside the notebook (timeout for the whole notebook, context, stop_on_error). */
+export type RunJupyterOptions = Omit<z.input<typeof RunJupyterSchema>, "notebook">;
 export type InstallOptions = Omit<z.input<typeof PackagesRequestSchema>, "packages">;
 
 /** Package installation into the thread's Python venv or Node project. */
@@ -85,6 +88,17 @@ export class Thread {
   runCode(language: RunCodeLanguage, code: string, opts?: RunCodeOptions & (StreamOptions | ResultOptions)): ExecutionStream | Promise<unknown> {
     const { body, call } = splitOptions(opts);
     return this.#scope.execute("/run_code", { ...body, language, code }, language === "python" ? ["run_python"] : ["exec"], call);
+  }
+
+  /**
+   * A notebook's code cells in order in a Python context (a fresh one unless `context` names one): a workspace path
+   * (its outputs are written back into the file) or an nbformat 4 document (the answer carries it with its outputs).
+   */
+  runJupyter(notebook: string | Record<string, unknown>, opts: RunJupyterOptions & StreamOptions): ExecutionStream;
+  runJupyter(notebook: string | Record<string, unknown>, opts?: RunJupyterOptions & ResultOptions): Promise<ResultValues["notebook"]>;
+  runJupyter(notebook: string | Record<string, unknown>, opts?: RunJupyterOptions & (StreamOptions | ResultOptions)): ExecutionStream | Promise<ResultValues["notebook"]> {
+    const { body, call } = splitOptions(opts);
+    return this.#scope.execute("/run_jupyter", { ...body, notebook }, ["notebook"], call);
   }
 
   /** Where the thread runs, its workspace (Python version, packages, contexts) and its execution counts. */

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { RuntimeConfig } from "./config.ts";
 import type { Owner } from "./files/safe-open.ts";
 import { ContextManager } from "./contexts/manager.ts";
+import { notebookCellRunner } from "./python/notebook-cell.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import { DisplayManager } from "./gui/displays.ts";
 import type { ScreenshotDeps } from "./gui/screenshots.ts";
@@ -119,6 +120,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       stdlibModules: stdlibProber(run, config.PYTHON_BIN),
       importPolicy: (loc) => sandbox.settings.importPolicy(loc.key),
       quota,
+      notebookCell: notebookCellRunner(contexts),
     },
     interpreters,
     startedAt: Date.now(),

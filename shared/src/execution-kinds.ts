@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CellResultSchema, ContextIdSchema, RunCellSchema } from "./contexts.ts";
 import { ExecRequestSchema, ExecResultSchema, InstallResultSchema, PackagesRequestSchema } from "./exec.ts";
+import { NotebookResultSchema, RunJupyterSchema } from "./notebook.ts";
 import { RunCodeSchema, runCodeAsExec, runCodeAsPython } from "./run-code.ts";
 import { RunPythonParamsSchema, RunPythonResponseSchema } from "./run-python.ts";
 
@@ -58,12 +59,21 @@ export const RESULT_KINDS = {
     }),
     log: (v: z.infer<typeof CellResultSchema>) => ({ ok: v.ok, state: v.state, timed_out: v.timed_out }),
   },
+  notebook: {
+    schema: NotebookResultSchema,
+    outcome: (v: z.infer<typeof NotebookResultSchema>): Outcome => ({
+      status: v.canceled ? "cancelled" : v.ok ? "succeeded" : "failed",
+      exit_code: null,
+      error_code: v.timed_out ? "EXECUTION_TIMEOUT" : (v.cells.find((c) => c.error)?.error?.type ?? null),
+    }),
+    log: (v: z.infer<typeof NotebookResultSchema>) => ({ ok: v.ok, cells: v.cells.length, not_run: v.not_run, written: v.written }),
+  },
 } as const;
 export type ResultKind = keyof typeof RESULT_KINDS;
 export type ResultValue<R extends ResultKind> = z.infer<(typeof RESULT_KINDS)[R]["schema"]>;
 
 /** The kinds, in the order the API documents them. */
-export const EXECUTION_KIND_NAMES = ["exec", "run_python", "run_code", "cell", "install"] as const;
+export const EXECUTION_KIND_NAMES = ["exec", "run_python", "run_code", "cell", "run_jupyter", "install"] as const;
 export type ExecutionKind = (typeof EXECUTION_KIND_NAMES)[number];
 export const ExecutionKindSchema = z.enum(EXECUTION_KIND_NAMES);
 
@@ -132,6 +142,13 @@ export const EXECUTION_KINDS = {
     doc: "Run a cell in the context",
     summary: (r) => `cell: ${firstLine(r.code).slice(0, 190)}`,
     params: { ctx: ContextIdSchema },
+  }),
+  run_jupyter: kind({
+    path: "run_jupyter",
+    request: RunJupyterSchema,
+    results: ["notebook"],
+    doc: "Run a Jupyter notebook's code cells in a Python context",
+    summary: (r) => (typeof r.notebook === "string" ? `notebook: ${r.notebook}` : "notebook (inline)").slice(0, 200),
   }),
 } as const satisfies Record<ExecutionKind, unknown>;
 

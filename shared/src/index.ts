@@ -5,6 +5,7 @@ export * from "./events.ts";
 export * from "./exec.ts";
 export * from "./screenshots.ts";
 export * from "./run-python.ts";
+export * from "./notebook.ts";
 export * from "./files.ts";
 export * from "./threads.ts";
 export * from "./import-policy.ts";

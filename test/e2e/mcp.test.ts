@@ -55,7 +55,7 @@ describe("tools", () => {
   it("lists them and each one does its work", { timeout: 180_000 }, async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "run_cell", "run_code", "run_python", "write_file"],
+      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
     );
     const sandbox_id = randomUUID();
 
@@ -77,6 +77,10 @@ describe("tools", () => {
     await call(client, "run_cell", { sandbox_id, context_id, code: "total = 40" });
     const cell = await call(client, "run_cell", { sandbox_id, context_id, code: "total + 2" });
     expect({ text: text(cell), isError: cell.isError }).toEqual({ text: "result: 42", isError: false });
+    const notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: "code", metadata: {}, source: "6 * 7", execution_count: null, outputs: [] }] };
+    const nb = await call(client, "run_jupyter", { sandbox_id, notebook });
+    expect({ text: text(nb), isError: nb.isError }).toEqual({ text: "1 cell(s) run, 0 not run", isError: false });
+    expect(nb.structuredContent).toMatchObject({ ok: true, cells: [{ index: 0, outputs: [{ output_type: "execute_result", data: { "text/plain": "42" } }] }] });
 
     expect(text(await call(client, "write_file", { sandbox_id, path: "notes/a.txt", content: "hello\n" }))).toBe("wrote notes/a.txt (6 bytes)");
     expect(text(await call(client, "read_file", { sandbox_id, path: "notes/a.txt" }))).toBe("hello\n");

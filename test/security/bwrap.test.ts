@@ -1,6 +1,7 @@
 import { CGROUP_CASES } from "./cgroup-cases.ts";
 import { CONFINEMENT_CASES } from "./confinement-cases.ts";
 import { FILE_CASES } from "./file-cases.ts";
+import { NOTEBOOK_CASES } from "./notebook-cases.ts";
 import { IO_CASES } from "./io-cases.ts";
 import { LIMIT_CASES } from "./limit-cases.ts";
 import { NAMESPACE_CASES } from "./namespace-cases.ts";
@@ -21,7 +22,7 @@ const target = useTarget(() => runtimeTarget("bwrap"));
 layersTest(target);
 hostileTests("resource limits under bwrap", "bwrap", [...LIMIT_CASES, ...CGROUP_CASES, ...IO_CASES], target);
 hostileTests("processes under bwrap", "bwrap", PROCESS_CASES, target, { concurrency: 2 });
-hostileTests("confinement under bwrap", "bwrap", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
+hostileTests("confinement under bwrap", "bwrap", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES, ...NOTEBOOK_CASES], target, { concurrency: 2 });
 hostileTests("namespaces and egress under bwrap", "bwrap", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
 hostileTests("the syscall filter under bwrap", "bwrap", SYSCALL_CASES, target, { concurrency: 2 });
 hostileTests("screenshots under bwrap", "bwrap", SCREENSHOT_CASES, target);

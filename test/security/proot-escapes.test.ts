@@ -1,5 +1,6 @@
 import { CONFINEMENT_CASES } from "./confinement-cases.ts";
 import { FILE_CASES } from "./file-cases.ts";
+import { NOTEBOOK_CASES } from "./notebook-cases.ts";
 import { NAMESPACE_CASES } from "./namespace-cases.ts";
 import { NETWORK_CASES } from "./network-cases.ts";
 import { PROCESS_CASES } from "./process-cases.ts";
@@ -16,6 +17,7 @@ import { SCREENSHOT_CASES } from "./screenshot-cases.ts";
 //   X4 /proc · X5 kill(-1) and the server · X6 ptrace · X7 loopback ports
 //   X7n the same from a thread with network "none" · X12 hard links · X13 environment · X14 open fds
 //   X16 setuid binary · X10 planted links via the file API · X11 dir/link swap during uploads
+//   N1 links, a FIFO, a directory at a notebook path (run_jupyter) · N2 a cell swapping its notebook or its directory for a link
 //   X19 System V IPC across runs and threads · X20/X20n egress to the host, loopback, link-local, private ranges
 //   X21 proot (the tracer) out of reach · X22a–m syscalls the filter denies
 //   S1 links and FIFOs among the screenshot files · S2 a window title of shell syntax · S3 the frames' X clients
@@ -25,7 +27,7 @@ const target = useTarget(() => runtimeTarget("proot"));
 
 layersTest(target);
 hostileTests("processes under proot", "proot", PROCESS_CASES, target, { concurrency: 2 });
-hostileTests("confinement under proot", "proot", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES], target, { concurrency: 2 });
+hostileTests("confinement under proot", "proot", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES, ...NOTEBOOK_CASES], target, { concurrency: 2 });
 hostileTests("namespaces and egress under proot", "proot", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
 hostileTests("the syscall filter under proot", "proot", SYSCALL_CASES, target, { concurrency: 2 });
 hostileTests("screenshots under proot", "proot", SCREENSHOT_CASES, target);

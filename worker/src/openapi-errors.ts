@@ -29,6 +29,7 @@ const EXAMPLE_MESSAGES: Record<Code, string> = {
   INVALID_JSON: "the request body is not valid JSON",
   VALIDATION_FAILED: "Invalid request: timeout: Too big: expected number to be <=300",
   INVALID_PATH: '"../etc/passwd" is not a path inside the workspace (no "..", NUL or backslash)',
+  INVALID_NOTEBOOK: "notebook a.ipynb is not an nbformat 4 notebook (nbformat: only nbformat 4 notebooks can be run)",
   UNAUTHORIZED: "missing Authorization: Bearer <api key or token>",
   FORBIDDEN: "this operation needs an API key; a thread token cannot perform it",
   NOT_FOUND: "no route for GET /v1/nothing",

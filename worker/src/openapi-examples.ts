@@ -79,4 +79,19 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
     javascript: { summary: "A JavaScript cell", value: { code: "let n = 20\nconst add = (x) => x + n" } },
     await: { summary: "A JavaScript cell with await", value: { code: "await new Promise(r => setTimeout(r, 10))\nadd(22)" } },
   },
+  runJupyter: {
+    file: { summary: "A notebook of the workspace (its outputs are written back into it)", value: { notebook: "analysis/report.ipynb" } },
+    inline: {
+      summary: "A notebook given inline (its outputs come back with it)",
+      value: {
+        notebook: {
+          nbformat: 4,
+          nbformat_minor: 5,
+          metadata: {},
+          cells: [{ id: "a", cell_type: "code", metadata: {}, execution_count: null, outputs: [], source: "x = 6\nx * 7" }],
+        },
+        stop_on_error: true,
+      },
+    },
+  },
 };

@@ -76,8 +76,11 @@ export const HealthSchema = z.object({
 const JsonRpcSchema = z.looseObject({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.number()]).optional(), method: z.string().optional() });
 
 const Deleted = z.object({ id: z.string(), deleted: z.boolean() });
-const EXECUTION_IDS: Record<string, string> = { exec: "exec", run_python: "runPython", run_code: "runCode", cell: "runCell", install: "installPackages" };
-const KIND_ERRORS: Record<string, ErrorCode[]> = { cell: ["CONTEXT_NOT_FOUND", "CONTEXT_BUSY"] };
+const EXECUTION_IDS: Record<string, string> = { exec: "exec", run_python: "runPython", run_code: "runCode", cell: "runCell", run_jupyter: "runJupyter", install: "installPackages" };
+const KIND_ERRORS: Record<string, ErrorCode[]> = {
+  cell: ["CONTEXT_NOT_FOUND", "CONTEXT_BUSY"],
+  run_jupyter: ["INVALID_NOTEBOOK", "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_FILE", "CONTEXT_NOT_FOUND", "CONTEXT_BUSY"],
+};
 const runErrors: ErrorCode[] = [...THREAD, ...RUNTIME, ...EXECUTION];
 
 /** The execution routes, one per kind of execution-kinds.ts (the table the worker's routes are made from). */
@@ -118,7 +121,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       tag: "MCP",
       summary: "The Model Context Protocol (Streamable HTTP, stateless)",
       description:
-        "Tools run_python, run_code, exec, install_packages, create_context, run_cell, write_file, read_file, list_files and create_thread " +
+        "Tools run_python, run_code, exec, install_packages, create_context, run_cell, run_jupyter, write_file, read_file, list_files and create_thread " +
         "(API key only). Send `Accept: application/json, text/event-stream`; a call answers as an SSE stream carrying its progress " +
         "notifications (the run's output, when the request has a progressToken) and then its result. Same credentials and rate limits " +
         "as /v1; a thread token fixes the thread (sandbox_id may be left out). GET and DELETE answer 405.",

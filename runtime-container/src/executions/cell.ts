@@ -21,7 +21,7 @@ export const cellHandler: KindHandler<"cell"> = (s, { loc, req, params }) => {
 };
 
 /** A cell's `%pip install`: the request POST /packages takes, validated and run the same way (its events in the cell's). */
-function cellInstall(s: Services, loc: WorkspaceLocation, ctx: ExecutionContext): CellInstall {
+export function cellInstall(s: Services, loc: WorkspaceLocation, ctx: ExecutionContext): CellInstall {
   return async (packages, pipArgs, cellEnded) => {
     const parsed = PackagesRequestSchema.safeParse({ packages, language: "python", ...(pipArgs ? { pip_args: pipArgs } : {}) });
     if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; ") };

@@ -4,6 +4,7 @@ import { execHandler } from "./exec.ts";
 import { installHandler } from "./install.ts";
 import type { KindHandler } from "./kind-handler.ts";
 import { runCodeHandler } from "./run-code.ts";
+import { runJupyterHandler } from "./run-jupyter.ts";
 import { runPythonHandler } from "./run-python.ts";
 
 /** The handler of every kind of the table (shared/src/execution-kinds.ts): a missing one is a type error. */
@@ -13,4 +14,5 @@ export const HANDLERS: { [K in ExecutionKind]: KindHandler<K> } = {
   run_code: runCodeHandler,
   install: installHandler,
   cell: cellHandler,
+  run_jupyter: runJupyterHandler,
 };

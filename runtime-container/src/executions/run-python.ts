@@ -15,6 +15,7 @@ import { changedFiles, snapshotWorkspace } from "../python/snapshot.ts";
 import { analyzePythonFailure } from "../python/traceback.ts";
 import { type ReserveRoom, requestFilesRoom, removeRunDir, writeRequestFiles } from "../files/request-files.ts";
 import type { DiskQuota } from "../quota/disk-quota.ts";
+import type { NotebookCellRunner } from "../python/notebook-cell.ts";
 
 export interface RunPythonDeps extends InstallDeps {
   /** Version of a non-venv interpreter (`use_venv: false`, `python_cmd`), probed once per command. */
@@ -27,11 +28,13 @@ export interface RunPythonDeps extends InstallDeps {
   quota?: DiskQuota;
   /** The thread's import policy (none: null), enforced in the code's interpreter (python/import-policy.ts). */
   importPolicy?(loc: WorkspaceLocation): ImportPolicy | null;
+  /** `options.notebook_format`: the code as one cell of a temporary context (absent: refused). */
+  notebookCell?: NotebookCellRunner;
 }
 
 /**
- * The `run_python` kind. A `python_cmd` this runtime does not offer, and `notebook_format` (not implemented yet: it
- * is refused, never silently run another way), are 400s before anything runs.
+ * The `run_python` kind. A `python_cmd` this runtime does not offer, and `notebook_format` with what a context cannot
+ * do (another interpreter, stdin), are 400s before anything runs (never silently run another way).
  */
 export const runPythonHandler: KindHandler<"run_python"> = (s, { loc, req }) => {
   const cmd = req.options.python_cmd;
@@ -39,7 +42,11 @@ export const runPythonHandler: KindHandler<"run_python"> = (s, { loc, req }) => 
     throw new AppError(ErrorCode.VALIDATION_FAILED, `python_cmd ${cmd} is not offered here; choose one of: ${s.interpreters.join(", ")}`);
   }
   if (req.options.notebook_format) {
-    throw new AppError(ErrorCode.VALIDATION_FAILED, "options.notebook_format is not supported yet; run the code without it, or in a context for rich outputs");
+    const conflict = cmd ? "python_cmd" : req.options.use_venv === false ? "use_venv: false" : req.stdin !== undefined ? "stdin" : null;
+    if (!s.python.notebookCell) throw new AppError(ErrorCode.NOT_IMPLEMENTED, "options.notebook_format is not available on this runtime");
+    if (conflict) {
+      throw new AppError(ErrorCode.VALIDATION_FAILED, `options.notebook_format runs the code as a notebook cell in the thread's venv, which takes no ${conflict}; leave one of them out`);
+    }
   }
   return inWorkspace(s, loc, "the run was not started", (ws, ctx, { run }) => runPython({ ...s.python, run }, ws, req, timeoutS(s, req.timeout), ctx));
 };
@@ -100,7 +107,17 @@ export async function runPython(
   }
 
   const policy = importPolicyEnv(deps.importPolicy?.(ws.loc) ?? null);
-  let out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, policy, reserve);
+  const notebook = params.options.notebook_format ? deps.notebookCell : undefined;
+  const runOnce = notebook
+    ? () => {
+        // The cell's traceback names it `<cell-ID>`: that is "the script" the error line is read from.
+        const cellId = `${ctx.executionId}-nb`;
+        rc.scriptPath = `<cell-${cellId}>`;
+        const req = { code: params.code, cellId, cwd: params.working_dir, env: params.environment, limits: params.limits };
+        return notebook(ws.loc, { ...req, timeoutMs: timeoutS * 1000, signal: ctx.signal, emit: ctx.emit });
+      }
+    : () => runScript(deps.run, ws, params, dir, interpreter, rc, ctx, policy, reserve);
+  let out = await runOnce();
   let note = "";
   const failure = analyzePythonFailure({ ...out, scriptPath: rc.scriptPath });
   if (params.options.auto_install && failure?.missing_module) {
@@ -110,7 +127,7 @@ export async function runPython(
       note = outcome.ok
         ? `[auto_install: '${failure.missing_module}' was missing; installed ${outcome.installed.join(" ")} and ran the code again]\n`
         : `[auto_install: installing ${fix.install} for '${failure.missing_module}' failed: ${outcome.message}]\n`;
-      if (outcome.ok) out = await runScript(deps.run, ws, params, dir, interpreter, rc, ctx, policy, reserve);
+      if (outcome.ok) out = await runOnce();
     }
   }
   // The manifest update is bookkeeping, not a file the code created.

@@ -5,6 +5,7 @@ import {
   type DisplayOutput,
   type ExecResult,
   type InstallResult,
+  type NotebookResult,
   type ResultPayload,
   type RunPythonResponse,
 } from "../../../shared/src/index.ts";
@@ -91,6 +92,12 @@ function fromInstall(r: InstallResult): CallToolResult {
   return result([text], [], r, !r.ok);
 }
 
+function fromNotebook(r: NotebookResult): CallToolResult {
+  const failed = r.cells.find((c) => c.error);
+  const text = `${r.cells.length} cell(s) run, ${r.not_run} not run${failed?.error ? `; cell ${failed.index} failed: ${failed.error.type}: ${clip(failed.error.value)}` : ""}`;
+  return result([text], [], r, !r.ok);
+}
+
 /** An execution's result event, with the displays its stream carried. */
 export function executionResult(payload: ResultPayload, displays: DisplayOutput[]): CallToolResult {
   switch (payload.kind) {
@@ -102,6 +109,8 @@ export function executionResult(payload: ResultPayload, displays: DisplayOutput[
       return fromCell(payload.value, displays);
     case "install":
       return fromInstall(payload.value);
+    case "notebook":
+      return fromNotebook(payload.value);
   }
 }
 

@@ -92,6 +92,13 @@ export const TOOLS: { [N in ToolName]: { description: string; run: Handler<N> } 
       return executionResult(payload, displays);
     },
   },
+  run_jupyter: {
+    description:
+      "Run a Jupyter notebook's code cells in order in a Python context: notebook is a path in the workspace (its outputs " +
+      "are written back into the file) or an nbformat 4 document. Returns each cell's outputs and error; stops at the first " +
+      "failing cell unless stop_on_error is false. Pass context (from create_context) to share its variables.",
+    run: execution("run_jupyter"),
+  },
   write_file: {
     description: "Write a file in the sandbox's workspace (parents created; an existing file is replaced): text as content, bytes as content_base64.",
     run: async (input, { env, target }) => {
