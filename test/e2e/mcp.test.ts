@@ -207,7 +207,7 @@ describe("the README's MCP section", () => {
       const env = { ...process.env, THREADBOX_URL: stack.worker.url, THREADBOX_API_KEY: stack.tenants.a.key };
       const { stdout } = await run(process.execPath, ["mcp.mjs"], { cwd: project, env, timeout: 80_000 });
       for (const line of [
-        "run_python run_code exec install_packages create_context run_cell write_file read_file list_files create_thread\n",
+        "run_python run_code exec install_packages create_context run_cell run_jupyter write_file read_file list_files create_thread\n",
         "progress: step 1\n",
         "exit_code: 0\nstdout:\nstep 1\nstep 2\nstep 3\n",
         "[ 'text', 'image' ] result: 42\n",
@@ -231,7 +231,7 @@ describe("the README's MCP section", () => {
     const transport = new StreamableHTTPClientTransport(new URL(new URL(url).pathname, stack.worker.url), { requestInit: { headers: filled } });
     const desktop = new Client({ name: "desktop", version: "1.0.0" });
     await desktop.connect(transport);
-    expect((await desktop.listTools()).tools).toHaveLength(10);
+    expect((await desktop.listTools()).tools).toHaveLength(11);
     await desktop.close();
   });
 });
