@@ -74,6 +74,8 @@ export const CGROUP_CASES: HostileCase[] = [
     async during({ marker, expect }, settled) {
       // Every process of the run, whatever session it made, is in the run's one group, at the run's limit.
       const pids = await poll(() => pidsWithEnv(marker), (p) => p.length >= 20 || settled(), 200);
+      // A run that ended before its storm grew is check()'s to judge, with its output.
+      if (pids.length < 20 && settled()) return;
       expect(pids.length).toBeGreaterThanOrEqual(20);
       const groups = new Set(await Promise.all(pids.map((p) => groupOf(p, "pids"))));
       groups.delete(null); // exited since the scan
@@ -81,6 +83,7 @@ export const CGROUP_CASES: HostileCase[] = [
       expect(await limitIn([...groups][0] as string, "pids.max")).toBe(PROCS);
     },
     check(out, { expect }) {
+      expect(out.exec.stdout, JSON.stringify(out.exec)).toMatch(/forked \d+ then/);
       const m = /forked (\d+) then (.*)/.exec(out.exec.stdout);
       expect(m?.[2], out.exec.stdout + out.exec.stderr).toBe("['EAGAIN']");
       // The eight leaders and their parent count too.
