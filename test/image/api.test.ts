@@ -14,6 +14,7 @@ import { type PackageIndex, startPackageIndex } from "../runtime/package-index.t
 import { hostAddress, listen } from "../security/network-cases.ts";
 import { podman, selfTestReport } from "./container.ts";
 import { type ImageStack, createThread, startImageStack } from "./image-stack.ts";
+import { EVERY_LAYER_REPORT } from "../layers-held.ts";
 
 // The production image started with the README's URL-fleet flags (--cap-add SYS_ADMIN --device /dev/net/tun
 // --device /dev/fuse, secrets by environment) behind the real worker, used through the public API only: the README's
@@ -42,25 +43,10 @@ describe("the image behind the worker", () => {
     const res = await stack.runtime("GET", "/health");
     expect(res.status).toBe(200);
     const body = (await res.json()) as { isolation: string; layers: Record<string, unknown>; degraded: boolean };
-    const held = {
-      uid_switch: true,
-      seccomp: true,
-      rlimits: true,
-      pid_namespace: true,
-      ipc_namespace: true,
-      net_namespace: true,
-      egress_filter: true,
-      user_mode_stack: "slirp4netns",
-      tracer_protected: true,
-      protected_hardlinks: true,
-      uid_sweep: true,
-      degraded: false,
-      missing: [],
-    };
-    expect(body).toMatchObject({ isolation: "proot", degraded: false, layers: held });
+    expect(body).toMatchObject({ isolation: "proot", degraded: false, layers: EVERY_LAYER_REPORT });
     // The entrypoint's self-test said the same before the server started, and summed it up for the operator.
     const logs = await stack.container.logs();
-    expect(selfTestReport(logs).layers).toMatchObject(held);
+    expect(selfTestReport(logs).layers).toMatchObject(EVERY_LAYER_REPORT);
     expect(logs).toContain("threadbox entrypoint: required layers hold (proot)");
     expect(logs).not.toContain("not held:");
   });

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { RunPythonResponseSchema } from "../../shared/src/index.ts";
 import { expectJson } from "../e2e/helpers.ts";
+import { EVERY_LAYER_REPORT } from "../layers-held.ts";
 import { MINIMAL_FLAGS, README_FLAGS, checkImage, isolatedIds, seccompProfileWithout, selfTestReport, userNamespace } from "./container.ts";
 import { type ImageStack, createThread, startImageStack } from "./image-stack.ts";
 
@@ -9,22 +10,6 @@ import { type ImageStack, createThread, startImageStack } from "./image-stack.ts
 // defaults and a rootless container (Cloudflare Containers run images without root privileges on the host: a user
 // namespace): every required layer holds with the minimal flags; without them the runtime refuses to start, and the
 // entrypoint says which layers are missing and what each needs; ALLOW_DEGRADED_ISOLATION=1 starts it degraded.
-
-const ALL = {
-  uid_switch: true,
-  seccomp: true,
-  rlimits: true,
-  uid_sweep: true,
-  pid_namespace: true,
-  ipc_namespace: true,
-  net_namespace: true,
-  egress_filter: true,
-  user_mode_stack: "slirp4netns",
-  tracer_protected: true,
-  protected_hardlinks: true,
-  degraded: false,
-  missing: [],
-};
 
 /** The runtime's own refusal, and the entrypoint's summary of it. */
 function expectRefused(r: { exitCode?: number; stdout: string; stderr: string }, notHeld: RegExp[]) {
@@ -46,7 +31,7 @@ describe("the self-test under each set of privileges", () => {
   ])("%s: every layer, nothing degraded", async (_, flags) => {
     const r = await checkImage(flags, isolatedIds());
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(selfTestReport(r.stdout)).toMatchObject({ ok: true, isolation: "proot", layers: ALL });
+    expect(selfTestReport(r.stdout)).toMatchObject({ ok: true, isolation: "proot", layers: EVERY_LAYER_REPORT });
     expect(r.stderr).toContain("threadbox entrypoint: required layers hold (proot)");
     expect(r.stderr).not.toContain("not held:");
   });
@@ -64,7 +49,7 @@ describe("the self-test under each set of privileges", () => {
     const r = await checkImage([], { ...isolatedIds(), ALLOW_DEGRADED_ISOLATION: "1" });
     expect(r.exitCode, r.stderr).toBe(0);
     const { layers } = selfTestReport(r.stdout);
-    const { missing: _, ...rest } = ALL;
+    const { missing: _, ...rest } = EVERY_LAYER_REPORT;
     expect(layers).toMatchObject({
       ...rest,
       pid_namespace: false,
@@ -105,7 +90,7 @@ describe("the self-test under each set of privileges", () => {
       const r = await checkImage([...ns.flags, "--cap-add", "SYS_ADMIN"]);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stderr).toContain("user namespace: sandbox ids 20000..65533");
-      expect(selfTestReport(r.stdout).layers).toMatchObject({ ...ALL, uid_range: { first: 20000, last: 65533 } });
+      expect(selfTestReport(r.stdout).layers).toMatchObject({ ...EVERY_LAYER_REPORT, uid_range: { first: 20000, last: 65533 } });
     } finally {
       await ns.remove();
     }

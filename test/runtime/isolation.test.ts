@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecRequestInput, ExecResult, RunPythonResponse } from "../../shared/src/index.ts";
 import { type RuntimeProcess, processesMatching, startRuntime } from "./harness.ts";
+import { EVERY_LAYER } from "../layers-held.ts";
 
 // The layers of SECURITY.md around the sandbox: a uid per thread (files owned by it, unreadable by other threads'
 // uids), per-run rlimits with per-call overrides capped by the runtime's maxima, the uid sweep, network "none",
@@ -235,19 +236,7 @@ describe("start-up self-test", () => {
   it("reports the layers active on this host", async () => {
     const health = await rt.json<Health>("GET", "/health");
     expect(health).toMatchObject({ ok: true, degraded: false, missing_layers: [] });
-    expect(health.layers).toMatchObject({
-      uid_switch: true,
-      seccomp: true,
-      rlimits: true,
-      pid_namespace: true,
-      ipc_namespace: true,
-      net_namespace: true,
-      egress_filter: true,
-      user_mode_stack: "slirp4netns",
-      tracer_protected: true,
-      protected_hardlinks: true,
-      uid_sweep: true,
-    });
+    expect(health.layers).toMatchObject(EVERY_LAYER);
     expect(health.layers).toHaveProperty("landlock_abi");
     expect(health.layers).toHaveProperty("cgroup_v2");
     expect(health.layers).toHaveProperty("io_uring_host");
