@@ -3,6 +3,7 @@ import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared
 import { contextRoutes } from "./routes/contexts.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { fileRoutes } from "./routes/files.ts";
+import { mountRoutes } from "./routes/mounts.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import type { Services } from "./services.ts";
 import { hmacAuth } from "./server/hmac-auth.ts";
@@ -28,6 +29,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.route("/", executeRoutes(s));
   app.route("/", fileRoutes(s));
   app.route("/", contextRoutes(s));
+  app.route("/", mountRoutes(s));
 
   app.notFound((c) => {
     const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);

@@ -17,6 +17,7 @@ import type { Sandbox } from "./sandbox/create.ts";
 import type { StorageGate } from "./storage/gate.ts";
 import type { WorkspaceLocation } from "./thread-location.ts";
 import { WorkspaceManager } from "./workspace/manager.ts";
+import { MountStore, mountsRoot } from "./mounts/mount-store.ts";
 import { VenvIdleReaper } from "./workspace/venv-idle.ts";
 
 /** Everything the routes use, built once at start-up and passed down by construction. */
@@ -34,6 +35,8 @@ export interface Services {
   /** Removes venvs of threads idle past VENV_IDLE_TTL_S (null: off). */
   venvReaper: VenvIdleReaper | null;
   workspaces: WorkspaceManager;
+  /** Tenants' read-only mounts, next to the workspaces on storage. */
+  mounts: MountStore;
   executions: ExecutionRegistry;
   contexts: ContextManager;
   displays: DisplayManager;
@@ -102,6 +105,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     caches,
     venvReaper,
     workspaces,
+    mounts: new MountStore(mountsRoot(config.WORKSPACES_ROOT)),
     contexts,
     executions,
     displays,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
+import { ThreadMountsSchema } from "./mounts.ts";
 import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
@@ -11,6 +12,8 @@ export const CreateThreadSchema = z.strictObject({
   network: NetworkModeSchema.default("default"),
   /** Python modules the thread's code may (not) import; combined with the deployment's IMPORT_POLICY for its tenant. */
   import_policy: ImportPolicySchema.optional(),
+  /** The tenant's read-only mounts (`/v1/mounts`) the thread sees, e.g. `[{name: "pdf", path: "/.skills/pdf"}]`. */
+  mounts: ThreadMountsSchema.optional(),
 });
 
 export const TokenRequestSchema = z.strictObject({
@@ -57,6 +60,8 @@ export const ThreadStateSchema = z.object({
   workspace: WorkspaceInfoSchema.nullable(),
   /** The import policy in force for the thread (its own and its tenant's combined); absent: none. */
   import_policy: ImportPolicySchema.optional(),
+  /** The read-only mounts the thread sees (its own and its tenant's DEFAULT_MOUNTS); absent: none. */
+  mounts: z.array(z.object({ name: z.string(), path: z.string() })).optional(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;

@@ -49,4 +49,7 @@ export const runtimePaths = {
   files: (ref: ThreadRef, path = "") =>
     `${runtimeThreadPath(ref)}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
   cancel: (executionId: string) => `/executions/${executionId}/cancel`,
+  /** A tenant's read-only mounts (thread-less): list, one mount's files, one file. */
+  mounts: (tenant: string, name = "", path = "") =>
+    `/mounts/${tenant}${name ? `/${name}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}` : ""}`,
 } as const;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ContextInfoSchema } from "./contexts.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
+import { ThreadMountsSchema } from "./mounts.ts";
 
 /** `none`: the thread's programs (package installs included) run without any network, in their own net namespace. */
 export const NetworkModeSchema = z.enum(["default", "none"]);
@@ -10,7 +11,12 @@ export type NetworkMode = z.infer<typeof NetworkModeSchema>;
  * The runtime's `POST /threads/:tenant/:thread` body (optional): settings kept with the thread on that runtime.
  * `import_policy` is the one in force (tenant's and thread's combined); null or absent: none.
  */
-export const ThreadSetupSchema = z.strictObject({ network: NetworkModeSchema.optional(), import_policy: ImportPolicySchema.nullable().optional() });
+export const ThreadSetupSchema = z.strictObject({
+  network: NetworkModeSchema.optional(),
+  import_policy: ImportPolicySchema.nullable().optional(),
+  /** The tenant's read-only mounts the thread sees (mounts.ts); each must exist on the runtime's storage. */
+  mounts: ThreadMountsSchema.optional(),
+});
 export type ThreadSetup = z.infer<typeof ThreadSetupSchema>;
 
 /** Usage against a quota: bytes on disk (st_blocks) and inodes. */

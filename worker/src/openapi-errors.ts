@@ -37,6 +37,7 @@ const EXAMPLE_MESSAGES: Record<Code, string> = {
   FILE_NOT_FOUND: '"data/in.csv" does not exist',
   EXECUTION_NOT_FOUND: "execution ex_0123 not found",
   CONTEXT_NOT_FOUND: "context ctx_0123 not found",
+  MOUNT_NOT_FOUND: "no mount named pdf: upload its files with PUT /v1/mounts/pdf/files/<path> first",
   METHOD_NOT_ALLOWED: "method not allowed",
   NOT_A_FILE: '"data" is a directory, not a file',
   NOT_A_DIRECTORY: '"data/in.csv" is not a directory.',

@@ -36,6 +36,11 @@ export function threadRoutes(s: Services): Hono {
     const loc = threadOf(c, s);
     if (setup.network) s.sandbox.settings.setNetwork(loc.key, setup.network);
     if (setup.import_policy !== undefined) s.sandbox.settings.setImportPolicy(loc.key, setup.import_policy);
+    if (setup.mounts !== undefined) {
+      // A mount the tenant never defined is refused at creation (MOUNT_NOT_FOUND), not found empty later.
+      await s.mounts.requireAll(loc.tenant, setup.mounts.map((m) => m.name));
+      s.sandbox.settings.setMounts(loc.key, setup.mounts);
+    }
     await s.workspaces.ensure(loc);
     const network = s.sandbox.settings.network(loc.key);
     const importPolicy = s.sandbox.settings.importPolicy(loc.key);
@@ -44,6 +49,7 @@ export function threadRoutes(s: Services): Hono {
       contexts: await s.contexts.list(loc),
       network,
       import_policy: importPolicy,
+      mounts: s.sandbox.settings.mounts(loc.key),
       disk: await s.quota.usage(loc),
     });
   });

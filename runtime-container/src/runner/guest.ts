@@ -8,6 +8,8 @@ import { type RunLimits, resolveLimits } from "../sandbox/limits.ts";
 import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
 import type { WorkspaceLocation } from "../thread-location.ts";
+import { MountStore, mountsRoot } from "../mounts/mount-store.ts";
+import { threadMountBinds } from "../mounts/thread-binds.ts";
 import type { StreamName } from "./output.ts";
 import { type RunOutcome, type RunRequest, runProcess } from "./run.ts";
 
@@ -53,7 +55,9 @@ export async function prepareGuest(
     limits: run.limits ?? resolveLimits(config),
     thread: { tenant: loc.tenant, thread: loc.thread },
   };
-  const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv }, identity);
+  // Read from storage on every start: a mount the tenant changed is what the next run sees.
+  const readOnly = await threadMountBinds(new MountStore(mountsRoot(config.WORKSPACES_ROOT)), config.STATE_DIR, loc, sandbox.settings.mounts(loc.key));
+  const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv, readOnly }, identity);
   return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
 }
 

@@ -15,6 +15,16 @@ export interface SandboxSpec {
    * "none" when the runtime could not give it a namespace of its own (wrap.ts joins that one otherwise).
    */
   unshareNet: boolean;
+  /**
+   * Host directories the guest sees read-only (the thread's shared mounts, mounts/thread-binds.ts), in order: a
+   * parent before the binds below it. Root-owned, written only by the runtime.
+   */
+  readOnly?: ReadOnlyBind[];
+}
+
+export interface ReadOnlyBind {
+  source: string;
+  guest: string;
 }
 
 export interface HostCommand {

@@ -61,7 +61,8 @@ export function createBwrapBackend(bwrapBin: string, toolsDir: string | null): S
     guestMount: (_spec, which) => GUEST_MOUNTS[which],
     guestTools: () => (toolsDir ? GUEST_TOOLS : null),
     async command(spec: SandboxSpec): Promise<HostCommand> {
-      const cleanup = await stubs.enter(spec.workspace, mountPoints);
+      const readOnly = spec.readOnly ?? [];
+      const cleanup = await stubs.enter(spec.workspace, [...mountPoints, ...readOnly.map((b) => b.guest)]);
       const taken = await placeLinks(spec.workspace, links).catch(async (err: unknown) => {
         await cleanup();
         throw err;
@@ -80,6 +81,8 @@ export function createBwrapBackend(bwrapBin: string, toolsDir: string | null): S
         "--bind", spec.mounts.venv, GUEST_MOUNTS.venv,
         "--bind", spec.mounts.pipCache, GUEST_MOUNTS.pipCache,
         ...(toolsDir ? ["--ro-bind", toolsDir, GUEST_TOOLS] : []),
+        // Read-only in the kernel's sense: a write there fails with EROFS.
+        ...readOnly.flatMap((b) => ["--ro-bind", b.source, b.guest]),
         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         ...(spec.unshareNet ? ["--unshare-net"] : []),
         "--die-with-parent", "--new-session",

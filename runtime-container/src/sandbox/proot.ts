@@ -32,6 +32,8 @@ export function createProotBackend(prootBin: string, toolsDir: string | null): S
         `${spec.mounts.venv}:${GUEST_MOUNTS.venv}`,
         `${spec.mounts.pipCache}:${GUEST_MOUNTS.pipCache}`,
         ...(toolsDir ? [`${toolsDir}:${GUEST_TOOLS}`] : []),
+        // proot binds are not read-only: these directories are root's (0755, files 0644), so a write fails with EACCES.
+        ...(spec.readOnly ?? []).map((b) => `${b.source}:${b.guest}`),
       ];
       const cleanup = await stubs.enter(spec.workspace, binds.map((b) => b.slice(b.lastIndexOf(":") + 1)));
       return {

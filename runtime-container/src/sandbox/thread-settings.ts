@@ -1,11 +1,20 @@
 import path from "node:path";
 import { z } from "zod";
-import { type ImportPolicy, ImportPolicySchema, type NetworkMode, NetworkModeSchema, isOpenImportPolicy } from "../../../shared/src/index.ts";
+import {
+  type ImportPolicy,
+  ImportPolicySchema,
+  type NetworkMode,
+  NetworkModeSchema,
+  type ThreadMount,
+  ThreadMountsSchema,
+  isOpenImportPolicy,
+} from "../../../shared/src/index.ts";
 import { readJsonState, writeJsonState } from "./json-state.ts";
 
 const StoredSchema = z.object({
   network: z.record(z.string(), NetworkModeSchema),
   import_policy: z.record(z.string(), ImportPolicySchema).default({}),
+  mounts: z.record(z.string(), ThreadMountsSchema).default({}),
 });
 
 /**
@@ -18,7 +27,7 @@ export class ThreadSettings {
 
   constructor(stateDir: string) {
     this.file = path.join(stateDir, "thread-settings.json");
-    this.state = readJsonState(this.file, StoredSchema, { network: {}, import_policy: {} });
+    this.state = readJsonState(this.file, StoredSchema, { network: {}, import_policy: {}, mounts: {} });
   }
 
   network(key: string): NetworkMode {
@@ -42,6 +51,18 @@ export class ThreadSettings {
     if (JSON.stringify(this.importPolicy(key)) === JSON.stringify(next)) return;
     if (next) this.state.import_policy[key] = next;
     else delete this.state.import_policy[key];
+    writeJsonState(this.file, this.state);
+  }
+
+  /** The thread's read-only mounts (name and guest path); [] for none. */
+  mounts(key: string): ThreadMount[] {
+    return this.state.mounts[key] ?? [];
+  }
+
+  setMounts(key: string, mounts: ThreadMount[]): void {
+    if (JSON.stringify(this.mounts(key)) === JSON.stringify(mounts)) return;
+    if (mounts.length) this.state.mounts[key] = mounts;
+    else delete this.state.mounts[key];
     writeJsonState(this.file, this.state);
   }
 }
