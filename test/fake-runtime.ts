@@ -10,6 +10,7 @@ import {
 } from "../shared/src/index.ts";
 import { ReplayCache } from "../runtime-container/src/server/replay-cache.ts";
 import { runExecScript } from "./fake-exec.ts";
+import { FakeMounts } from "./fake-mounts.ts";
 
 /**
  * A scripted stand-in for the runtime, for the worker tests (test/worker): miniflare runs it in Node as the worker's
@@ -23,7 +24,8 @@ import { runExecScript } from "./fake-exec.ts";
  * signed calls received, `GET /_fake/setups` the workspace set-ups received (`{ path, body }`),
  * `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call for that thread has its
  * connection dropped, as a runtime that is down would, and `PUT|DELETE /_fake/refuse/<tenant>/<thread>` one in
- * which every call for that thread is refused with 401 as if its signature did not match.
+ * which every call for that thread is refused with 401 as if its signature did not match. Tenants' mounts
+ * (`/mounts/...`) are kept in memory (test/fake-mounts.ts).
  */
 const CONTROL = "/_fake";
 const THREAD_PATH = /^\/threads\/([\w-]+)\/([\w-]+)(?:\/(\w+))?$/;
@@ -39,6 +41,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
   const outages = new Set<string>();
   const refusals = new Set<string>();
   const sleeping = new Map<string, () => void>();
+  const mounts = new FakeMounts();
   const nonces = new ReplayCache({ maxEntries: 100_000, windowSeconds: SIGNATURE_WINDOW_SECONDS, startedAt: 0 });
 
   function sleepUnlessCancelled(id: string, ms: number): Promise<boolean> {
@@ -82,6 +85,10 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
       return json(res, 200, { execution_id: cancel[1], cancelled: stop !== undefined });
     }
     if (FILES_PATH.test(path.split("?")[0] ?? "")) return files(req, res, path, bytes);
+    if (FakeMounts.matches(path)) {
+      const answer = mounts.handle(req.method ?? "", path, bytes);
+      return json(res, answer.status, answer.body);
+    }
     const [, , thread, action] = THREAD_PATH.exec(path) ?? [];
     if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
     if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });

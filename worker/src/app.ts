@@ -13,6 +13,7 @@ import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { mountRoutes } from "./routes/mounts.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -55,6 +56,7 @@ app.route("/", executeRoutes());
 app.route("/", executionRoutes());
 app.route("/", fileRoutes());
 app.route("/", contextRoutes());
+app.route("/", mountRoutes());
 // The MCP server (`/mcp`): the same credentials and rate limits, applied by its own routes.
 app.route("/", mcpRoutes());
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AppError, ErrorCode, type ImportPolicy, ImportPolicySchema } from "../../shared/src/index.ts";
+import { type DefaultMounts, parseDefaultMounts } from "./default-mounts.ts";
 
 const ConfigSchema = z
   .object({
@@ -20,6 +21,8 @@ const ConfigSchema = z
     CORS_ORIGINS: z.string().default("").transform(corsOrigins),
     /** The deployment's Python import policies (importPolicies): JSON, empty for none. */
     IMPORT_POLICY: z.string().default("").transform(importPolicies),
+    /** Read-only mounts every new thread gets, per tenant or by default (default-mounts.ts): JSON, empty for none. */
+    DEFAULT_MOUNTS: z.string().default("").transform(parseDefaultMounts),
   })
   // The limiter keeps buckets in memory (ratelimit/rate-limiter.ts): a bucket must refill within a minute.
   .superRefine((c, ctx) => {
@@ -109,6 +112,8 @@ export interface WorkerConfig {
   corsOrigins: string[];
   /** IMPORT_POLICY: the deployment's Python import policies, per tenant or by default. */
   importPolicies: ImportPolicies;
+  /** DEFAULT_MOUNTS: read-only mounts new threads get, per tenant or by default. */
+  defaultMounts: DefaultMounts;
 }
 
 const cache = new WeakMap<object, WorkerConfig>();
@@ -135,6 +140,7 @@ export function workerConfig(env: Env): WorkerConfig {
     openRateLimit: { perMinute: parsed.data.OPEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.OPEN_RATE_LIMIT_BURST },
     corsOrigins: parsed.data.CORS_ORIGINS,
     importPolicies: parsed.data.IMPORT_POLICY,
+    defaultMounts: parsed.data.DEFAULT_MOUNTS,
   };
   cache.set(env, config);
   return config;

@@ -69,7 +69,7 @@ export class ThreadPlacement {
    * thread is not moved.
    */
   private async setUpOn(thread: ThreadRow, url: string): Promise<void> {
-    if (thread.network === "default" && thread.import_policy === null) return;
+    if (thread.network === "default" && thread.import_policy === null && !thread.mounts?.length) return;
     try {
       await this.client.call(url, setupCall(thread));
     } catch (err) {
@@ -109,6 +109,6 @@ export class ThreadPlacement {
 
 /** The runtime's workspace set-up call for a thread: it always carries the thread's settings. */
 export function setupCall(thread: ThreadRow): RuntimeCall {
-  const body: ThreadSetup = { network: thread.network, import_policy: thread.import_policy };
+  const body: ThreadSetup = { network: thread.network, import_policy: thread.import_policy, ...(thread.mounts?.length ? { mounts: thread.mounts } : {}) };
   return { method: "POST", path: runtimePaths.thread(rowRef(thread)), body: JSON.stringify(body) };
 }

@@ -5,6 +5,7 @@ import {
   type ExecutionStatus,
   type ImportPolicy,
   type NetworkMode,
+  type ThreadMount,
   type ThreadRef,
   threadRef,
 } from "../../../shared/src/index.ts";
@@ -19,7 +20,8 @@ export const MAX_EXECUTIONS_KEPT = 200;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS thread (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL,
-  placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0, import_policy TEXT
+  placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0, import_policy TEXT,
+  mounts TEXT
 );
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL, request TEXT NOT NULL,
@@ -42,6 +44,8 @@ export interface ThreadRow {
   network: NetworkMode;
   /** The import policy in force (the tenant's and the thread's own, combined at creation); null: none. */
   import_policy: ImportPolicy | null;
+  /** The read-only mounts the thread sees (its own and its tenant's defaults, fixed at creation); [] for none. */
+  mounts?: ThreadMount[];
   /**
    * Made at creation, never reused: a thread deleted and created again under the same id is another incarnation,
    * and tokens minted for the first one do not reach the second (auth/tokens.ts).
@@ -102,6 +106,8 @@ export class ThreadStore {
     if (!columns.includes("incarnation")) this.sql.exec("ALTER TABLE thread ADD COLUMN incarnation TEXT");
     // Threads created before import policies: none.
     if (!columns.includes("import_policy")) this.sql.exec("ALTER TABLE thread ADD COLUMN import_policy TEXT");
+    // Threads created before mounts: none.
+    if (!columns.includes("mounts")) this.sql.exec("ALTER TABLE thread ADD COLUMN mounts TEXT");
     if (!columns.includes("token_generation")) {
       this.sql.exec("ALTER TABLE thread ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0");
     }
@@ -112,20 +118,22 @@ export class ThreadStore {
     const row = this.sql
       .exec(
         "SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at, " +
-          "coalesce(network, 'default') AS network, incarnation, token_generation, import_policy FROM thread LIMIT 1",
+          "coalesce(network, 'default') AS network, incarnation, token_generation, import_policy, mounts FROM thread LIMIT 1",
       )
-      .toArray()[0] as (Omit<ThreadRow, "import_policy"> & { import_policy: string | null }) | undefined;
+      .toArray()[0] as (Omit<ThreadRow, "import_policy" | "mounts"> & { import_policy: string | null; mounts: string | null }) | undefined;
     if (!row) return null;
-    // Written by createThread from a validated policy, so it parses.
-    return { ...row, import_policy: row.import_policy === null ? null : (JSON.parse(row.import_policy) as ImportPolicy) };
+    // Written by createThread from a validated policy and mounts, so they parse.
+    const import_policy = row.import_policy === null ? null : (JSON.parse(row.import_policy) as ImportPolicy);
+    return { ...row, import_policy, mounts: row.mounts === null ? [] : (JSON.parse(row.mounts) as ThreadMount[]) };
   }
 
   createThread(row: ThreadRow): void {
     this.sql.exec(
-      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation, import_policy) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation, import_policy, mounts) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at, row.network, row.incarnation,
       row.token_generation, row.import_policy === null ? null : JSON.stringify(row.import_policy),
+      row.mounts?.length ? JSON.stringify(row.mounts) : null,
     );
   }
 

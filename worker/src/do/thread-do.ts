@@ -4,6 +4,7 @@ import {
   ErrorCode,
   type ExecutionRecord,
   type ImportPolicy,
+  type ThreadMount,
   type NetworkMode,
   type StreamFormat,
   type ThreadRef,
@@ -55,10 +56,11 @@ export class ThreadDO extends DurableObject<Env> {
     ref: ThreadRef,
     network: NetworkMode = "default",
     importPolicy?: ImportPolicy,
+    mounts: ThreadMount[] = [],
   ): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
     return rpc(async () => {
       if (this.store.thread()) return { created: false, state: null };
-      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, network, importPolicy))) };
+      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, network, importPolicy, mounts))) };
     });
   }
 
@@ -165,12 +167,12 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   /** A new thread's row: a fresh incarnation, placed on the best runtime that answers (its workspace comes lazily). */
-  private insert(ref: ThreadRef, network: NetworkMode, importPolicy?: ImportPolicy): ThreadRow {
+  private insert(ref: ThreadRef, network: NetworkMode, importPolicy?: ImportPolicy, mounts: ThreadMount[] = []): ThreadRow {
     const now = new Date().toISOString();
     const runtime_url = this.placement.initial(ref);
     // The tenant's policy (IMPORT_POLICY) with the thread's own, fixed now: a thread keeps what it was created with.
     const import_policy = combineImportPolicies(tenantImportPolicy(this.config.importPolicies, ref.tenant), importPolicy) ?? null;
-    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy };
+    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy, mounts };
     this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
     return this.thread(null);
   }

@@ -3,6 +3,7 @@ import { AppError, CreateThreadSchema, ErrorCode } from "../../../shared/src/ind
 import { requireDeleteRight, requireKey } from "../auth/middleware.ts";
 import { type AppEnv, fromRpc, threadFromPath } from "../http/context.ts";
 import { jsonBody } from "../http/request.ts";
+import { resolveThreadMounts } from "./thread-mounts.ts";
 
 /** Thread lifecycle: each route is one call of the thread's object (it makes the runtime calls itself). */
 export function threadRoutes(): Hono<AppEnv> {
@@ -15,7 +16,9 @@ export function threadRoutes(): Hono<AppEnv> {
     const { ref, stub } = threadFromPath(c, body.id ?? crypto.randomUUID());
     // The thread's object keeps `network` (it survives a move); the runtime applies it (no network when "none").
     // Likewise its import policy (combined with the tenant's IMPORT_POLICY), applied in run_python and contexts.
-    const { created, state } = await fromRpc(stub.create(ref, body.network, body.import_policy));
+    // Its read-only mounts (its own and the tenant's defaults) must exist; they too are kept by its object.
+    const mounts = await resolveThreadMounts(c, ref.tenant, body.mounts);
+    const { created, state } = await fromRpc(stub.create(ref, body.network, body.import_policy, mounts));
     if (!created || !state) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${ref.thread} already exists`);
     return c.json(state, 201);
   });
