@@ -10,6 +10,9 @@ import {
   ExecutionRecordSchema,
   FileListSchema,
   FileWrittenSchema,
+  FileEntrySchema,
+  MountListSchema,
+  MountNameSchema,
   RESULT_KINDS,
   RevokedSchema,
   RunPythonResponseSchema,
@@ -40,13 +43,14 @@ export interface Op {
   query?: Record<string, { schema: z.ZodType; description: string }>;
   errors: ErrorCode[];
 }
-export type Tag = "Threads" | "Executions" | "Contexts" | "Files" | "History" | "Tokens" | "MCP" | "Service";
+export type Tag = "Threads" | "Executions" | "Contexts" | "Files" | "Mounts" | "History" | "Tokens" | "MCP" | "Service";
 
 export const TAGS: { name: Tag; description: string }[] = [
   { name: "Threads", description: "A thread is one conversation's sandbox: its workspace, history and contexts." },
   { name: "Executions", description: "Run code. Each answers JSON by default, or streams its events: `Accept: text/event-stream` (SSE, `id: seq`) or `application/x-ndjson`; the `x-execution-id` header names the execution. With an API key, the first execution (or file write, or context) on a thread id never used creates the thread with default settings." },
   { name: "Contexts", description: "Stateful interpreters (Python, JavaScript, TypeScript): variables survive between cells." },
   { name: "Files", description: "The workspace's files, raw bytes in and out (paths are relative to the workspace; links are never followed)." },
+  { name: "Mounts", description: "The tenant's shared read-only file sets (skills, attachments): threads created with `mounts: [{name, path}]` see them read-only at `path` (default `/.skills/<name>`). API keys only." },
   { name: "History", description: "Past executions, their events (resumable with `?after=SEQ`) and cancel." },
   { name: "Tokens", description: "Short-lived tokens for one thread, for browsers and agents you do not trust with an API key." },
   { name: "MCP", description: "The Model Context Protocol server: the same tools for MCP clients." },
@@ -57,6 +61,7 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; description: strin
   thread: { schema: ThreadIdSchema, description: "The thread's id (a UUID or 1–64 of A-Z a-z 0-9 _ -)" },
   ctx: { schema: ContextIdSchema, description: "A context id (ctx_…)" },
   id: { schema: z.string(), description: "An execution id (ex_…)" },
+  name: { schema: MountNameSchema, description: "A mount's name (1–63 of a-z 0-9 . _ -)" },
   path: { schema: z.string(), description: "A path inside the workspace, percent-encoded (`data%2Fin.csv` or `data/in.csv`)" },
 };
 
@@ -149,7 +154,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   },
   "/v1/tokens/revoke": { post: { id: "revokeTenantTokens", tag: "Tokens", summary: "Revoke every token of the tenant minted so far (API key only)", ok: RevokedSchema, errors: [] } },
   "/v1/threads": {
-    post: { id: "createThread", tag: "Threads", summary: "Create a thread and set up its workspace (API key only)", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201, errors: ["THREAD_EXISTS", ...RUNTIME] },
+    post: { id: "createThread", tag: "Threads", summary: "Create a thread and set up its workspace (API key only)", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201, errors: ["THREAD_EXISTS", "MOUNT_NOT_FOUND", ...RUNTIME] },
   },
   "/v1/threads/{thread}": {
     get: { id: "getThread", tag: "Threads", summary: "Thread state: runtime, workspace (Python, packages, contexts, disk), execution counts", ok: ThreadStateSchema, errors: [...THREAD, "RUNTIME_UNAVAILABLE"] },
@@ -241,6 +246,27 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       ok: z.object({ deleted: z.string() }),
       errors: [...THREAD, ...RUNTIME, "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_FILE"],
     },
+  },
+  "/v1/mounts": {
+    get: { id: "listMounts", tag: "Mounts", summary: "The tenant's mounts, each with its file count and bytes (API key only)", ok: MountListSchema, errors: ["RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE"] },
+  },
+  "/v1/mounts/{name}": {
+    delete: { id: "deleteMount", tag: "Mounts", summary: "Delete a mount and all its files (API key only; threads see it empty from their next run)", ok: z.object({ name: z.string(), deleted: z.string() }), errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "MOUNT_NOT_FOUND"] },
+  },
+  "/v1/mounts/{name}/files": {
+    get: { id: "listMountFiles", tag: "Mounts", summary: "Every file and directory of a mount (API key only)", ok: z.object({ name: z.string(), entries: z.array(FileEntrySchema) }), errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "MOUNT_NOT_FOUND"] },
+  },
+  "/v1/mounts/{name}/files/{path}": {
+    put: {
+      id: "putMountFile",
+      tag: "Mounts",
+      summary: "Write a file of a mount, creating the mount (API key only; threads see it from their next run)",
+      bytesIn: true,
+      ok: z.object({ name: z.string(), path: z.string(), size: z.number().int() }),
+      status: 201,
+      errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "INVALID_PATH", "NOT_A_FILE", "NOT_A_DIRECTORY", "PAYLOAD_TOO_LARGE"],
+    },
+    delete: { id: "deleteMountFile", tag: "Mounts", summary: "Delete a file or directory of a mount (API key only)", ok: z.object({ name: z.string(), deleted: z.string() }), errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "INVALID_PATH", "MOUNT_NOT_FOUND", "FILE_NOT_FOUND"] },
   },
 };
 
