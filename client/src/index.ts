@@ -12,6 +12,7 @@ export {
   type RunPythonOptions,
 } from "./thread.ts";
 export { Files } from "./files.ts";
+export { Mounts } from "./mounts.ts";
 export { Context, Contexts, type CreateContextOptions, type RunCellOptions } from "./contexts.ts";
 export { Executions } from "./executions.ts";
 export { Tokens, type ThreadToken } from "./tokens.ts";
@@ -32,6 +33,7 @@ export type {
   FileWritten,
   ImportPolicy,
   InstallResult,
+  MountSummary,
   NetworkMode,
   RunPythonResponse,
   ThreadState,

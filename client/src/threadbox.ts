@@ -1,6 +1,7 @@
 import { type ImportPolicy, type NetworkMode, ThreadIdSchema } from "../../shared/src/index.ts";
 import { ThreadboxError } from "./errors.ts";
 import { Http } from "./http.ts";
+import { Mounts } from "./mounts.ts";
 import type { CallOptions, ThreadboxOptions } from "./options.ts";
 import { ThreadScope, type ThreadSettings, createThread } from "./scope.ts";
 import { Thread } from "./thread.ts";
@@ -19,12 +20,15 @@ export interface ThreadHandleOptions {
  */
 export class Threadbox {
   readonly tokens: Tokens;
+  /** The tenant's shared read-only mounts (API keys only). */
+  readonly mounts: Mounts;
   readonly #http: Http;
   readonly #autoCreate: boolean;
 
   constructor(opts: ThreadboxOptions) {
     this.#http = new Http(opts);
     this.#autoCreate = opts.autoCreate ?? this.#http.viaKey;
+    this.mounts = new Mounts(this.#http);
     this.tokens = new Tokens(this.#http, (id) => this.#scope(id, {}));
   }
 
@@ -35,11 +39,14 @@ export class Threadbox {
 
   /**
    * Creates a thread (a new UUID unless `id` is given; 409 THREAD_EXISTS if it already exists) and sets it up;
-   * `importPolicy`: the Python modules its code may (not) import (README, *Import policy*).
+   * `importPolicy`: the Python modules its code may (not) import (README, *Import policy*); `mounts`: the tenant's
+   * read-only mounts it sees (`[{ name: "pdf" }]` appears at `/.skills/pdf`; README, *Shared read-only mounts*).
    */
-  async createThread(opts: CallOptions & { id?: string; network?: NetworkMode; importPolicy?: ImportPolicy } = {}): Promise<Thread> {
+  async createThread(
+    opts: CallOptions & { id?: string; network?: NetworkMode; importPolicy?: ImportPolicy; mounts?: { name: string; path?: string }[] } = {},
+  ): Promise<Thread> {
     const id = opts.id === undefined ? undefined : checkedId(opts.id);
-    const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy }, opts.signal);
+    const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy, mounts: opts.mounts }, opts.signal);
     return new Thread(this.#http, state.id, this.#settings({ network: opts.network }));
   }
 
