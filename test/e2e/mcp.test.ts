@@ -55,7 +55,7 @@ describe("tools", () => {
   it("lists them and each one does its work", { timeout: 180_000 }, async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
+      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "restart_context", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
     );
     const sandbox_id = randomUUID();
 
@@ -77,6 +77,11 @@ describe("tools", () => {
     await call(client, "run_cell", { sandbox_id, context_id, code: "total = 40" });
     const cell = await call(client, "run_cell", { sandbox_id, context_id, code: "total + 2" });
     expect({ text: text(cell), isError: cell.isError }).toEqual({ text: "result: 42", isError: false });
+    const restarted = await call(client, "restart_context", { sandbox_id, context_id });
+    expect({ id: (restarted.structuredContent as { id: string }).id, isError: restarted.isError }).toEqual({ id: context_id, isError: false });
+    expect(text(restarted)).toContain("restarted");
+    const after = await call(client, "run_cell", { sandbox_id, context_id, code: "total" });
+    expect({ text: text(after), isError: after.isError }).toMatchObject({ text: expect.stringContaining("NameError"), isError: true });
     const notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: "code", metadata: {}, source: "6 * 7", execution_count: null, outputs: [] }] };
     const nb = await call(client, "run_jupyter", { sandbox_id, notebook });
     expect({ text: text(nb), isError: nb.isError }).toEqual({ text: "1 cell(s) run, 0 not run", isError: false });
@@ -207,7 +212,7 @@ describe("the README's MCP section", () => {
       const env = { ...process.env, THREADBOX_URL: stack.worker.url, THREADBOX_API_KEY: stack.tenants.a.key };
       const { stdout } = await run(process.execPath, ["mcp.mjs"], { cwd: project, env, timeout: 80_000 });
       for (const line of [
-        "run_python run_code exec install_packages create_context run_cell run_jupyter write_file read_file list_files create_thread\n",
+        "run_python run_code exec install_packages create_context run_cell run_jupyter restart_context write_file read_file list_files create_thread\n",
         "progress: step 1\n",
         "exit_code: 0\nstdout:\nstep 1\nstep 2\nstep 3\n",
         "[ 'text', 'image' ] result: 42\n",
@@ -231,7 +236,7 @@ describe("the README's MCP section", () => {
     const transport = new StreamableHTTPClientTransport(new URL(new URL(url).pathname, stack.worker.url), { requestInit: { headers: filled } });
     const desktop = new Client({ name: "desktop", version: "1.0.0" });
     await desktop.connect(transport);
-    expect((await desktop.listTools()).tools).toHaveLength(11);
+    expect((await desktop.listTools()).tools).toHaveLength(12);
     await desktop.close();
   });
 });

@@ -78,7 +78,7 @@ describe("tools/list", () => {
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(
-      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
+      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "restart_context", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
     );
     // run_python takes the run_python tool's body exactly (its sandbox_id described for the model).
     const runPython = structuredClone(byName.run_python?.inputSchema) as Schema & { properties: Record<string, { description?: string }> };
@@ -174,6 +174,19 @@ describe("tools/call", () => {
     const missing = await call(client, "read_file", { sandbox_id: read, path: "a.txt" });
     expect({ isError: missing.isError, text: textOf(missing) }).toEqual({ isError: true, text: "THREAD_NOT_FOUND: no such thread" });
     await expectError(await api(`/v1/threads/${read}`), 404, "THREAD_NOT_FOUND");
+    await client.close();
+  });
+
+  it("restart_context sends the context's restart to the thread's runtime; an unknown thread is THREAD_NOT_FOUND", async () => {
+    const client = await mcpClient(key);
+    const thread = await createThread("mcp-restart");
+    const context_id = "ctx_0123456789abcdef0123";
+    // The stand-in runtime has no contexts: its 404 comes back as the tool's error, after the call reached it.
+    const res = await call(client, "restart_context", { sandbox_id: thread, context_id });
+    expect(res.isError).toBe(true);
+    expect(await fakeRuntime.calls(`/threads/acme/${thread}/contexts`)).toEqual([`POST /threads/acme/${thread}/contexts/${context_id}/restart`]);
+    const unknown = await call(client, "restart_context", { sandbox_id: threadId("mcp-restart-none"), context_id });
+    expect({ isError: unknown.isError, text: textOf(unknown) }).toEqual({ isError: true, text: "THREAD_NOT_FOUND: no such thread" });
     await client.close();
   });
 

@@ -39,6 +39,7 @@ export const TOOL_INPUTS = {
   create_context: CreateContextSchema,
   run_cell: RunCellSchema.extend({ context_id: ContextIdSchema.describe("The context, from create_context.") }),
   run_jupyter: RunJupyterSchema,
+  restart_context: z.strictObject({ context_id: ContextIdSchema.describe("The context to restart, from create_context.") }),
   write_file: z.strictObject({
     path: RelativeFilePathSchema.describe("Path relative to the workspace (/workspace), e.g. data/input.csv; parents are created."),
     content: z.string().optional().describe("The file's text (UTF-8). Give content or content_base64."),
@@ -99,6 +100,7 @@ export const TOOL_OUTPUTS: Partial<Record<ToolName, z.ZodObject>> = {
   create_context: ContextInfoSchema,
   run_cell: CellResultSchema.extend(displays),
   run_jupyter: NotebookResultSchema,
+  restart_context: ContextInfoSchema,
   write_file: FileWrittenSchema,
   list_files: FileListSchema,
   create_thread: ThreadStateSchema,

@@ -99,6 +99,16 @@ export const TOOLS: { [N in ToolName]: { description: string; run: Handler<N> } 
       "failing cell unless stop_on_error is false. Pass context (from create_context) to share its variables.",
     run: execution("run_jupyter"),
   },
+  restart_context: {
+    description:
+      "Restart a context from create_context: a fresh interpreter with the same id, language, cwd and env; its variables " +
+      "and imports are gone, and a cell running in it is stopped. Use it when the interpreter is stuck or its state is bad.",
+    run: async ({ context_id }, { target }) => {
+      const op = { method: "POST", id: context_id, action: "restart" } as const;
+      const info = contextAnswer<ContextInfo>(await fromRpc(target.stub.context(target.access, op)));
+      return structuredResult(`context ${info.id} (${info.language}) restarted: its state is gone, its id stays`, info);
+    },
+  },
   write_file: {
     description: "Write a file in the sandbox's workspace (parents created; an existing file is replaced): text as content, bytes as content_base64.",
     run: async (input, { env, target }) => {
