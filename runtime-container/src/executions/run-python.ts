@@ -8,6 +8,7 @@ import { type GuestDir, requireWorkspaceDir, resolveGuestDir } from "../workspac
 import type { WorkspaceLocation } from "../thread-location.ts";
 import type { ReadyWorkspace } from "../workspace/manager.ts";
 import { fixForImport } from "../python/import-names.ts";
+import { registerVenvKernel } from "../python/jupyter-kernel.ts";
 import { IMPORT_POLICY_SOURCE, POLICY_HOOK_DIR, importPolicyEnv } from "../python/import-policy.ts";
 import { type InstallDeps, installIntoThread, requirementsFrom, systemSite } from "./install-step.ts";
 import { type ResponseContext, buildRunPythonResponse, installFailedResponse } from "./run-python-response.ts";
@@ -104,6 +105,11 @@ export async function runPython(
   if (specs.length > 0) {
     const outcome = await install(specs);
     if (!outcome.ok) return { kind: "run_python", value: installFailedResponse(outcome.message, rc) };
+  }
+  // In the image's own Python (use_venv: false) the system kernelspec is the right one already.
+  if (params.options.install_jupyter && useVenv) {
+    const kernel = await registerVenvKernel(deps.run, ws, { timeoutMs: timeoutS * 1000, signal: ctx.signal, emit: ctx.emit });
+    if (!kernel.ok) return { kind: "run_python", value: installFailedResponse(kernel.message, rc) };
   }
 
   const policy = importPolicyEnv(deps.importPolicy?.(ws.loc) ?? null);
