@@ -201,6 +201,12 @@ describe("tools/call", () => {
     expect((fresh.structuredContent as ThreadState).id).toMatch(/^[0-9a-f-]{36}$/);
     const strict = await call(client, "create_thread", { import_policy: { deny: ["socket"] } });
     expect((strict.structuredContent as ThreadState).import_policy).toEqual({ deny: ["socket"] });
+    // Mounts as POST /v1/threads takes them: each must exist (the stand-in runtime keeps the tenant's in memory).
+    const missing = await call(client, "create_thread", { mounts: [{ name: "mcp-never" }] });
+    expect({ isError: missing.isError, text: textOf(missing) }).toMatchObject({ isError: true, text: expect.stringMatching(/^MOUNT_NOT_FOUND: no mount named mcp-never/) });
+    expect((await api("/v1/mounts/mcp-skills/files/SKILL.md", { method: "PUT", body: "# s" })).status).toBe(201);
+    const mounted = await call(client, "create_thread", { mounts: [{ name: "mcp-skills" }] });
+    expect((mounted.structuredContent as ThreadState).mounts).toEqual([{ name: "mcp-skills", path: "/.skills/mcp-skills" }]);
     await client.close();
   });
 });

@@ -22,6 +22,7 @@ import {
   RunPythonResponseSchema,
   SandboxIdSchema,
   ThreadIdSchema,
+  ThreadMountsSchema,
   ThreadStateSchema,
 } from "../../../shared/src/index.ts";
 
@@ -55,6 +56,9 @@ export const TOOL_INPUTS = {
     network: NetworkModeSchema.optional().describe('"none": the thread\'s programs run without any network (default: "default").'),
     import_policy: ImportPolicySchema.optional().describe(
       "Python modules the thread's code may import: deny refuses modules (and submodules); with allow, only those and the standard library.",
+    ),
+    mounts: ThreadMountsSchema.optional().describe(
+      "The tenant's shared read-only mounts the thread sees, e.g. [{\"name\": \"pdf\"}] at /.skills/pdf (path: one directory under /.skills, /.mounts or /mnt).",
     ),
   }),
 } as const;

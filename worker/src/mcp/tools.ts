@@ -10,6 +10,7 @@ import {
 import { type Principal, requireKey } from "../auth/middleware.ts";
 import { type ThreadTarget, fromRpc } from "../http/context.ts";
 import { threadStub } from "../http/thread-stub.ts";
+import { resolveThreadMounts } from "../routes/thread-mounts.ts";
 import { fileContent, listFiles, readFile, writeFile } from "./files.ts";
 import type { ProgressReporter } from "./progress.ts";
 import { executionResult, structuredResult } from "./results.ts";
@@ -138,7 +139,9 @@ export const TOOLS: { [N in ToolName]: { description: string; run: Handler<N> } 
     run: async (input, { env, principal }) => {
       requireKey(principal);
       const ref = threadRef(principal.tenant, input.sandbox_id ?? crypto.randomUUID());
-      const { created, state } = await fromRpc(threadStub(env, ref).create(ref, input.network, input.import_policy));
+      // As POST /v1/threads: its own mounts and the tenant's DEFAULT_MOUNTS, each checked to exist.
+      const mounts = await resolveThreadMounts(env, ref.tenant, input.mounts);
+      const { created, state } = await fromRpc(threadStub(env, ref).create(ref, input.network, input.import_policy, mounts));
       if (!created || !state) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${ref.thread} already exists`);
       return structuredResult(`created thread ${ref.thread}: pass sandbox_id "${ref.thread}" to the other tools`, state satisfies ThreadState);
     },

@@ -1,8 +1,6 @@
-import type { Context } from "hono";
 import { AppError, ErrorCode, MountListSchema, type ThreadMount, runtimePaths } from "../../../shared/src/index.ts";
 import { workerConfig } from "../config.ts";
 import { threadMounts } from "../default-mounts.ts";
-import type { AppEnv } from "../http/context.ts";
 import { callAnyRuntime } from "../runtime/any-runtime.ts";
 import { runtimeClient } from "../runtime/client.ts";
 
@@ -10,11 +8,11 @@ import { runtimeClient } from "../runtime/client.ts";
  * A new thread's mounts (its own and its tenant's DEFAULT_MOUNTS), each checked to exist first: a name the tenant
  * never defined is a 404 MOUNT_NOT_FOUND now, not a thread that silently lacks it (its set-up may happen later).
  */
-export async function resolveThreadMounts(c: Context<AppEnv>, tenant: string, own: ThreadMount[] | undefined): Promise<ThreadMount[]> {
-  const config = workerConfig(c.env);
+export async function resolveThreadMounts(env: Env, tenant: string, own: ThreadMount[] | undefined): Promise<ThreadMount[]> {
+  const config = workerConfig(env);
   const mounts = threadMounts(config.defaultMounts, tenant, own);
   if (mounts.length === 0) return [];
-  const res = await callAnyRuntime(runtimeClient(c.env), config.runtimeUrls, `mounts/${tenant}`, { method: "GET", path: runtimePaths.mounts(tenant) }, true);
+  const res = await callAnyRuntime(runtimeClient(env), config.runtimeUrls, `mounts/${tenant}`, { method: "GET", path: runtimePaths.mounts(tenant) }, true);
   const defined = new Set(MountListSchema.parse(await res.json()).mounts.map((m) => m.name));
   const missing = mounts.find((m) => !defined.has(m.name));
   if (missing) {

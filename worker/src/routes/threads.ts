@@ -17,7 +17,7 @@ export function threadRoutes(): Hono<AppEnv> {
     // The thread's object keeps `network` (it survives a move); the runtime applies it (no network when "none").
     // Likewise its import policy (combined with the tenant's IMPORT_POLICY), applied in run_python and contexts.
     // Its read-only mounts (its own and the tenant's defaults) must exist; they too are kept by its object.
-    const mounts = await resolveThreadMounts(c, ref.tenant, body.mounts);
+    const mounts = await resolveThreadMounts(c.env, ref.tenant, body.mounts);
     const { created, state } = await fromRpc(stub.create(ref, body.network, body.import_policy, mounts));
     if (!created || !state) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${ref.thread} already exists`);
     return c.json(state, 201);
