@@ -3,6 +3,7 @@ import { statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBodySchema, type ExecResult } from "../../shared/src/index.ts";
+import { contextClient } from "./context-client.ts";
 import { type RuntimeProcess, startRuntime } from "./harness.ts";
 
 // Shared read-only mounts on a real runtime, under proot and bwrap: the mount API (thread-less), a thread created
@@ -61,6 +62,22 @@ describe.each(["proot", "bwrap"] as const)("shared read-only mounts under %s", (
     expect((await rt.json<{ mounts: unknown[] }>("GET", "/mounts/acme")).mounts).toContainEqual({ name: "docs", files: 1, bytes: 7 });
     await rt.json("DELETE", "/mounts/acme/docs");
     expect(await code(await rt.call("GET", "/mounts/acme/docs/files"))).toEqual({ status: 404, code: "MOUNT_NOT_FOUND" });
+  });
+
+  it("shows a context's interpreter its mounts too, and forgets the thread's mount view when the thread is deleted", async () => {
+    await put("acme", "ctx", "data.txt", "from the mount");
+    const thread = `m-${randomUUID()}`;
+    await rt.json("POST", `/threads/acme/${thread}`, { mounts: [{ name: "ctx" }] });
+    const contexts = contextClient(() => rt);
+    const info = await contexts.create(thread, { language: "python" });
+    expect(await contexts.value(thread, info.id, "open('/.skills/ctx/data.txt').read()")).toBe("'from the mount'");
+    const view = path.join(rt.root, "state", "mount-views", "acme", thread);
+    expect(statSync(view).isDirectory()).toBe(true);
+    await rt.json("DELETE", `/threads/acme/${thread}`);
+    expect(() => statSync(view)).toThrow(/ENOENT/);
+    // Made again under the same id without mounts, it sees none.
+    const again = await rt.json<{ mounts: unknown[] }>("POST", `/threads/acme/${thread}`, {});
+    expect(again.mounts).toEqual([]);
   });
 
   it("refuses bad names and paths with stable codes", async () => {

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ThreadMount } from "../../../shared/src/index.ts";
 import type { ReadOnlyBind } from "../sandbox/backend.ts";
@@ -12,9 +12,16 @@ import type { MountStore } from "./mount-store.ts";
  * thread-writable workspace), and under proot the thread could create names beside its mounts.
  * The views are local, root's, and made by path only under STATE_DIR, which no sandbox sees.
  */
+const viewOf = (stateDir: string, loc: WorkspaceLocation) => path.join(stateDir, "mount-views", loc.tenant, loc.thread);
+
+/** The thread is deleted: its view goes (a root-only path: nothing in it is the thread's). */
+export async function removeMountView(stateDir: string, loc: WorkspaceLocation): Promise<void> {
+  await rm(viewOf(stateDir, loc), { recursive: true, force: true });
+}
+
 export async function threadMountBinds(store: MountStore, stateDir: string, loc: WorkspaceLocation, mounts: readonly ThreadMount[]): Promise<ReadOnlyBind[]> {
   if (mounts.length === 0) return [];
-  const viewRoot = path.join(stateDir, "mount-views", loc.tenant, loc.thread);
+  const viewRoot = viewOf(stateDir, loc);
   const prefixes = [...new Set(mounts.map((m) => path.posix.dirname(m.path)))];
   const binds: ReadOnlyBind[] = [];
   for (const prefix of prefixes) {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { AppError, ErrorCode, type RuntimeHealth, ThreadSetupSchema } from "../../../shared/src/index.ts";
 import { withThreadStopped } from "../executions/stop-thread.ts";
+import { removeMountView } from "../mounts/thread-binds.ts";
 import { jsonBody } from "../server/request.ts";
 import { threadOf } from "../server/thread.ts";
 import type { Services } from "../services.ts";
@@ -80,6 +81,9 @@ export function threadRoutes(s: Services): Hono {
     });
     s.quota.forget(loc);
     s.sandbox.releaseThread(loc.key);
+    // A thread made again under this id starts without the mounts of this one.
+    s.sandbox.settings.setMounts(loc.key, []);
+    await removeMountView(s.config.STATE_DIR, loc);
     return c.json({ deleted: existed });
   });
 
