@@ -9,6 +9,7 @@ import { createServices } from "./services.ts";
 import { dropStorageSecrets } from "./storage/config.ts";
 import { createStorage } from "./storage/gate.ts";
 import { prepareRoots } from "./workspace/roots.ts";
+import { mountsRoot } from "./mounts/mount-store.ts";
 
 /** Entry point: parse config, mount storage, self-test the sandbox layers, serve (or only report with --self-test). */
 async function main(): Promise<void> {
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
     process.stderr.write(`threadbox runtime: sandbox self-test failed: ${err.message}\n`);
     process.exit(1);
   });
-  await prepareRoots([config.WORKSPACES_ROOT, config.STATE_DIR], sandbox.report.uid_switch).catch((err: Error) => {
+  // The mounts root too: sandboxes (as their uids) bind mounts from below it, so they must traverse it.
+  await prepareRoots([config.WORKSPACES_ROOT, config.STATE_DIR, mountsRoot(config.WORKSPACES_ROOT)], sandbox.report.uid_switch).catch((err: Error) => {
     process.stderr.write(`threadbox runtime: ${err.message}\n`);
     process.exit(1);
   });

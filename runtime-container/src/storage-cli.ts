@@ -5,13 +5,14 @@ import { createLogger } from "./logger.ts";
 import { dropStorageSecrets } from "./storage/config.ts";
 import { MountedStorage } from "./storage/mounted.ts";
 import { PROBE_DIR } from "./storage/probe.ts";
+import { mountsRoot } from "./mounts/mount-store.ts";
 
 /*
  * The image's entrypoint mounts the bucket with the runtime's own code (same s3fs options as its remounts):
  *   node --import tsx runtime-container/src/storage-cli.ts mount [--owner=UID:GID]
  *   node --import tsx runtime-container/src/storage-cli.ts check
  * `mount` mounts (or adopts a working mount) and probes it; `--owner` hands the directories the server writes on the
- * mount (WORKSPACES_ROOT, the probe objects) to a non-root server.
+ * mount (WORKSPACES_ROOT, the mounts beside it, the probe objects) to a non-root server.
  * `check` only probes. Both print the storage health as one JSON line and exit 0, or print why not and exit 1.
  */
 async function main(args: string[]): Promise<number> {
@@ -32,8 +33,8 @@ async function main(args: string[]): Promise<number> {
   storage.stop();
   const owner = /^--owner=(\d+):(\d+)$/.exec(args.find((a) => a.startsWith("--owner=")) ?? "");
   if (owner) {
-    // A non-root server creates workspaces and probe objects: both directories become its own.
-    for (const dir of [config.WORKSPACES_ROOT, path.join(config.storage.mountDir, PROBE_DIR)]) {
+    // A non-root server creates workspaces, tenants' mounts and probe objects: those directories become its own.
+    for (const dir of [config.WORKSPACES_ROOT, mountsRoot(config.WORKSPACES_ROOT), path.join(config.storage.mountDir, PROBE_DIR)]) {
       await mkdir(dir, { recursive: true, mode: 0o711 });
       await chown(dir, Number(owner[1]), Number(owner[2]));
     }
