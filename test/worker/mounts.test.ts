@@ -6,6 +6,10 @@ import { workerConfig } from "../../worker/src/config.ts";
 import { threadMounts } from "../../worker/src/default-mounts.ts";
 import { ThreadStore } from "../../worker/src/do/store.ts";
 import { threadStub } from "../../worker/src/http/thread-stub.ts";
+import { callAnyRuntime } from "../../worker/src/runtime/any-runtime.ts";
+import { runtimeClient } from "../../worker/src/runtime/client.ts";
+import { RuntimeHealth } from "../../worker/src/runtime/health.ts";
+import { rankRuntimes } from "../../worker/src/runtime/rendezvous.ts";
 import { WORKER_TEST_VARS } from "./bindings.ts";
 import { api, expectError, fakeRuntime, threadId } from "./thread-api.ts";
 
@@ -55,6 +59,23 @@ describe("/v1/mounts", () => {
       await expectError(await bearer(token, path, method, method === "PUT" ? "data" : undefined), 403, "FORBIDDEN");
     }
     expect((await fakeRuntime.calls("/mounts/")).length).toBe(before);
+  });
+});
+
+describe("thread-less calls (callAnyRuntime)", () => {
+  it("reach a runtime that answers whichever one the rendezvous ranks first, and mark the dead one down", async () => {
+    const DEAD = "http://dead.test";
+    const health = new RuntimeHealth();
+    // Keys for which the dead runtime ranks first: the call must go there, fail, and be sent again to the live one.
+    const keys = Array.from({ length: 64 }, (_, i) => `mounts/t${i}`).filter((k) => rankRuntimes([DEAD, LIVE], k)[0] === DEAD);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys.slice(0, 2)) {
+      const res = await callAnyRuntime(runtimeClient(env), [DEAD, LIVE], key, { method: "GET", path: "/mounts/acme" }, true, health);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toHaveProperty("mounts");
+    }
+    expect(health.status(DEAD).state).toBe("down");
+    expect(health.status(LIVE).state).toBe("up");
   });
 });
 

@@ -25,7 +25,11 @@ export async function callAnyRuntime(
       if (!url) throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `no runtime answers (${urls.length} configured); try again shortly`);
       return { url };
     },
-    send: ({ url }) => client.call(url, req),
+    send: async ({ url }) => {
+      const res = await client.call(url, req);
+      health.up(url);
+      return res;
+    },
     failed: (url) => health.suspect(url),
   });
   return value;
