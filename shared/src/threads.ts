@@ -1,16 +1,22 @@
 import { z } from "zod";
 import { ContextInfoSchema } from "./contexts.ts";
+import { NetworkPolicySchema, NetworkPolicyViewSchema } from "./egress.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
 
 /** `none`: the thread's programs (package installs included) run without any network, in their own net namespace. */
 export const NetworkModeSchema = z.enum(["default", "none"]);
 export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
+/** A thread's `network`: a mode, or an egress policy (egress.ts). */
+export const NetworkSettingSchema = z.union([NetworkModeSchema, NetworkPolicySchema]);
+export type NetworkSetting = z.infer<typeof NetworkSettingSchema>;
+
 /**
  * The runtime's `POST /threads/:tenant/:thread` body (optional): settings kept with the thread on that runtime.
  * `import_policy` is the one in force (tenant's and thread's combined); null or absent: none.
  */
-export const ThreadSetupSchema = z.strictObject({ network: NetworkModeSchema.optional(), import_policy: ImportPolicySchema.nullable().optional() });
+/** A policy's secrets come sealed in their own header (egress-seal.ts), never in this body. */
+export const ThreadSetupSchema = z.strictObject({ network: z.union([NetworkModeSchema, NetworkPolicyViewSchema]).optional(), import_policy: ImportPolicySchema.nullable().optional() });
 export type ThreadSetup = z.infer<typeof ThreadSetupSchema>;
 
 /** Usage against a quota: bytes on disk (st_blocks) and inodes. */

@@ -37,7 +37,7 @@ export function threadRoutes(s: Services): Hono {
     if (setup.network) s.sandbox.settings.setNetwork(loc.key, setup.network);
     if (setup.import_policy !== undefined) s.sandbox.settings.setImportPolicy(loc.key, setup.import_policy);
     await s.workspaces.ensure(loc);
-    const network = s.sandbox.settings.network(loc.key);
+    const network = s.sandbox.settings.networkView(loc.key);
     const importPolicy = s.sandbox.settings.importPolicy(loc.key);
     return c.json({
       ...(await s.workspaces.info(loc)),

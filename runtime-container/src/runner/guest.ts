@@ -7,6 +7,7 @@ import type { PreparedCommand, Sandbox } from "../sandbox/create.ts";
 import { type RunLimits, resolveLimits } from "../sandbox/limits.ts";
 import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
+import { PROXY_ENV } from "../sandbox/network/proxy-rules.ts";
 import type { WorkspaceLocation } from "../thread-location.ts";
 import type { StreamName } from "./output.ts";
 import { type RunOutcome, type RunRequest, runProcess } from "./run.ts";
@@ -47,14 +48,18 @@ export async function prepareGuest(
   const mounts = { ...loc.mounts, ...run.mounts };
   const paths = guestPaths(sandbox, loc, mounts);
   const cwd = run.cwd ?? paths.root;
+  const network = sandbox.settings.network(loc.key);
   const identity = {
     owner: loc.owner,
-    network: sandbox.settings.network(loc.key),
+    network,
+    egress: sandbox.settings.egress(loc.key),
     limits: run.limits ?? resolveLimits(config),
     thread: { tenant: loc.tenant, thread: loc.thread },
   };
   const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv }, identity);
-  return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
+  // Under a policy every client that reads the proxy variables goes through the thread's egress proxy (no DNS, no other way out).
+  const installer = network === "proxy" ? { ...installerEnv(config), ...PROXY_ENV } : installerEnv(config);
+  return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installer) };
 }
 
 /**

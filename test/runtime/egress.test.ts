@@ -1,0 +1,168 @@
+import { randomBytes } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EGRESS_SECRETS_HEADER, type ExecResult, InstallResultSchema, sealSecrets } from "../../shared/src/index.ts";
+import { newThread } from "./context-client.ts";
+import { type Upstream, makeCertificate, removeCertificate, startHttpUpstream, startHttpsUpstream } from "./egress-upstream.ts";
+import { TEST_SECRET, type RuntimeProcess, startRuntime } from "./harness.ts";
+import { type PackageIndex, startPackageIndex } from "./package-index.ts";
+
+// Issue 20: `network: {allow, deny, secrets}`. The sandbox reaches the outside only through its thread's egress
+// proxy; the test names (*.test) are mapped to this machine's loopback by EGRESS_HOSTS, so nothing leaves it.
+
+const FETCH = (url: string) => `python3 - <<'PY'
+import urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen("${url}", timeout=20)
+    print(r.status, r.read().decode().strip())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode().strip())
+PY`;
+
+// A CONNECT by hand to the proxy, then a request through the tunnel: the first line of each answer.
+const CONNECT = (authority: string) => `python3 - <<'PY'
+import socket
+s = socket.create_connection(("10.0.2.2", 3128), timeout=20)
+s.sendall(b"CONNECT ${authority} HTTP/1.1\\r\\nHost: ${authority}\\r\\n\\r\\n")
+head = s.recv(4096)
+print(head.split(b"\\r\\n")[0].decode())
+if head.startswith(b"HTTP/1.1 200"):
+    s.sendall(b"GET /tunnel HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+    body = b""
+    while len(body) < 65536:
+        d = s.recv(4096)
+        if not d: break
+        body += d
+    print(body.split(b"\\r\\n\\r\\n", 1)[-1].decode().strip())
+else:
+    print(head.split(b"\\r\\n\\r\\n", 1)[-1].decode().strip())
+PY`;
+
+const DIRECT = (host: string, port: number) =>
+  `python3 -c "import socket; socket.create_connection(('${host}', ${port}), timeout=5); print('connected')"`;
+
+// Looks for the secret (given as hex, so this command line does not hold it) in every process's environment and
+// command line, and in the files of the workspace and /tmp.
+const SEARCH = (hex: string) => `python3 - <<'PY'
+import os, glob
+needle = bytes.fromhex("${hex}")
+hits, looked = [], 0
+for f in glob.glob("/proc/[0-9]*/environ") + glob.glob("/proc/[0-9]*/cmdline"):
+    try:
+        looked += 1
+        if needle in open(f, "rb").read(): hits.append(f)
+    except OSError:
+        pass
+for top in (os.environ["HOME"], "/tmp"):
+    for d, _, files in os.walk(top):
+        for n in files[:1000]:
+            p = os.path.join(d, n)
+            try:
+                looked += 1
+                if os.path.isfile(p) and needle in open(p, "rb").read(1 << 20): hits.append(p)
+            except OSError:
+                pass
+print("looked", looked > 10, "hits", hits, "env", any(needle.decode() in v for v in os.environ.values()))
+PY`;
+
+async function hostFilesHolding(dir: string, needle: Buffer, budget = { files: 20_000 }): Promise<string[]> {
+  const hits: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (budget.files-- <= 0) break;
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) hits.push(...(await hostFilesHolding(p, needle, budget)));
+    else if (entry.isFile() && (await readFile(p).catch(() => Buffer.alloc(0))).includes(needle)) hits.push(p);
+  }
+  return hits;
+}
+
+describe.each(["proot", "bwrap"] as const)("a thread's egress policy under %s", (backend) => {
+  let rt: RuntimeProcess;
+  let plain: Upstream;
+  let secure: Upstream;
+  let index: PackageIndex;
+  let certDir: string;
+  const secret = `tbx-${randomBytes(16).toString("hex")}`;
+  const thread = newThread("egress");
+  const exec = (command: string) => rt.json<ExecResult>("POST", `/threads/acme/${thread}/exec`, { command, timeout: 60 });
+
+  beforeAll(async () => {
+    const tls = makeCertificate("api.test");
+    certDir = tls.dir;
+    [plain, secure, index] = await Promise.all([startHttpUpstream(), startHttpsUpstream(tls), startPackageIndex([{ name: "tbx-egress", version: "1.0" }])]);
+    const indexPort = new URL(index.url).port;
+    rt = await startRuntime({
+      ISOLATION: backend,
+      EGRESS_HOSTS: ["allowed.test", "sub.allowed.test", "denied.test", "api.test", "wheels.test"].map((n) => `${n}=127.0.0.1`).join(","),
+      EGRESS_CA_FILE: tls.caFile,
+      PIP_INDEX_URL: `http://wheels.test:${indexPort}/simple/`,
+    });
+    const network = { allow: ["allowed.test", "*.allowed.test", "denied.test", "api.test", "wheels.test"], deny: ["denied.test"], secrets: [{ host: "api.test", header: "authorization" }] };
+    const sealed = await sealSecrets(TEST_SECRET, `acme/${thread}`, [{ host: "api.test", header: "authorization", value: `Bearer ${secret}` }]);
+    const res = await rt.call("POST", `/threads/acme/${thread}`, { body: { network }, headers: { [EGRESS_SECRETS_HEADER]: sealed } });
+    expect(res.status).toBe(200);
+    const shown = JSON.stringify(await res.json());
+    expect(shown).not.toContain(secret);
+    expect(shown).toContain('"secrets":[{"host":"api.test","header":"authorization"}]');
+  }, 120_000);
+  afterAll(async () => {
+    await rt?.stop();
+    await Promise.all([plain?.close(), secure?.close(), index?.stop()]);
+    if (certDir) removeCertificate(certDir);
+  });
+
+  it("reaches an allowed host (and a wildcard's) through the proxy, plain HTTP and CONNECT", async () => {
+    const r = await exec(FETCH(`http://allowed.test:${plain.port}/a?b=1`));
+    expect(r.stdout, r.stderr).toBe(`200 upstream says hi to /a?b=1\n`);
+    expect(plain.seen.at(-1)?.headers.host).toBe(`allowed.test:${plain.port}`);
+    const sub = await exec(FETCH(`http://sub.allowed.test:${plain.port}/sub`));
+    expect(sub.stdout).toBe(`200 upstream says hi to /sub\n`);
+    const tunnel = await exec(CONNECT(`allowed.test:${plain.port}`));
+    expect(tunnel.stdout, tunnel.stderr).toBe("HTTP/1.1 200 Connection Established\nupstream says hi to /tunnel\n");
+  });
+
+  it("refuses a denied host, a host not allowed and an address, with a 403 that says why", async () => {
+    const before = plain.seen.length;
+    const denied = await exec(FETCH(`http://denied.test:${plain.port}/`));
+    expect(denied.stdout).toMatch(/^403 threadbox egress proxy: refused: denied\.test is denied by this thread's network policy/);
+    const other = await exec(FETCH(`http://elsewhere.test:${plain.port}/`));
+    expect(other.stdout).toMatch(/^403 .*elsewhere\.test is not in this thread's network policy \(allow: allowed\.test/);
+    const ip = await exec(CONNECT(`127.0.0.1:${plain.port}`));
+    expect(ip.stdout).toMatch(/^HTTP\/1\.1 403 Forbidden\n.*loopback address/);
+    const tunnelDenied = await exec(CONNECT(`denied.test:${plain.port}`));
+    expect(tunnelDenied.stdout).toMatch(/^HTTP\/1\.1 403 Forbidden\n.*denied/);
+    expect(plain.seen.length).toBe(before);
+  });
+
+  it("has no way out but the proxy: direct connections and the host's other loopback ports fail", async () => {
+    const direct = await exec(DIRECT("127.0.0.1", plain.port));
+    expect(direct.exit_code).not.toBe(0);
+    const gateway = await exec(DIRECT("10.0.2.2", plain.port));
+    expect(gateway.exit_code).not.toBe(0);
+    expect(gateway.stderr).toMatch(/Connection refused|reset/);
+    const runtimePort = Number(new URL(rt.url).port);
+    expect((await exec(DIRECT("10.0.2.2", runtimePort))).exit_code).not.toBe(0);
+  });
+
+  it("adds the secret's header upstream (over verified TLS) and the sandbox never sees it", async () => {
+    const r = await exec(FETCH(`http://api.test:${secure.port}/v1/me`));
+    expect(r.stdout, r.stderr).toBe("200 upstream says hi to /v1/me\n");
+    expect(secure.seen.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+    const tunnel = await exec(CONNECT(`api.test:${secure.port}`));
+    expect(tunnel.stdout).toMatch(/^HTTP\/1\.1 403 Forbidden\n.*api\.test has secrets: send plain http:\/\/api\.test\//);
+    const search = await exec(SEARCH(Buffer.from(secret).toString("hex")));
+    expect(search.stdout, search.stderr).toBe("looked True hits [] env False\n");
+    const info = await rt.json("GET", `/threads/acme/${thread}`);
+    expect(JSON.stringify(info)).not.toContain(secret);
+    expect(await hostFilesHolding(rt.root, Buffer.from(secret))).toEqual([]);
+    expect(rt.logs()).not.toContain(secret);
+  });
+
+  it("installs packages from an allowed index through the proxy", async () => {
+    const before = index.downloads("tbx-egress");
+    const r = InstallResultSchema.parse(await rt.json("POST", `/threads/acme/${thread}/packages`, { packages: ["tbx-egress"] }));
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    expect(index.downloads("tbx-egress")).toBe(before + 1);
+  });
+});
