@@ -2,13 +2,15 @@ import { z } from "zod";
 import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
-import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
+import { NetworkPolicyViewSchema } from "./egress.ts";
+import { NetworkSettingSchema, WorkspaceInfoSchema } from "./threads.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
 
 export const CreateThreadSchema = z.strictObject({
   id: ThreadIdSchema.optional(),
-  network: NetworkModeSchema.default("default"),
+  /** "default", "none", or an egress policy `{allow, deny?, secrets?}` (egress.ts; README "Egress policy"). */
+  network: NetworkSettingSchema.default("default"),
   /** Python modules the thread's code may (not) import; combined with the deployment's IMPORT_POLICY for its tenant. */
   import_policy: ImportPolicySchema.optional(),
 });
@@ -57,6 +59,8 @@ export const ThreadStateSchema = z.object({
   workspace: WorkspaceInfoSchema.nullable(),
   /** The import policy in force for the thread (its own and its tenant's combined); absent: none. */
   import_policy: ImportPolicySchema.optional(),
+  /** The thread's egress policy, when it has one: secrets by host and header only, never their values. */
+  network: NetworkPolicyViewSchema.optional(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;

@@ -43,7 +43,7 @@ const DIRECT = (host: string, port: number) =>
   `python3 -c "import socket; socket.create_connection(('${host}', ${port}), timeout=5); print('connected')"`;
 
 // Looks for the secret (given as hex, so this command line does not hold it) in every process's environment and
-// command line, and in the files of the workspace and /tmp.
+// command line, and in the files of the workspace (the sandbox's root, with the venv and the package cache) and /tmp.
 const SEARCH = (hex: string) => `python3 - <<'PY'
 import os, glob
 needle = bytes.fromhex("${hex}")
@@ -54,8 +54,12 @@ for f in glob.glob("/proc/[0-9]*/environ") + glob.glob("/proc/[0-9]*/cmdline"):
         if needle in open(f, "rb").read(): hits.append(f)
     except OSError:
         pass
+# The workspace is the sandbox's root: its system directories are the host's, read-only, and skipped.
+SYSTEM = {"proc", "sys", "dev", "usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "var", "opt", "run", "boot", "srv", "media", "mnt", "root", "home", "snap"}
 for top in (os.environ["HOME"], "/tmp"):
-    for d, _, files in os.walk(top):
+    for d, dirs, files in os.walk(top):
+        if d == "/": dirs[:] = [x for x in dirs if x not in SYSTEM]
+        if looked > 20000: break
         for n in files[:1000]:
             p = os.path.join(d, n)
             try:

@@ -5,6 +5,7 @@ import {
   type ExecutionStatus,
   type ImportPolicy,
   type NetworkMode,
+  type NetworkPolicyView,
   type ThreadRef,
   threadRef,
 } from "../../../shared/src/index.ts";
@@ -19,7 +20,8 @@ export const MAX_EXECUTIONS_KEPT = 200;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS thread (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL,
-  placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0, import_policy TEXT
+  placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0, import_policy TEXT,
+  egress_secrets TEXT
 );
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL, request TEXT NOT NULL,
@@ -39,7 +41,13 @@ export interface ThreadRow {
   runtime_url: string;
   placed_at: string;
   /** Kept here, not only on the runtime: a thread moved to another runtime must keep `none` (see do/placement.ts). */
-  network: NetworkMode;
+  /** A mode, or a network policy (JSON in the column) whose secrets are named only: their values are sealed below. */
+  network: NetworkMode | NetworkPolicyView;
+  /**
+   * The policy's secrets, sealed (shared/src/egress-seal.ts: AES-GCM, key derived from HMAC_SECRET, the thread as
+   * additional data), sent as they are with the thread's runtime calls; never opened here, never returned. null: none.
+   */
+  egress_secrets?: string | null;
   /** The import policy in force (the tenant's and the thread's own, combined at creation); null: none. */
   import_policy: ImportPolicy | null;
   /**
@@ -102,6 +110,8 @@ export class ThreadStore {
     if (!columns.includes("incarnation")) this.sql.exec("ALTER TABLE thread ADD COLUMN incarnation TEXT");
     // Threads created before import policies: none.
     if (!columns.includes("import_policy")) this.sql.exec("ALTER TABLE thread ADD COLUMN import_policy TEXT");
+    // Threads created before egress policies: none.
+    if (!columns.includes("egress_secrets")) this.sql.exec("ALTER TABLE thread ADD COLUMN egress_secrets TEXT");
     if (!columns.includes("token_generation")) {
       this.sql.exec("ALTER TABLE thread ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0");
     }
@@ -112,20 +122,22 @@ export class ThreadStore {
     const row = this.sql
       .exec(
         "SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at, " +
-          "coalesce(network, 'default') AS network, incarnation, token_generation, import_policy FROM thread LIMIT 1",
+          "coalesce(network, 'default') AS network, incarnation, token_generation, import_policy, egress_secrets FROM thread LIMIT 1",
       )
-      .toArray()[0] as (Omit<ThreadRow, "import_policy"> & { import_policy: string | null }) | undefined;
+      .toArray()[0] as (Omit<ThreadRow, "import_policy" | "network"> & { import_policy: string | null; network: string }) | undefined;
     if (!row) return null;
-    // Written by createThread from a validated policy, so it parses.
-    return { ...row, import_policy: row.import_policy === null ? null : (JSON.parse(row.import_policy) as ImportPolicy) };
+    // Written by createThread from validated settings, so they parse.
+    const network = row.network.startsWith("{") ? (JSON.parse(row.network) as NetworkPolicyView) : (row.network as NetworkMode);
+    return { ...row, network, import_policy: row.import_policy === null ? null : (JSON.parse(row.import_policy) as ImportPolicy) };
   }
 
   createThread(row: ThreadRow): void {
     this.sql.exec(
-      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation, import_policy) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at, row.network, row.incarnation,
-      row.token_generation, row.import_policy === null ? null : JSON.stringify(row.import_policy),
+      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation, import_policy, egress_secrets) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at,
+      typeof row.network === "object" ? JSON.stringify(row.network) : row.network, row.incarnation,
+      row.token_generation, row.import_policy === null ? null : JSON.stringify(row.import_policy), row.egress_secrets ?? null,
     );
   }
 

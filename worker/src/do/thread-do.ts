@@ -4,11 +4,14 @@ import {
   ErrorCode,
   type ExecutionRecord,
   type ImportPolicy,
-  type NetworkMode,
+  type NetworkSetting,
   type StreamFormat,
   type ThreadRef,
   type ThreadState,
+  policyView,
   runtimePaths,
+  sealSecrets,
+  threadKey,
 } from "../../../shared/src/index.ts";
 import { type WorkerConfig, tenantImportPolicy, workerConfig } from "../config.ts";
 import { combineImportPolicies } from "../../../shared/src/index.ts";
@@ -53,12 +56,17 @@ export class ThreadDO extends DurableObject<Env> {
   /** Creates the thread and sets its workspace up; `created: false` when it exists already (nothing changed). */
   create(
     ref: ThreadRef,
-    network: NetworkMode = "default",
+    network: NetworkSetting = "default",
     importPolicy?: ImportPolicy,
   ): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
     return rpc(async () => {
       if (this.store.thread()) return { created: false, state: null };
-      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, network, importPolicy))) };
+      // A policy's secrets are sealed before anything is stored: the row holds their hosts and headers, never values.
+      const secrets = typeof network === "object" ? (network.secrets ?? []) : [];
+      const sealed = secrets.length > 0 ? await sealSecrets(this.config.hmacSecret, threadKey(ref), secrets) : null;
+      if (this.store.thread()) return { created: false, state: null };
+      const view = typeof network === "object" ? policyView(network) : network;
+      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, view, importPolicy, sealed))) };
     });
   }
 
@@ -165,12 +173,12 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   /** A new thread's row: a fresh incarnation, placed on the best runtime that answers (its workspace comes lazily). */
-  private insert(ref: ThreadRef, network: NetworkMode, importPolicy?: ImportPolicy): ThreadRow {
+  private insert(ref: ThreadRef, network: ThreadRow["network"], importPolicy?: ImportPolicy, egressSecrets: string | null = null): ThreadRow {
     const now = new Date().toISOString();
     const runtime_url = this.placement.initial(ref);
     // The tenant's policy (IMPORT_POLICY) with the thread's own, fixed now: a thread keeps what it was created with.
     const import_policy = combineImportPolicies(tenantImportPolicy(this.config.importPolicies, ref.tenant), importPolicy) ?? null;
-    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy };
+    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy, egress_secrets: egressSecrets };
     this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
     return this.thread(null);
   }
