@@ -1,10 +1,10 @@
-import { openSecrets, threadRef } from "../../shared/src/index.ts";
+import { NetworkPolicySchema, openSecrets, threadRef } from "../../shared/src/index.ts";
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ThreadStore } from "../../worker/src/do/store.ts";
 import { threadStub } from "../../worker/src/http/thread-stub.ts";
-import { WORKER_TEST_VARS } from "./bindings.ts";
+import { WORKER_TEST_BINDINGS, WORKER_TEST_VARS } from "./bindings.ts";
 import { api, threadId } from "./thread-api.ts";
 
 // Issue 20: `network: {allow, deny, secrets}`. The policy lives in the thread's object with its secrets sealed
@@ -48,8 +48,8 @@ describe("a thread's egress policy", () => {
     expect(JSON.parse(row.network as string)).toEqual(VIEW);
     const sealed = row.egress_secrets as string;
     expect(sealed).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
-    expect(await openSecrets(WORKER_TEST_VARS.HMAC_SECRET, `acme/${id}`, sealed)).toEqual(POLICY.secrets);
-    expect(await openSecrets(WORKER_TEST_VARS.HMAC_SECRET, `acme/${id}-other`, sealed)).toBeNull();
+    expect(await openSecrets(WORKER_TEST_BINDINGS.HMAC_SECRET, `acme/${id}`, sealed)).toEqual(POLICY.secrets);
+    expect(await openSecrets(WORKER_TEST_BINDINGS.HMAC_SECRET, `acme/${id}-other`, sealed)).toBeNull();
     expect(await openSecrets("another-secret-of-16-chars", `acme/${id}`, sealed)).toBeNull();
     const [setup] = await setupsOf(id);
     expect(JSON.parse(setup?.body ?? "")).toEqual({ network: VIEW, import_policy: null });
@@ -76,10 +76,17 @@ describe("a thread's egress policy", () => {
     ["a Proxy- header", { allow: ["x.com"], secrets: [{ host: "x.com", header: "Proxy-Authorization", value: "b" }] }],
     ["a value with a line break", { allow: ["x.com"], secrets: [{ host: "x.com", header: "a", value: "b\r\nX-Evil: 1" }] }],
     ["an unknown key", { allow: ["x.com"], proxy: "elsewhere" }],
-    ["secrets over 6000 characters", { allow: ["x.com"], secrets: ["a", "b"].map((h) => ({ host: "x.com", header: h, value: "v".repeat(3500) })) }],
   ])("refuses %s with VALIDATION_FAILED", async (_, network) => {
     const res = await api("/v1/threads", { method: "POST", body: { id: threadId("egress-bad"), network } });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_FAILED");
+  });
+
+  it("bounds the secrets together (they travel in one header) and one per host and header", () => {
+    const big = ["a", "b"].map((h) => ({ host: "x.com", header: h, value: "v".repeat(3500) }));
+    expect(NetworkPolicySchema.safeParse({ allow: ["x.com"], secrets: big }).success).toBe(false);
+    const twice = ["A", "a"].map((h) => ({ host: "x.com", header: h, value: "v" }));
+    expect(NetworkPolicySchema.safeParse({ allow: ["x.com"], secrets: twice }).success).toBe(false);
+    expect(NetworkPolicySchema.safeParse({ allow: ["x.com"], secrets: big.slice(0, 1) }).success).toBe(true);
   });
 });
