@@ -33,6 +33,10 @@ export type {
   ImportPolicy,
   InstallResult,
   NetworkMode,
+  NetworkSetting,
+  NetworkPolicy,
+  NetworkPolicyView,
+  EgressSecret,
   RunPythonResponse,
   ThreadState,
 } from "../../shared/src/index.ts";

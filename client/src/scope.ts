@@ -1,4 +1,4 @@
-import { type ImportPolicy, type NetworkMode, type ThreadState, ThreadStateSchema } from "../../shared/src/index.ts";
+import { type ImportPolicy, type NetworkSetting, type ThreadState, ThreadStateSchema } from "../../shared/src/index.ts";
 import { ThreadboxError } from "./errors.ts";
 import { type Http, NDJSON, seg } from "./http.ts";
 import { type ResultKind, type ResultOptions, type ResultValues, type RunCallbacks, type StreamOptions, collect } from "./run.ts";
@@ -8,13 +8,13 @@ export interface ThreadSettings {
   /** Create the thread when a call finds it missing (see ThreadboxOptions.autoCreate). */
   autoCreate: boolean;
   /** The network mode a thread created on first use gets. */
-  network?: NetworkMode | undefined;
+  network?: NetworkSetting | undefined;
 }
 
 /** `POST /v1/threads`: 201 with the new thread's state. */
 export function createThread(
   http: Http,
-  body: { id?: string | undefined; network?: NetworkMode | undefined; import_policy?: ImportPolicy | undefined },
+  body: { id?: string | undefined; network?: NetworkSetting | undefined; import_policy?: ImportPolicy | undefined },
   signal?: AbortSignal,
 ): Promise<ThreadState> {
   return http.json(ThreadStateSchema, "POST", "/v1/threads", { json: body, signal });

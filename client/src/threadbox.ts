@@ -1,4 +1,4 @@
-import { type ImportPolicy, type NetworkMode, ThreadIdSchema } from "../../shared/src/index.ts";
+import { type ImportPolicy, type NetworkSetting, ThreadIdSchema } from "../../shared/src/index.ts";
 import { ThreadboxError } from "./errors.ts";
 import { Http } from "./http.ts";
 import type { CallOptions, ThreadboxOptions } from "./options.ts";
@@ -7,8 +7,11 @@ import { Thread } from "./thread.ts";
 import { Tokens } from "./tokens.ts";
 
 export interface ThreadHandleOptions {
-  /** The network mode the thread gets if this handle creates it on first use ("none": no network at all). */
-  network?: NetworkMode;
+  /**
+   * The network the thread gets if this handle creates it on first use ("none": no network at all; an egress policy
+   * `{allow, deny?, secrets?}`: only through the runtime's egress proxy, see the README's "Egress policy").
+   */
+  network?: NetworkSetting;
   /** Overrides ThreadboxOptions.autoCreate for this thread. */
   autoCreate?: boolean;
 }
@@ -37,7 +40,7 @@ export class Threadbox {
    * Creates a thread (a new UUID unless `id` is given; 409 THREAD_EXISTS if it already exists) and sets it up;
    * `importPolicy`: the Python modules its code may (not) import (README, *Import policy*).
    */
-  async createThread(opts: CallOptions & { id?: string; network?: NetworkMode; importPolicy?: ImportPolicy } = {}): Promise<Thread> {
+  async createThread(opts: CallOptions & { id?: string; network?: NetworkSetting; importPolicy?: ImportPolicy } = {}): Promise<Thread> {
     const id = opts.id === undefined ? undefined : checkedId(opts.id);
     const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy }, opts.signal);
     return new Thread(this.#http, state.id, this.#settings({ network: opts.network }));
