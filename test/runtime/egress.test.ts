@@ -105,6 +105,17 @@ describe.each(["proot", "bwrap"] as const)("a thread's egress policy under %s", 
     expect(rt.logs()).not.toContain(secret);
   });
 
+  it("refuses secrets sealed for another thread or under another key, and keeps the ones it has", async () => {
+    const secrets = [{ host: "api.test", header: "authorization", value: "Bearer stolen" }];
+    for (const sealed of [await sealSecrets(TEST_SECRET, "acme/other-thread", secrets), await sealSecrets("another-secret-0123456789", `acme/${thread}`, secrets)]) {
+      const res = await rt.call("POST", `/threads/acme/${thread}`, { body: {}, headers: { [EGRESS_SECRETS_HEADER]: sealed } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_FAILED");
+    }
+    await exec(FETCH(`http://api.test:${secure.port}/again`));
+    expect(secure.seen.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
+  });
+
   it("installs packages from an allowed index through the proxy", async () => {
     const before = index.downloads("tbx-egress");
     const r = InstallResultSchema.parse(await rt.json("POST", `/threads/acme/${thread}/packages`, { packages: ["tbx-egress"] }));

@@ -82,6 +82,15 @@ describe("a thread's egress policy", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_FAILED");
   });
 
+  it("never echoes a refused secret's value in the error", async () => {
+    const network = { allow: ["x.com"], secrets: [{ host: "x.com", header: "Authorization", value: `${SECRET}\n` }] };
+    const res = await api("/v1/threads", { method: "POST", body: { id: threadId("egress-echo"), network } });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(text).toContain("network");
+    expect(text).not.toContain(SECRET);
+  });
+
   it("bounds the secrets together (they travel in one header) and one per host and header", () => {
     const big = ["a", "b"].map((h) => ({ host: "x.com", header: h, value: "v".repeat(3500) }));
     expect(NetworkPolicySchema.safeParse({ allow: ["x.com"], secrets: big }).success).toBe(false);
