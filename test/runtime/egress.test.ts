@@ -116,6 +116,16 @@ describe.each(["proot", "bwrap"] as const)("a thread's egress policy under %s", 
     expect(secure.seen.at(-1)?.headers.authorization).toBe(`Bearer ${secret}`);
   });
 
+  it("refuses a request for a secret's host while the runtime has not been given the secret", async () => {
+    const bare = newThread("egress-bare");
+    const network = { allow: ["api.test"], secrets: [{ host: "api.test", header: "authorization" }] };
+    expect((await rt.call("POST", `/threads/acme/${bare}`, { body: { network } })).status).toBe(200);
+    const before = secure.seen.length;
+    const r = await rt.json<ExecResult>("POST", `/threads/acme/${bare}/exec`, { command: FETCH(`http://api.test:${secure.port}/`), timeout: 60 });
+    expect(r.stdout).toMatch(/^502 threadbox egress proxy: failed: the secrets for api\.test are not on this runtime yet/);
+    expect(secure.seen.length).toBe(before);
+  });
+
   it("installs packages from an allowed index through the proxy", async () => {
     const before = index.downloads("tbx-egress");
     const r = InstallResultSchema.parse(await rt.json("POST", `/threads/acme/${thread}/packages`, { packages: ["tbx-egress"] }));

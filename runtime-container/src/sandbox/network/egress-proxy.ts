@@ -61,6 +61,7 @@ export async function startEgressProxy(source: EgressSource, opts: ProxyOptions)
     return resolveTarget(policy, host, port, opts.hosts);
   };
   const secretsFor = (host: string) => source.secrets().filter((s) => s.host === host);
+  const namedFor = (host: string) => (source.policy()?.secrets ?? []).filter((s) => s.host === host);
 
   // Tunnels leave the server's bookkeeping: kept here so close() ends them too.
   const tunnels = new Set<Duplex>();
@@ -75,7 +76,7 @@ export async function startEgressProxy(source: EgressSource, opts: ProxyOptions)
     if (!hp) return fail(400, "CONNECT needs host:port");
     void target(hp.host, hp.port).then((t) => {
       if (!t.ok) return fail(t.status, t.reason, t.host);
-      if (secretsFor(t.host).length > 0) {
+      if (namedFor(t.host).length > 0) {
         return fail(403, `${t.host} has secrets: send plain http://${t.host}/ requests (the proxy adds the header and uses TLS upstream)`, t.host);
       }
       log("egress tunnel", { host: t.host, port: t.port });
@@ -104,6 +105,11 @@ export async function startEgressProxy(source: EgressSource, opts: ProxyOptions)
     void target(host, Number(url.port || 80)).then((t) => {
       if (!t.ok) return sendRefusal(res, t);
       const secrets = secretsFor(t.host);
+      // A secret the policy names but this runtime has not been given (a call without it, e.g. right after a restart):
+      // refused, rather than sent on without it.
+      if (secrets.length < namedFor(t.host).length) {
+        return sendRefusal(res, { host: t.host, status: 502, reason: `the secrets for ${t.host} are not on this runtime yet (they come with the thread's calls through the API)` });
+      }
       // The URL names the destination; a Host header saying otherwise is replaced, never followed.
       const headers: Record<string, string | string[]> = { host: url.host };
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP.test(k)) headers[k] = v;
