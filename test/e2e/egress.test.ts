@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ExecResult, type ThreadState } from "../../shared/src/index.ts";
 import { CONNECT, FETCH, SEARCH } from "../runtime/egress-programs.ts";
 import { type Upstream, makeCertificate, removeCertificate, startHttpUpstream, startHttpsUpstream } from "../runtime/egress-upstream.ts";
+import { type RuntimeProcess, startRuntime } from "../runtime/harness.ts";
 import { expectJson } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
@@ -13,15 +14,19 @@ let stack: Stack;
 let plain: Upstream;
 let secure: Upstream;
 let certDir: string;
+let caFile: string;
+let restarted: RuntimeProcess | undefined;
 const secret = `tbx-e2e-${randomBytes(16).toString("hex")}`;
 
 beforeAll(async () => {
   const tls = makeCertificate("api.test");
   certDir = tls.dir;
+  caFile = tls.caFile;
   [plain, secure] = await Promise.all([startHttpUpstream(), startHttpsUpstream(tls)]);
   stack = await startStack({ runtime: { EGRESS_HOSTS: "allowed.test=127.0.0.1,api.test=127.0.0.1", EGRESS_CA_FILE: tls.caFile } });
 }, 120_000);
 afterAll(async () => {
+  await restarted?.stop();
   await stack?.stop();
   await Promise.all([plain?.close(), secure?.close()]);
   if (certDir) removeCertificate(certDir);
@@ -55,5 +60,23 @@ describe("a thread's egress policy through the stack", () => {
     const history = await (await stack.api("GET", `/v1/threads/${thread.id}/executions`)).text();
     expect(history).not.toContain(secret);
     expect(stack.runtime.logs()).not.toContain(secret);
+  });
+
+  it("gives a restarted runtime the secret again with the thread's next call (it keeps them in memory only)", async () => {
+    const network = { allow: ["api.test"], secrets: [{ host: "api.test", header: "X-Api-Key", value: secret }] };
+    const thread = await expectJson<ThreadState>(stack.api("POST", "/v1/threads", { body: { id: randomUUID(), network } }), 201);
+    // The same runtime (port, RUNTIME_ID, root) started again: its STATE_DIR has the policy, not the secret.
+    const port = new URL(stack.runtime.url).port;
+    const exited = new Promise((r) => stack.runtime.child.once("exit", r));
+    stack.runtime.child.kill("SIGTERM");
+    await exited;
+    restarted = await startRuntime(
+      { EGRESS_HOSTS: "api.test=127.0.0.1", EGRESS_CA_FILE: caFile, PORT: port, RUNTIME_ID: `http://127.0.0.1:${port}` },
+      { root: stack.runtime.root },
+    );
+    const api = await exec(thread.id, FETCH(`http://api.test:${secure.port}/after-restart`));
+    expect(api.stdout, api.stderr).toBe("200 upstream says hi to /after-restart\n");
+    expect(secure.seen.at(-1)?.headers["x-api-key"]).toBe(secret);
+    expect(restarted.logs()).not.toContain(secret);
   });
 });
