@@ -79,6 +79,10 @@ describe.each(["proot", "bwrap"] as const)("a thread's egress policy under %s", 
     const tunnelDenied = await exec(CONNECT(`denied.test:${plain.port}`));
     expect(tunnelDenied.stdout).toMatch(/^HTTP\/1\.1 403 Forbidden\n.*denied/);
     expect(plain.seen.length).toBe(before);
+    // Allowed, but nothing listens there: the proxy says so (502), whether tunnelled or not.
+    const closed = await exec(CONNECT("allowed.test:1"));
+    expect(closed.stdout).toMatch(/^HTTP\/1\.1 502 Bad Gateway\n.*allowed\.test:1: connect ECONNREFUSED/);
+    expect((await exec(FETCH("http://allowed.test:1/"))).stdout).toMatch(/^502 threadbox egress proxy: failed: allowed\.test: connect ECONNREFUSED/);
   });
 
   it("has no way out but the proxy: direct connections and the host's other loopback ports fail", async () => {

@@ -81,10 +81,13 @@ export async function startEgressProxy(source: EgressSource, opts: ProxyOptions)
       }
       log("egress tunnel", { host: t.host, port: t.port });
       const upstream = net.connect({ host: t.address, port: t.port });
+      let connected = false;
       upstream.setTimeout(LIMITS.idleMs, () => upstream.destroy());
       client.on("close", () => upstream.destroy());
-      upstream.on("error", (e) => (upstream.connecting ? fail(502, `${t.host}:${t.port}: ${e.message}`, t.host) : client.destroy()));
+      upstream.on("close", () => connected && client.destroy());
+      upstream.on("error", (e) => (connected ? client.destroy() : fail(502, `${t.host}:${t.port}: ${e.message}`, t.host)));
       upstream.once("connect", () => {
+        connected = true;
         client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
         if (head.length > 0) upstream.write(head);
         upstream.pipe(client).on("error", () => upstream.destroy());
@@ -128,6 +131,7 @@ export async function startEgressProxy(source: EgressSource, opts: ProxyOptions)
         up.pipe(res);
       });
       upstream.on("error", (e) => sendRefusal(res, { host: t.host, status: 502, reason: `${t.host}: ${e.message}` }));
+      res.on("close", () => upstream.destroy());
       req.pipe(upstream);
     });
   });
