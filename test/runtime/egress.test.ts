@@ -130,6 +130,18 @@ describe.each(["proot", "bwrap"] as const)("a thread's egress policy under %s", 
     expect(secure.seen.length).toBe(before);
   });
 
+  it("forgets a deleted thread's secrets", async () => {
+    const again = newThread("egress-again");
+    const network = { allow: ["api.test"], secrets: [{ host: "api.test", header: "authorization" }] };
+    const sealed = await sealSecrets(TEST_SECRET, `acme/${again}`, [{ host: "api.test", header: "authorization", value: "Bearer first" }]);
+    expect((await rt.call("POST", `/threads/acme/${again}`, { body: { network }, headers: { [EGRESS_SECRETS_HEADER]: sealed } })).status).toBe(200);
+    const run = (command: string) => rt.json<ExecResult>("POST", `/threads/acme/${again}/exec`, { command, timeout: 60 });
+    expect((await run(FETCH(`http://api.test:${secure.port}/first`))).stdout).toBe("200 upstream says hi to /first\n");
+    expect((await rt.call("DELETE", `/threads/acme/${again}`)).status).toBe(200);
+    expect((await rt.call("POST", `/threads/acme/${again}`, { body: { network } })).status).toBe(200);
+    expect((await run(FETCH(`http://api.test:${secure.port}/second`))).stdout).toMatch(/^502 .*secrets for api\.test are not on this runtime yet/);
+  });
+
   it("installs packages from an allowed index through the proxy", async () => {
     const before = index.downloads("tbx-egress");
     const r = InstallResultSchema.parse(await rt.json("POST", `/threads/acme/${thread}/packages`, { packages: ["tbx-egress"] }));

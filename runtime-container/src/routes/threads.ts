@@ -74,6 +74,8 @@ export function threadRoutes(s: Services): Hono {
     });
     s.quota.forget(loc);
     s.sandbox.releaseThread(loc.key);
+    // Its egress secrets' values go with it (a thread created again under the id brings its own).
+    s.sandbox.settings.setSecrets(loc.key, []);
     return c.json({ deleted: existed });
   });
 
