@@ -21,7 +21,7 @@ import { FakeMounts } from "./fake-mounts.ts";
  * path and query as received (decoded), so a test sees exactly what arrived.
  *
  * Test-only control routes under CONTROL (unsigned; the worker never calls them): `GET /_fake/calls` lists the
- * signed calls received, `GET /_fake/setups` the workspace set-ups received (`{ path, body }`),
+ * signed calls received, `GET /_fake/setups` the workspace set-ups received (`{ path, body, sealed? }`),
  * `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call for that thread has its
  * connection dropped, as a runtime that is down would, and `PUT|DELETE /_fake/refuse/<tenant>/<thread>` one in
  * which every call for that thread is refused with 401 as if its signature did not match. Tenants' mounts
@@ -37,7 +37,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 export function fakeRuntime(opts: { url: string; secret: string }): { node: Handler } {
   const host = new URL(opts.url).host;
   const calls: string[] = [];
-  const setups: { path: string; body: string }[] = [];
+  const setups: { path: string; body: string; sealed?: string }[] = [];
   const outages = new Set<string>();
   const refusals = new Set<string>();
   const sleeping = new Map<string, () => void>();
@@ -93,7 +93,9 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
     if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });
     if (thread && req.method === "DELETE" && action === undefined) return json(res, 200, { deleted: true });
-    if (thread && req.method === "POST" && action === undefined) setups.push({ path, body });
+    // The sealed egress secrets a set-up carried (shared/src/egress-seal.ts), as they arrived.
+    const sealed = req.headers["x-threadbox-egress-secrets"];
+    if (thread && req.method === "POST" && action === undefined) setups.push({ path, body, ...(typeof sealed === "string" ? { sealed } : {}) });
     if (thread && req.method !== "DELETE" && action === undefined) return json(res, 200, WORKSPACE);
     return json(res, 404, { error: { code: "NOT_FOUND", message: `the stand-in has no route for ${req.method} ${path}` } });
   }

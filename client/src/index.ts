@@ -35,6 +35,10 @@ export type {
   InstallResult,
   MountSummary,
   NetworkMode,
+  NetworkSetting,
+  NetworkPolicy,
+  NetworkPolicyView,
+  EgressSecret,
   RunPythonResponse,
   ThreadState,
 } from "../../shared/src/index.ts";

@@ -1,4 +1,4 @@
-import { type ImportPolicy, type NetworkMode, type ThreadState, ThreadStateSchema } from "../../shared/src/index.ts";
+import { type ImportPolicy, type NetworkSetting, type ThreadState, ThreadStateSchema } from "../../shared/src/index.ts";
 import { ThreadboxError } from "./errors.ts";
 import { type Http, NDJSON, seg } from "./http.ts";
 import { type ResultKind, type ResultOptions, type ResultValues, type RunCallbacks, type StreamOptions, collect } from "./run.ts";
@@ -8,7 +8,7 @@ export interface ThreadSettings {
   /** Create the thread when a call finds it missing (see ThreadboxOptions.autoCreate). */
   autoCreate: boolean;
   /** The network mode a thread created on first use gets. */
-  network?: NetworkMode | undefined;
+  network?: NetworkSetting | undefined;
 }
 
 /** `POST /v1/threads`: 201 with the new thread's state. */
@@ -16,7 +16,7 @@ export function createThread(
   http: Http,
   body: {
     id?: string | undefined;
-    network?: NetworkMode | undefined;
+    network?: NetworkSetting | undefined;
     import_policy?: ImportPolicy | undefined;
     mounts?: { name: string; path?: string }[] | undefined;
   },

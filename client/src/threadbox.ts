@@ -1,4 +1,4 @@
-import { type ImportPolicy, type NetworkMode, ThreadIdSchema } from "../../shared/src/index.ts";
+import { type ImportPolicy, type NetworkSetting, ThreadIdSchema } from "../../shared/src/index.ts";
 import { ThreadboxError } from "./errors.ts";
 import { Http } from "./http.ts";
 import { Mounts } from "./mounts.ts";
@@ -8,8 +8,11 @@ import { Thread } from "./thread.ts";
 import { Tokens } from "./tokens.ts";
 
 export interface ThreadHandleOptions {
-  /** The network mode the thread gets if this handle creates it on first use ("none": no network at all). */
-  network?: NetworkMode;
+  /**
+   * The network the thread gets if this handle creates it on first use ("none": no network at all; an egress policy
+   * `{allow, deny?, secrets?}`: only through the runtime's egress proxy, see the README's "Egress policy").
+   */
+  network?: NetworkSetting;
   /** Overrides ThreadboxOptions.autoCreate for this thread. */
   autoCreate?: boolean;
 }
@@ -43,7 +46,7 @@ export class Threadbox {
    * read-only mounts it sees (`[{ name: "pdf" }]` appears at `/.skills/pdf`; README, *Shared read-only mounts*).
    */
   async createThread(
-    opts: CallOptions & { id?: string; network?: NetworkMode; importPolicy?: ImportPolicy; mounts?: { name: string; path?: string }[] } = {},
+    opts: CallOptions & { id?: string; network?: NetworkSetting; importPolicy?: ImportPolicy; mounts?: { name: string; path?: string }[] } = {},
   ): Promise<Thread> {
     const id = opts.id === undefined ? undefined : checkedId(opts.id);
     const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy, mounts: opts.mounts }, opts.signal);

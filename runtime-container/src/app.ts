@@ -6,6 +6,7 @@ import { fileRoutes } from "./routes/files.ts";
 import { mountRoutes } from "./routes/mounts.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import type { Services } from "./services.ts";
+import { egressSecrets } from "./server/egress-secrets.ts";
 import { hmacAuth } from "./server/hmac-auth.ts";
 
 /**
@@ -24,6 +25,7 @@ export function createApp(s: Services): Hono<AppEnv> {
     await next();
   });
   app.use("*", hmacAuth(s.config.HMAC_SECRET, { maxBodyBytes: s.config.MAX_BODY_BYTES, runtimeId: s.config.RUNTIME_ID }));
+  app.use("/threads/*", egressSecrets(s.config.HMAC_SECRET, s.sandbox.settings));
 
   app.route("/", threadRoutes(s));
   app.route("/", executeRoutes(s));

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { KNOWN_BAD_DEV_SECRET } from "../../shared/src/index.ts";
 import { type AllowList, parseAllowList } from "./sandbox/network/cidr.ts";
+import { parseHostMap } from "./sandbox/network/egress-target.ts";
 import { BUCKET_NAME, type WithStorage, storageProblems, withStorage } from "./storage/config.ts";
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
@@ -16,6 +17,13 @@ const allowList = z.string().transform((text, ctx): AllowList => {
   if (!("bad" in parsed)) return parsed;
   ctx.addIssue({ code: "custom", message: `not an address, CIDR range or 127.0.0.1:PORT: ${parsed.bad.join(", ")} (e.g. 203.0.113.7/32,127.0.0.1:3141)` });
   return { ranges: [], loopbackPorts: [] };
+});
+
+const hostMap = z.string().transform((text, ctx): Map<string, string> => {
+  const parsed = parseHostMap(text);
+  if (!("bad" in parsed)) return parsed;
+  ctx.addIssue({ code: "custom", message: `not NAME=ADDRESS: ${parsed.bad.join(", ")} (e.g. mirror.internal=10.1.2.3)` });
+  return new Map();
 });
 
 const LIMIT_PAIRS = [
@@ -91,6 +99,14 @@ const ConfigSchema = z
      * added on their own).
      */
     SANDBOX_NET_ALLOW: allowList.default({ ranges: [], loopbackPorts: [] }),
+    /**
+     * Names the egress proxy (threads with a network policy) takes as given instead of resolving them, comma-separated
+     * NAME=ADDRESS; the address is reached even when private or loopback, so name only what the operator vouches for
+     * (a package mirror; the tests' loopback servers). A thread's policy must still allow the name.
+     */
+    EGRESS_HOSTS: hostMap.default(new Map()),
+    /** PEM file of CAs the egress proxy trusts, besides the system's, for the TLS it makes to a secret's host. */
+    EGRESS_CA_FILE: absPath.optional(),
     /** A thread's network namespace is released after this long with nothing of the thread running in it. */
     SANDBOX_NET_IDLE_S: int(1, 86_400).default(900),
     /** Start even when a required layer (uid switch, seccomp) is missing; every health answer then says degraded. */

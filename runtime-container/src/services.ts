@@ -62,7 +62,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       idleS: config.DISPLAY_IDLE_S,
       stateDir: config.STATE_DIR,
       owner,
-      host: (loc) => sandbox.hostProcess(loc.owner, sandbox.settings.network(loc.key)),
+      host: (loc) => sandbox.hostProcess(loc.owner, sandbox.settings.network(loc.key), sandbox.settings.egress(loc.key)),
     },
     logger,
   );

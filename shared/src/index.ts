@@ -8,6 +8,8 @@ export * from "./run-python.ts";
 export * from "./notebook.ts";
 export * from "./files.ts";
 export * from "./threads.ts";
+export * from "./egress.ts";
+export * from "./egress-seal.ts";
 export * from "./import-policy.ts";
 export * from "./runtime-api.ts";
 export * from "./sse.ts";

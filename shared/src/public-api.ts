@@ -2,14 +2,16 @@ import { z } from "zod";
 import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
+import { NetworkPolicyViewSchema } from "./egress.ts";
 import { ThreadMountsSchema } from "./mounts.ts";
-import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
+import { NetworkSettingSchema, WorkspaceInfoSchema } from "./threads.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
 
 export const CreateThreadSchema = z.strictObject({
   id: ThreadIdSchema.optional(),
-  network: NetworkModeSchema.default("default"),
+  /** "default", "none", or an egress policy `{allow, deny?, secrets?}` (egress.ts; README "Egress policy"). */
+  network: NetworkSettingSchema.default("default"),
   /** Python modules the thread's code may (not) import; combined with the deployment's IMPORT_POLICY for its tenant. */
   import_policy: ImportPolicySchema.optional(),
   /** The tenant's read-only mounts (`/v1/mounts`) the thread sees, e.g. `[{name: "pdf", path: "/.skills/pdf"}]`. */
@@ -62,6 +64,8 @@ export const ThreadStateSchema = z.object({
   import_policy: ImportPolicySchema.optional(),
   /** The read-only mounts the thread sees (its own and its tenant's DEFAULT_MOUNTS); absent: none. */
   mounts: z.array(z.object({ name: z.string(), path: z.string() })).optional(),
+  /** The thread's egress policy, when it has one: secrets by host and header only, never their values. */
+  network: NetworkPolicyViewSchema.optional(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ContextInfoSchema } from "./contexts.ts";
+import { NetworkPolicySchema, NetworkPolicyViewSchema } from "./egress.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
 import { ThreadMountsSchema } from "./mounts.ts";
 
@@ -7,12 +8,17 @@ import { ThreadMountsSchema } from "./mounts.ts";
 export const NetworkModeSchema = z.enum(["default", "none"]);
 export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
+/** A thread's `network`: a mode, or an egress policy (egress.ts). */
+export const NetworkSettingSchema = z.union([NetworkModeSchema, NetworkPolicySchema]);
+export type NetworkSetting = z.infer<typeof NetworkSettingSchema>;
+
 /**
  * The runtime's `POST /threads/:tenant/:thread` body (optional): settings kept with the thread on that runtime.
  * `import_policy` is the one in force (tenant's and thread's combined); null or absent: none.
  */
+/** A policy's secrets come sealed in their own header (egress-seal.ts), never in this body. */
 export const ThreadSetupSchema = z.strictObject({
-  network: NetworkModeSchema.optional(),
+  network: z.union([NetworkModeSchema, NetworkPolicyViewSchema]).optional(),
   import_policy: ImportPolicySchema.nullable().optional(),
   /** The tenant's read-only mounts the thread sees (mounts.ts); each must exist on the runtime's storage. */
   mounts: ThreadMountsSchema.optional(),

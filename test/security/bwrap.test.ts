@@ -1,5 +1,6 @@
 import { CGROUP_CASES } from "./cgroup-cases.ts";
 import { CONFINEMENT_CASES } from "./confinement-cases.ts";
+import { EGRESS_CASES } from "./egress-cases.ts";
 import { FILE_CASES } from "./file-cases.ts";
 import { NOTEBOOK_CASES } from "./notebook-cases.ts";
 import { IO_CASES } from "./io-cases.ts";
@@ -23,6 +24,6 @@ layersTest(target);
 hostileTests("resource limits under bwrap", "bwrap", [...LIMIT_CASES, ...CGROUP_CASES, ...IO_CASES], target);
 hostileTests("processes under bwrap", "bwrap", PROCESS_CASES, target, { concurrency: 2 });
 hostileTests("confinement under bwrap", "bwrap", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES, ...NOTEBOOK_CASES], target, { concurrency: 2 });
-hostileTests("namespaces and egress under bwrap", "bwrap", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
+hostileTests("namespaces and egress under bwrap", "bwrap", [...NETWORK_CASES, ...EGRESS_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
 hostileTests("the syscall filter under bwrap", "bwrap", SYSCALL_CASES, target, { concurrency: 2 });
 hostileTests("screenshots under bwrap", "bwrap", SCREENSHOT_CASES, target);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import type { ExpectStatic } from "vitest";
-import { ExecResultSchema, type ExecResult, RunPythonResponseSchema, type RunPythonResponse } from "../../shared/src/index.ts";
+import { ExecResultSchema, type ExecResult, type NetworkPolicyView, RunPythonResponseSchema, type RunPythonResponse } from "../../shared/src/index.ts";
 import { describeProcs, processesOf, type RunIdentity } from "./processes.ts";
 import type { Backend, Posted, Route, Target } from "./target.ts";
 
@@ -43,7 +43,7 @@ export interface HostileCase {
   /** Why the case cannot run on this machine (the test is skipped with it). */
   skip?: string;
   /** Thread settings (network: "none"). */
-  setup?: { network?: "none" };
+  setup?: { network?: "none" | NetworkPolicyView };
   /** Host-side preparation after the threads exist (decoys, a setuid binary). */
   prepare?(ctx: CaseContext): Promise<void>;
   /** Runs once the program's processes exist, alongside the bystander (R11 kills proot, X11 uploads). */

@@ -1,4 +1,5 @@
 import { CONFINEMENT_CASES } from "./confinement-cases.ts";
+import { EGRESS_CASES } from "./egress-cases.ts";
 import { FILE_CASES } from "./file-cases.ts";
 import { NOTEBOOK_CASES } from "./notebook-cases.ts";
 import { NAMESPACE_CASES } from "./namespace-cases.ts";
@@ -19,6 +20,7 @@ import { SCREENSHOT_CASES } from "./screenshot-cases.ts";
 //   X16 setuid binary · X10 planted links via the file API · X11 dir/link swap during uploads
 //   N1 links, a FIFO, a directory at a notebook path (run_jupyter) · N2 a cell swapping its notebook or its directory for a link
 //   X19 System V IPC across runs and threads · X20/X20n egress to the host, loopback, link-local, private ranges
+//   X30 the egress proxy of a thread with a network policy: loopback, metadata, private ranges, Host tricks, floods
 //   X21 proot (the tracer) out of reach · X22a–m syscalls the filter denies
 //   S1 links and FIFOs among the screenshot files · S2 a window title of shell syntax · S3 the frames' X clients
 // Each row also checks the teardown (hostile.ts).
@@ -28,6 +30,6 @@ const target = useTarget(() => runtimeTarget("proot"));
 layersTest(target);
 hostileTests("processes under proot", "proot", PROCESS_CASES, target, { concurrency: 2 });
 hostileTests("confinement under proot", "proot", [...REACH_CASES, ...CONFINEMENT_CASES, ...FILE_CASES, ...NOTEBOOK_CASES], target, { concurrency: 2 });
-hostileTests("namespaces and egress under proot", "proot", [...NETWORK_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
+hostileTests("namespaces and egress under proot", "proot", [...NETWORK_CASES, ...EGRESS_CASES, ...NAMESPACE_CASES], target, { concurrency: 2 });
 hostileTests("the syscall filter under proot", "proot", SYSCALL_CASES, target, { concurrency: 2 });
 hostileTests("screenshots under proot", "proot", SCREENSHOT_CASES, target);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import type { NetworkPolicyView } from "../../shared/src/index.ts";
 import { type RuntimeProcess, startRuntime } from "../runtime/harness.ts";
 import type { Stack } from "../e2e/stack.ts";
 
@@ -27,7 +28,7 @@ export interface Target {
   canaries: string[];
   /** The host directory of a thread's workspace. */
   dir(thread: string): string;
-  createThread(thread: string, setup?: { network?: "none" }): Promise<void>;
+  createThread(thread: string, setup?: { network?: "none" | NetworkPolicyView }): Promise<void>;
   post(thread: string, route: Route, body: unknown): Promise<Posted>;
 }
 

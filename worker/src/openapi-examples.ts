@@ -9,6 +9,17 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
   createThread: {
     demo: { summary: "A thread with a chosen id", value: { id: "demo" } },
     offline: { summary: "A thread without network", value: { id: "offline", network: "none" } },
+    egress: {
+      summary: "A thread that reaches named hosts only, with a secret header for one",
+      value: {
+        id: "agent",
+        network: {
+          allow: ["pypi.org", "files.pythonhosted.org", "*.githubusercontent.com", "api.example.com"],
+          deny: ["gist.githubusercontent.com"],
+          secrets: [{ host: "api.example.com", header: "Authorization", value: "Bearer sk-..." }],
+        },
+      },
+    },
   },
   mintToken: {
     token: { summary: "A 15-minute token for a browser", value: { thread: "demo", ttl_seconds: 900 } },

@@ -43,7 +43,7 @@ export function threadRoutes(s: Services): Hono {
       s.sandbox.settings.setMounts(loc.key, setup.mounts);
     }
     await s.workspaces.ensure(loc);
-    const network = s.sandbox.settings.network(loc.key);
+    const network = s.sandbox.settings.networkView(loc.key);
     const importPolicy = s.sandbox.settings.importPolicy(loc.key);
     return c.json({
       ...(await s.workspaces.info(loc)),
@@ -84,6 +84,8 @@ export function threadRoutes(s: Services): Hono {
     // A thread made again under this id starts without the mounts of this one.
     s.sandbox.settings.setMounts(loc.key, []);
     await removeMountView(s.config.STATE_DIR, loc);
+    // Its egress secrets' values go with it (a thread created again under the id brings its own).
+    s.sandbox.settings.setSecrets(loc.key, []);
     return c.json({ deleted: existed });
   });
 

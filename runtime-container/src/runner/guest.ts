@@ -7,6 +7,7 @@ import type { PreparedCommand, Sandbox } from "../sandbox/create.ts";
 import { type RunLimits, resolveLimits } from "../sandbox/limits.ts";
 import { type GuestPaths, sandboxEnv } from "../sandbox/environment.ts";
 import { launcherArgv } from "../sandbox/launcher.ts";
+import { PROXY_ENV } from "../sandbox/network/proxy-rules.ts";
 import type { WorkspaceLocation } from "../thread-location.ts";
 import { MountStore, mountsRoot } from "../mounts/mount-store.ts";
 import { threadMountBinds } from "../mounts/thread-binds.ts";
@@ -49,16 +50,20 @@ export async function prepareGuest(
   const mounts = { ...loc.mounts, ...run.mounts };
   const paths = guestPaths(sandbox, loc, mounts);
   const cwd = run.cwd ?? paths.root;
+  const network = sandbox.settings.network(loc.key);
   const identity = {
     owner: loc.owner,
-    network: sandbox.settings.network(loc.key),
+    network,
+    egress: sandbox.settings.egress(loc.key),
     limits: run.limits ?? resolveLimits(config),
     thread: { tenant: loc.tenant, thread: loc.thread },
   };
   // Read from storage on every start: a mount the tenant changed is what the next run sees.
   const readOnly = await threadMountBinds(new MountStore(mountsRoot(config.WORKSPACES_ROOT)), config.STATE_DIR, loc, sandbox.settings.mounts(loc.key));
   const spawn = await sandbox.prepare({ workspace: loc.dir, privateTmp: loc.privateTmp, mounts, cwd, argv: run.argv, readOnly }, identity);
-  return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installerEnv(config)) };
+  // Under a policy every client that reads the proxy variables goes through the thread's egress proxy (no DNS, no other way out).
+  const installer = network === "proxy" ? { ...installerEnv(config), ...PROXY_ENV } : installerEnv(config);
+  return { ...spawn, env: sandboxEnv(paths, cwd, run.env, installer) };
 }
 
 /**

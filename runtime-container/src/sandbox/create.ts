@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import type { NetworkMode } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Owner } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
@@ -11,6 +11,9 @@ import type { CgroupEvents } from "./cgroups.ts";
 import { claimIdSlot } from "./id-slot.ts";
 import { Identities } from "./identities.ts";
 import { type NetworkLease, ThreadNetworks } from "./network/thread-networks.ts";
+import type { EgressSource } from "./network/egress-proxy.ts";
+import type { NamespaceMode } from "./network/namespace.ts";
+import { readEgressCa } from "./network/egress-ca.ts";
 import { createNoneBackend } from "./none.ts";
 import { createProotBackend } from "./proot.ts";
 import { type Tools, bunCommand, findTools } from "./tools.ts";
@@ -57,7 +60,7 @@ export interface Sandbox {
    * A long-lived host process running as the thread's uid outside any sandbox tree (its display server), in the
    * thread's network namespace; the uid is not swept and the namespace not released while it lives.
    */
-  hostProcess(owner: Owner, network: NetworkMode): Promise<HostProcess>;
+  hostProcess(owner: Owner, network: NamespaceMode, egress?: EgressSource): Promise<HostProcess>;
   /** The thread (`tenant/thread`) is released or deleted: its network namespace goes now. */
   releaseThread(key: string): boolean;
   /** Waits for uid sweeps in progress. */
@@ -152,12 +155,24 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
   const { layers } = found;
   const networks =
     isolated && report.net_namespace && layers.helper
-      ? new ThreadNetworks({ launcher: layers.helper, allow: sandboxAllowList(config) }, config.SANDBOX_NET_IDLE_S * 1000, logger)
+      ? new ThreadNetworks(
+          {
+            launcher: layers.helper,
+            allow: sandboxAllowList(config),
+            proxy: { hosts: config.EGRESS_HOSTS, ca: readEgressCa(config.EGRESS_CA_FILE), log: (msg, fields) => logger.debug(msg, fields) },
+          },
+          config.SANDBOX_NET_IDLE_S * 1000,
+          logger,
+        )
       : null;
   // A "default" thread gets a namespace only when its way out works; otherwise (degraded) it shares the host's.
-  const ownNamespace = (network: NetworkMode) => networks !== null && (network === "none" || report.user_mode_stack !== null);
-  const acquire = async (owner: Owner, network: NetworkMode) =>
-    owner && networks && ownNamespace(network) ? networks.acquire(owner.uid, network) : undefined;
+  const ownNamespace = (network: NamespaceMode) => networks !== null && (network === "none" || report.user_mode_stack !== null);
+  const acquire = async (owner: Owner, network: NamespaceMode, egress?: EgressSource) => {
+    if (owner && networks && ownNamespace(network)) return networks.acquire(owner.uid, network, egress);
+    // Without its namespace a thread under a policy would reach everything: refused, never run unfiltered.
+    if (network === "proxy") throw new AppError(ErrorCode.NOT_IMPLEMENTED, "this thread has a network policy, but this runtime cannot make network namespaces with a user-mode stack (it needs root and slirp4netns)");
+    return undefined;
+  };
 
   return {
     backend,
@@ -171,7 +186,7 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
       let group: RunCgroup | null = null;
       let cmd: HostCommand | undefined;
       try {
-        lease = await acquire(run.owner, run.network);
+        lease = await acquire(run.owner, run.network, run.egress);
         // The run's own group, for the whole run: its memory and its processes, however many there are.
         if (run.thread) group = await cgroups.enter(run.thread.tenant, run.thread.thread, { memoryMb: run.limits.memoryMb, processes: run.limits.processes });
         const netns = lease?.path ?? null;
@@ -191,11 +206,11 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
         throw err;
       }
     },
-    async hostProcess(owner, network) {
+    async hostProcess(owner, network, egress) {
       const sweep = owner && sweeper ? await sweeper.acquire(owner.uid) : undefined;
       let lease: NetworkLease | undefined;
       try {
-        lease = await acquire(owner, network);
+        lease = await acquire(owner, network, egress);
       } catch (err) {
         await sweep?.();
         throw err;

@@ -1,6 +1,8 @@
-import { AppError, ErrorCode, type NetworkMode } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { Owner } from "../files/safe-open.ts";
 import type { HostCommand } from "./backend.ts";
+import type { EgressSource } from "./network/egress-proxy.ts";
+import type { NamespaceMode } from "./network/namespace.ts";
 import { type RunLimits, rlimitArgs } from "./limits.ts";
 
 /** The layers applied around a backend, as the start-up self-test found them on this host. */
@@ -22,7 +24,9 @@ export interface RunIdentity {
   /** The thread's uid and its tenant's gid; null when the runtime cannot switch uid (not root). */
   owner: Owner;
   limits: RunLimits;
-  network: NetworkMode;
+  network: NamespaceMode;
+  /** The thread's policy and secrets, for its egress proxy (network "proxy"). */
+  egress?: EgressSource;
   /** The thread, whose cgroup the run's own group goes in (absent: no group, the rlimits alone). */
   thread?: { tenant: string; thread: string };
 }

@@ -1,4 +1,4 @@
-import { AppError, ErrorCode, type ThreadRef, type ThreadSetup, runtimePaths, threadKey } from "../../../shared/src/index.ts";
+import { AppError, EGRESS_SECRETS_HEADER, ErrorCode, type ThreadRef, type ThreadSetup, runtimePaths, threadKey } from "../../../shared/src/index.ts";
 import { chooseRuntime } from "../runtime/choose.ts";
 import type { RuntimeCall, RuntimeClient } from "../runtime/client.ts";
 import { callWithFailover, isRuntimeFailure } from "../runtime/failover.ts";
@@ -88,8 +88,8 @@ export class ThreadPlacement {
     const { url, value } = await callWithFailover({
       replayable,
       route: () => this.route(replayable),
-      send: async ({ url: u }) => {
-        const res = await this.client.call(u, req);
+      send: async ({ url: u, thread }) => {
+        const res = await this.client.call(u, withSecrets(thread, req));
         this.health.up(u);
         return res;
       },
@@ -110,5 +110,13 @@ export class ThreadPlacement {
 /** The runtime's workspace set-up call for a thread: it always carries the thread's settings. */
 export function setupCall(thread: ThreadRow): RuntimeCall {
   const body: ThreadSetup = { network: thread.network, import_policy: thread.import_policy, ...(thread.mounts?.length ? { mounts: thread.mounts } : {}) };
-  return { method: "POST", path: runtimePaths.thread(rowRef(thread)), body: JSON.stringify(body) };
+  return withSecrets(thread, { method: "POST", path: runtimePaths.thread(rowRef(thread)), body: JSON.stringify(body) });
+}
+
+/**
+ * A thread's egress secrets go sealed with each of its calls (the runtime keeps them in memory only, so one that
+ * restarted has them again with the next call); a thread without any sends nothing.
+ */
+function withSecrets(thread: ThreadRow, req: RuntimeCall): RuntimeCall {
+  return thread.egress_secrets ? { ...req, headers: { ...req.headers, [EGRESS_SECRETS_HEADER]: thread.egress_secrets } } : req;
 }

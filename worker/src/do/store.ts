@@ -6,6 +6,7 @@ import {
   type ImportPolicy,
   type NetworkMode,
   type ThreadMount,
+  type NetworkPolicyView,
   type ThreadRef,
   threadRef,
 } from "../../../shared/src/index.ts";
@@ -21,7 +22,8 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS thread (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, last_active_at TEXT NOT NULL, runtime_url TEXT NOT NULL,
   placed_at TEXT, network TEXT, incarnation TEXT, token_generation INTEGER NOT NULL DEFAULT 0, import_policy TEXT,
-  mounts TEXT
+  mounts TEXT,
+  egress_secrets TEXT
 );
 CREATE TABLE IF NOT EXISTS executions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL, request TEXT NOT NULL,
@@ -41,7 +43,13 @@ export interface ThreadRow {
   runtime_url: string;
   placed_at: string;
   /** Kept here, not only on the runtime: a thread moved to another runtime must keep `none` (see do/placement.ts). */
-  network: NetworkMode;
+  /** A mode, or a network policy (JSON in the column) whose secrets are named only: their values are sealed below. */
+  network: NetworkMode | NetworkPolicyView;
+  /**
+   * The policy's secrets, sealed (shared/src/egress-seal.ts: AES-GCM, key derived from HMAC_SECRET, the thread as
+   * additional data), sent as they are with the thread's runtime calls; never opened here, never returned. null: none.
+   */
+  egress_secrets?: string | null;
   /** The import policy in force (the tenant's and the thread's own, combined at creation); null: none. */
   import_policy: ImportPolicy | null;
   /** The read-only mounts the thread sees (its own and its tenant's defaults, fixed at creation); [] for none. */
@@ -108,6 +116,8 @@ export class ThreadStore {
     if (!columns.includes("import_policy")) this.sql.exec("ALTER TABLE thread ADD COLUMN import_policy TEXT");
     // Threads created before mounts: none.
     if (!columns.includes("mounts")) this.sql.exec("ALTER TABLE thread ADD COLUMN mounts TEXT");
+    // Threads created before egress policies: none.
+    if (!columns.includes("egress_secrets")) this.sql.exec("ALTER TABLE thread ADD COLUMN egress_secrets TEXT");
     if (!columns.includes("token_generation")) {
       this.sql.exec("ALTER TABLE thread ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0");
     }
@@ -118,22 +128,24 @@ export class ThreadStore {
     const row = this.sql
       .exec(
         "SELECT id, tenant, created_at, last_active_at, runtime_url, coalesce(placed_at, created_at) AS placed_at, " +
-          "coalesce(network, 'default') AS network, incarnation, token_generation, import_policy, mounts FROM thread LIMIT 1",
+          "coalesce(network, 'default') AS network, incarnation, token_generation, import_policy, mounts, egress_secrets FROM thread LIMIT 1",
       )
-      .toArray()[0] as (Omit<ThreadRow, "import_policy" | "mounts"> & { import_policy: string | null; mounts: string | null }) | undefined;
+      .toArray()[0] as (Omit<ThreadRow, "import_policy" | "network" | "mounts"> & { import_policy: string | null; network: string; mounts: string | null }) | undefined;
     if (!row) return null;
-    // Written by createThread from a validated policy and mounts, so they parse.
+    // Written by createThread from validated settings, so they parse.
+    const network = row.network.startsWith("{") ? (JSON.parse(row.network) as NetworkPolicyView) : (row.network as NetworkMode);
     const import_policy = row.import_policy === null ? null : (JSON.parse(row.import_policy) as ImportPolicy);
-    return { ...row, import_policy, mounts: row.mounts === null ? [] : (JSON.parse(row.mounts) as ThreadMount[]) };
+    return { ...row, network, import_policy, mounts: row.mounts === null ? [] : (JSON.parse(row.mounts) as ThreadMount[]) };
   }
 
   createThread(row: ThreadRow): void {
     this.sql.exec(
-      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation, import_policy, mounts) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at, row.network, row.incarnation,
+      "INSERT INTO thread (id, tenant, created_at, last_active_at, runtime_url, placed_at, network, incarnation, token_generation, import_policy, mounts, egress_secrets) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      row.id, row.tenant, row.created_at, row.last_active_at, row.runtime_url, row.placed_at,
+      typeof row.network === "object" ? JSON.stringify(row.network) : row.network, row.incarnation,
       row.token_generation, row.import_policy === null ? null : JSON.stringify(row.import_policy),
-      row.mounts?.length ? JSON.stringify(row.mounts) : null,
+      row.mounts?.length ? JSON.stringify(row.mounts) : null, row.egress_secrets ?? null,
     );
   }
 

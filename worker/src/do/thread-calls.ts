@@ -41,7 +41,9 @@ export class ThreadCalls {
     const runtime = { index: index < 0 ? null : index, placed_at: t.placed_at };
     const policy = t.import_policy ? { import_policy: t.import_policy } : {};
     const mounts = t.mounts?.length ? { mounts: t.mounts } : {};
-    return { id: t.id, created_at: t.created_at, last_active_at: t.last_active_at, runtime, workspace, ...policy, ...mounts, counts: this.store.counts() };
+    // A network policy is shown with its secrets' hosts and headers (the row holds no values in the clear).
+    const network = typeof t.network === "object" ? { network: t.network } : {};
+    return { id: t.id, created_at: t.created_at, last_active_at: t.last_active_at, runtime, workspace, ...policy, ...mounts, ...network, counts: this.store.counts() };
   }
 
   /** Context management on the thread's runtime: its JSON answer (as text) and status pass through. */

@@ -4,12 +4,15 @@ import {
   ErrorCode,
   type ExecutionRecord,
   type ImportPolicy,
+  type NetworkSetting,
   type ThreadMount,
-  type NetworkMode,
   type StreamFormat,
   type ThreadRef,
   type ThreadState,
+  policyView,
   runtimePaths,
+  sealSecrets,
+  threadKey,
 } from "../../../shared/src/index.ts";
 import { type WorkerConfig, tenantImportPolicy, workerConfig } from "../config.ts";
 import { combineImportPolicies } from "../../../shared/src/index.ts";
@@ -54,13 +57,18 @@ export class ThreadDO extends DurableObject<Env> {
   /** Creates the thread and sets its workspace up; `created: false` when it exists already (nothing changed). */
   create(
     ref: ThreadRef,
-    network: NetworkMode = "default",
+    network: NetworkSetting = "default",
     importPolicy?: ImportPolicy,
     mounts: ThreadMount[] = [],
   ): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
     return rpc(async () => {
       if (this.store.thread()) return { created: false, state: null };
-      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, network, importPolicy, mounts))) };
+      // A policy's secrets are sealed before anything is stored: the row holds their hosts and headers, never values.
+      const secrets = typeof network === "object" ? (network.secrets ?? []) : [];
+      const sealed = secrets.length > 0 ? await sealSecrets(this.config.hmacSecret, threadKey(ref), secrets) : null;
+      if (this.store.thread()) return { created: false, state: null };
+      const view = typeof network === "object" ? policyView(network) : network;
+      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, view, importPolicy, mounts, sealed))) };
     });
   }
 
@@ -167,12 +175,12 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   /** A new thread's row: a fresh incarnation, placed on the best runtime that answers (its workspace comes lazily). */
-  private insert(ref: ThreadRef, network: NetworkMode, importPolicy?: ImportPolicy, mounts: ThreadMount[] = []): ThreadRow {
+  private insert(ref: ThreadRef, network: ThreadRow["network"], importPolicy?: ImportPolicy, mounts: ThreadMount[] = [], egressSecrets: string | null = null): ThreadRow {
     const now = new Date().toISOString();
     const runtime_url = this.placement.initial(ref);
     // The tenant's policy (IMPORT_POLICY) with the thread's own, fixed now: a thread keeps what it was created with.
     const import_policy = combineImportPolicies(tenantImportPolicy(this.config.importPolicies, ref.tenant), importPolicy) ?? null;
-    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy, mounts };
+    const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy, mounts, egress_secrets: egressSecrets };
     this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
     return this.thread(null);
   }

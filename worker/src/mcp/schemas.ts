@@ -12,7 +12,7 @@ import {
   FileWrittenSchema,
   InstallResultSchema,
   NotebookResultSchema,
-  NetworkModeSchema,
+  NetworkSettingSchema,
   PackagesRequestSchema,
   RelativeFilePathSchema,
   RunCellSchema,
@@ -53,7 +53,10 @@ export const TOOL_INPUTS = {
   }),
   create_thread: z.strictObject({
     sandbox_id: ThreadIdSchema.optional().describe("The new thread's id (default: a new UUID); an existing id is an error."),
-    network: NetworkModeSchema.optional().describe('"none": the thread\'s programs run without any network (default: "default").'),
+    network: NetworkSettingSchema.optional().describe(
+      '"none": the thread\'s programs run without any network (default: "default"). Or an egress policy ' +
+        '{allow: ["pypi.org", "*.example.com"], deny?: [...], secrets?: [{host, header, value}]}: only allowed hosts, through a proxy that adds the secret headers.',
+    ),
     import_policy: ImportPolicySchema.optional().describe(
       "Python modules the thread's code may import: deny refuses modules (and submodules); with allow, only those and the standard library.",
     ),

@@ -11,7 +11,7 @@ export const SLIRP_GATEWAY = "10.0.2.2";
  * benchmarking and multicast ranges. Everything else (the internet) is open, and so are the host's DNS servers on
  * port 53, the ranges the operator allows (SANDBOX_NET_ALLOW) and the host loopback ports it names there.
  */
-const BLOCKED: readonly string[] = [
+export const BLOCKED: readonly string[] = [
   "0.0.0.0/8",
   "10.0.0.0/8",
   "100.64.0.0/10",

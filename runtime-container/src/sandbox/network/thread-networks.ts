@@ -1,6 +1,6 @@
-import type { NetworkMode } from "../../../../shared/src/index.ts";
 import type { Logger } from "../../logger.ts";
-import { type NetworkSetup, type ThreadNamespace, createNamespace } from "./namespace.ts";
+import type { EgressSource } from "./egress-proxy.ts";
+import { type NamespaceMode, type NetworkSetup, type ThreadNamespace, createNamespace } from "./namespace.ts";
 
 /** A run's or a context's hold on its thread's network namespace. */
 export interface NetworkLease {
@@ -11,7 +11,7 @@ export interface NetworkLease {
 }
 
 interface Entry {
-  mode: NetworkMode;
+  mode: NamespaceMode;
   ns: Promise<ThreadNamespace>;
   leases: number;
   lastUsed: number;
@@ -39,11 +39,12 @@ export class ThreadNetworks {
     this.timer.unref();
   }
 
-  async acquire(uid: number, mode: NetworkMode): Promise<NetworkLease> {
+  /** `egress`: the thread's policy and secrets, for its proxy (mode "proxy"), read live at each request. */
+  async acquire(uid: number, mode: NamespaceMode, egress?: EgressSource): Promise<NetworkLease> {
     let entry = this.byUid.get(uid);
     if (entry && entry.mode !== mode) this.retire(uid, entry);
     entry = this.byUid.get(uid);
-    if (!entry) entry = this.create(uid, mode);
+    if (!entry) entry = this.create(uid, mode, egress);
     const held = entry;
     held.leases++;
     held.lastUsed = Date.now();
@@ -87,8 +88,8 @@ export class ThreadNetworks {
     for (const [uid, entry] of [...this.byUid]) this.retire(uid, entry);
   }
 
-  private create(uid: number, mode: NetworkMode): Entry {
-    const entry: Entry = { mode, ns: createNamespace(mode, this.setup), leases: 0, lastUsed: Date.now(), retired: false };
+  private create(uid: number, mode: NamespaceMode, egress?: EgressSource): Entry {
+    const entry: Entry = { mode, ns: createNamespace(mode, this.setup, egress), leases: 0, lastUsed: Date.now(), retired: false };
     this.byUid.set(uid, entry);
     entry.ns.then(
       (ns) => {
