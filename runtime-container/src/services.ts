@@ -9,6 +9,7 @@ import { DisplayManager } from "./gui/displays.ts";
 import type { ScreenshotDeps } from "./gui/screenshots.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./executions/run-python.ts";
+import { CheckpointStore } from "./checkpoints/store.ts";
 import { CacheUpkeep } from "./quota/cache-upkeep.ts";
 import { DiskQuota } from "./quota/disk-quota.ts";
 import { stdlibProber, systemInterpreters, systemPythonProber } from "./python/system-python.ts";
@@ -34,6 +35,8 @@ export interface Services {
   /** Removes venvs of threads idle past VENV_IDLE_TTL_S (null: off). */
   venvReaper: VenvIdleReaper | null;
   workspaces: WorkspaceManager;
+  /** Each thread's checkpoints, next to its workspace (checkpoints/). */
+  checkpoints: CheckpointStore;
   executions: ExecutionRegistry;
   contexts: ContextManager;
   displays: DisplayManager;
@@ -102,6 +105,11 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     caches,
     venvReaper,
     workspaces,
+    checkpoints: new CheckpointStore({
+      count: config.CHECKPOINT_MAX_COUNT,
+      bytes: config.CHECKPOINT_MAX_MB * 2 ** 20,
+      files: config.CHECKPOINT_MAX_FILES,
+    }),
     contexts,
     executions,
     displays,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
+import { ForkFromSchema } from "./checkpoints.ts";
 import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
@@ -11,6 +12,8 @@ export const CreateThreadSchema = z.strictObject({
   network: NetworkModeSchema.default("default"),
   /** Python modules the thread's code may (not) import; combined with the deployment's IMPORT_POLICY for its tenant. */
   import_policy: ImportPolicySchema.optional(),
+  /** Fork: the new thread's workspace starts as a checkpoint of another thread of the tenant (or as it is now). */
+  from: ForkFromSchema.optional(),
 });
 
 export const TokenRequestSchema = z.strictObject({

@@ -48,5 +48,7 @@ export const runtimePaths = {
   contexts: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/contexts${id ? `/${id}` : ""}`,
   files: (ref: ThreadRef, path = "") =>
     `${runtimeThreadPath(ref)}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
+  checkpoints: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/checkpoints${id ? `/${id}` : ""}`,
+  fork: (ref: ThreadRef) => `${runtimeThreadPath(ref)}/fork`,
   cancel: (executionId: string) => `/executions/${executionId}/cancel`,
 } as const;
