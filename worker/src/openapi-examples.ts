@@ -9,6 +9,13 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
   createThread: {
     demo: { summary: "A thread with a chosen id", value: { id: "demo" } },
     offline: { summary: "A thread without network", value: { id: "offline", network: "none" } },
+    fork: { summary: "A fork of another thread as it is now (or at `checkpoint`)", value: { id: "demo-branch", from: { thread: "demo" } } },
+  },
+  createCheckpoint: {
+    label: { summary: "A checkpoint with a label", value: { label: "before the refactor" } },
+  },
+  restoreCheckpoint: {
+    empty: { summary: "Nothing to say: the checkpoint is in the path", value: {} },
   },
   mintToken: {
     token: { summary: "A 15-minute token for a browser", value: { thread: "demo", ttl_seconds: 900 } },
