@@ -14,7 +14,12 @@ export interface ThreadSettings {
 /** `POST /v1/threads`: 201 with the new thread's state. */
 export function createThread(
   http: Http,
-  body: { id?: string | undefined; network?: NetworkMode | undefined; import_policy?: ImportPolicy | undefined },
+  body: {
+    id?: string | undefined;
+    network?: NetworkMode | undefined;
+    import_policy?: ImportPolicy | undefined;
+    from?: { thread: string; checkpoint?: string | undefined } | undefined;
+  },
   signal?: AbortSignal,
 ): Promise<ThreadState> {
   return http.json(ThreadStateSchema, "POST", "/v1/threads", { json: body, signal });

@@ -6,6 +6,14 @@ import { ThreadScope, type ThreadSettings, createThread } from "./scope.ts";
 import { Thread } from "./thread.ts";
 import { Tokens } from "./tokens.ts";
 
+/** `createThread`'s options: an id, settings, and `from` to fork another thread of the tenant (at a checkpoint, or as it is now). */
+export type CreateThreadOptions = CallOptions & {
+  id?: string;
+  network?: NetworkMode;
+  importPolicy?: ImportPolicy;
+  from?: { thread: string; checkpoint?: string };
+};
+
 export interface ThreadHandleOptions {
   /** The network mode the thread gets if this handle creates it on first use ("none": no network at all). */
   network?: NetworkMode;
@@ -19,6 +27,8 @@ export interface ThreadHandleOptions {
  */
 export class Threadbox {
   readonly tokens: Tokens;
+  /** `tb.threads.create(opts)`: the same as `createThread`. */
+  readonly threads: { create(opts?: CreateThreadOptions): Promise<Thread> };
   readonly #http: Http;
   readonly #autoCreate: boolean;
 
@@ -26,6 +36,7 @@ export class Threadbox {
     this.#http = new Http(opts);
     this.#autoCreate = opts.autoCreate ?? this.#http.viaKey;
     this.tokens = new Tokens(this.#http, (id) => this.#scope(id, {}));
+    this.threads = { create: (opts) => this.createThread(opts) };
   }
 
   /** A handle on a thread; no request is made until it is used (and with an API key it is created then if new). */
@@ -35,11 +46,13 @@ export class Threadbox {
 
   /**
    * Creates a thread (a new UUID unless `id` is given; 409 THREAD_EXISTS if it already exists) and sets it up;
-   * `importPolicy`: the Python modules its code may (not) import (README, *Import policy*).
+   * `importPolicy`: the Python modules its code may (not) import (README, *Import policy*); `from`: a fork (README,
+   * *Checkpoints, restore and fork*).
    */
-  async createThread(opts: CallOptions & { id?: string; network?: NetworkMode; importPolicy?: ImportPolicy } = {}): Promise<Thread> {
+  async createThread(opts: CreateThreadOptions = {}): Promise<Thread> {
     const id = opts.id === undefined ? undefined : checkedId(opts.id);
-    const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy }, opts.signal);
+    const from = opts.from && { thread: checkedId(opts.from.thread), checkpoint: opts.from.checkpoint };
+    const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy, from }, opts.signal);
     return new Thread(this.#http, state.id, this.#settings({ network: opts.network }));
   }
 
