@@ -20,7 +20,7 @@ beforeEach(() => {
 const tb = () => new Threadbox({ baseUrl: server.url, apiKey: "tbx_key" });
 const CK = `ck_${"b".repeat(24)}`;
 const checkpoint = { id: CK, label: "l", created_at: "2024-01-01T00:00:00.000Z", size_bytes: 3, files: 1, skipped: [] };
-const resultEvents = (result: ExecutionEvent extends infer E ? (E extends { type: "result" } ? E["result"] : never) : never): ExecutionEvent[] => [
+const resultEvents = (result: Extract<ExecutionEvent, { type: "result" }>["result"]): ExecutionEvent[] => [
   { seq: 0, execution_id: "ex_1", type: "start", kind: "checkpoint", thread_id: "t", started_at: "2024-01-01T00:00:00.000Z" },
   { seq: 1, execution_id: "ex_1", type: "result", result },
 ];
