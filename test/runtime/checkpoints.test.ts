@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { lstat, readdir } from "node:fs/promises";
+import { lstat, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Checkpoint, CheckpointList, ExecResult, RestoreResult } from "../../shared/src/index.ts";
@@ -37,6 +37,10 @@ describe.each(["proot", "bwrap"] as const)("checkpoints under %s", (isolation) =
     expect(change.exit_code, change.stderr).toBe(0);
     const r = await restore(t, cp.id);
     expect(r).toMatchObject({ checkpoint: cp.id, venv_rebuilt: false });
+    // The swapped-in top is the workspace itself: the thread's and private, before any later set-up fixes anything.
+    const top = await lstat(path.join(rt.workspaces, "acme", t));
+    expect(top.mode & 0o777).toBe(0o700);
+    expect(top.uid).toBe((await lstat(path.join(rt.workspaces, "acme", t, "run.sh"))).uid);
 
     const check = await exec(t, "cat d/e/f.txt; cat run.sh; stat -c %a run.sh d; readlink link; test -e added.txt && echo added-still-there; true");
     expect(check.stdout).toBe("one\nrun\n750\n500\nd/e/f.txt\n");
@@ -128,6 +132,21 @@ describe.each(["proot", "bwrap"] as const)("checkpoints under %s", (isolation) =
     // An existing workspace is never overwritten by a fork.
     const again = await rt.call("POST", `/threads/acme/${dst}/fork`, { body: { from_thread: src, checkpoint: cp.id } });
     expect(again.status).toBe(409);
+  });
+
+  it("leaves the workspace as it was when a restore fails half-way (a stored content gone)", async () => {
+    const t = newThread("half");
+    expect((await exec(t, "for i in $(seq 1 50); do echo $i > f$i.txt; done")).exit_code).toBe(0);
+    const cp = await take(t);
+    expect((await exec(t, "rm f*.txt && echo now > now.txt")).exit_code).toBe(0);
+    const blobs = path.join(store(t), "blobs");
+    const names = await readdir(blobs);
+    await unlink(path.join(blobs, names[Math.floor(names.length / 2)] ?? ""));
+    const res = await rt.call("POST", `/threads/acme/${t}/checkpoints/${cp.id}/restore`, { body: {}, accept: "ndjson" });
+    expect((await readEvents(res)).at(-1)).toMatchObject({ type: "error" });
+    expect((await exec(t, "ls f*.txt 2>/dev/null | wc -l; cat now.txt")).stdout).toBe("0\nnow\n");
+    const leftovers = (await readdir(path.join(rt.workspaces, "acme"))).filter((n) => n.includes(t) && n !== t);
+    expect(leftovers).toEqual([]);
   });
 
   it("removes the thread's checkpoints with the thread", async () => {

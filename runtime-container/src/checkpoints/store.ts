@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { AppError, type Checkpoint, type CheckpointList, ErrorCode, newCheckpointId } from "../../../shared/src/index.ts";
 import { removeHostEntry } from "../files/remove-tree.ts";
@@ -118,6 +118,9 @@ export class CheckpointStore {
       const staging = await makeStaging(target.dir);
       try {
         await buildTree(staging, manifest, this.dirs(source).blobs, target.owner);
+        // The top becomes the workspace itself: the thread's, private (as ownership.ts makes it).
+        if (target.owner) await chown(staging, target.owner.uid, target.owner.gid);
+        await chmod(staging, 0o700);
         await mkdir(path.dirname(target.dir), { recursive: true, mode: 0o711 });
         await swapIn(target.dir, staging);
       } catch (err) {
