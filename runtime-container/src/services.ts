@@ -109,7 +109,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       count: config.CHECKPOINT_MAX_COUNT,
       bytes: config.CHECKPOINT_MAX_MB * 2 ** 20,
       files: config.CHECKPOINT_MAX_FILES,
-    }),
+    }, config.STORAGE_MODE === "local"),
     contexts,
     executions,
     displays,

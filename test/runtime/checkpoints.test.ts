@@ -63,6 +63,18 @@ describe.each(["proot", "bwrap"] as const)("checkpoints under %s", (isolation) =
     expect(two.stored_bytes - one).toBeLessThan(1000);
   });
 
+  it("records a file changed behind an unchanged size and mtime (the ctime tells)", async () => {
+    const t = newThread("ctime");
+    expect((await exec(t, "echo aaaa > same.txt && touch -d '2020-01-01 00:00:00' same.txt")).exit_code).toBe(0);
+    await take(t);
+    // Same size, mtime put back: only the ctime (which no program can set) shows the change.
+    expect((await exec(t, "printf 'bbbb\\n' > same.txt && touch -d '2020-01-01 00:00:00' same.txt")).exit_code).toBe(0);
+    const second = await take(t);
+    expect((await exec(t, "echo cccc > same.txt")).exit_code).toBe(0);
+    await restore(t, second.id);
+    expect((await exec(t, "cat same.txt; stat -c %Y same.txt")).stdout).toBe(`bbbb\n${Date.UTC(2020, 0, 1) / 1000}\n`);
+  });
+
   it("deletes a checkpoint and collects the blobs only it used", async () => {
     const t = newThread("gc");
     expect((await exec(t, "head -c 300000 /dev/urandom > a.bin")).exit_code).toBe(0);

@@ -15,6 +15,9 @@ export const ManifestEntrySchema = z.discriminatedUnion("type", [
     size: z.number().int().nonnegative(),
     mtime_ms: z.number(),
     hash: z.string().regex(/^[a-f0-9]{64}$/),
+    /** What the next checkpoint compares to reuse the hash without reading the file again (snapshot.ts). */
+    ino: z.number().optional(),
+    ctime_ms: z.number().optional(),
   }),
   z.object({ type: z.literal("symlink"), path: z.string(), target: z.string() }),
 ]);

@@ -20,8 +20,18 @@ export interface SnapshotLimits {
   remainingBytes: number;
 }
 
+type FileEntry = Extract<ManifestEntry, { type: "file" }>;
+
+/**
+ * The files of the thread's latest checkpoint by path: a file whose size, mtime, inode and ctime are all unchanged
+ * is recorded with the hash it had, without being read again (as git's index does). The thread cannot forge a ctime
+ * (any change of content, mode or times sets it to now), so an unchanged one means unchanged content.
+ */
+export type Previous = Map<string, FileEntry>;
+
 interface Walk {
   blobs: BlobDir;
+  previous: Previous;
   limits: SnapshotLimits;
   entries: ManifestEntry[];
   skipped: { path: string; type: string }[];
@@ -36,8 +46,8 @@ interface Walk {
  * hang or touch a device). An entry that changes mid-walk is recorded as it was found or skipped; the walk never
  * leaves the tree. Contents go to the blob store as they are read.
  */
-export async function snapshotWorkspace(root: string, blobs: BlobDir, limits: SnapshotLimits) {
-  const walk: Walk = { blobs, limits, entries: [], skipped: [], sizeBytes: 0, added: 0 };
+export async function snapshotWorkspace(root: string, blobs: BlobDir, limits: SnapshotLimits, previous: Previous = new Map()) {
+  const walk: Walk = { blobs, previous, limits, entries: [], skipped: [], sizeBytes: 0, added: 0 };
   await withWorkspaceDir(root, [], {}, (dir) => walkDir(dir, walk, 0));
   return { entries: walk.entries, skipped: walk.skipped, sizeBytes: walk.sizeBytes, added: walk.added };
 }
@@ -100,6 +110,13 @@ async function recordLeaf(dir: OpenDir, name: string, st: Stats, w: Walk): Promi
     w.skipped.push({ path, type: otherType(st) });
     return null;
   }
+  const before = w.previous.get(path);
+  if (before && before.size === st.size && before.mtime_ms === st.mtimeMs && before.ino === st.ino && before.ctime_ms === st.ctimeMs) {
+    if (await w.blobs.has(before.hash)) {
+      w.sizeBytes += st.size;
+      return { ...before, mode: st.mode & 0o777 };
+    }
+  }
   const fh = await open(dir.at(name), READ_FLAGS).catch((err: unknown) => {
     if (["ENOENT", "ELOOP", "ENXIO", "EACCES"].includes(fsCode(err) ?? "")) return null;
     throw err;
@@ -118,7 +135,9 @@ async function recordLeaf(dir: OpenDir, name: string, st: Stats, w: Walk): Promi
     w.added += blob.added;
     if (w.added > w.limits.remainingBytes) throw overBudget(path);
     w.sizeBytes += blob.size;
-    return { type: "file", path, mode: now.mode & 0o777, size: blob.size, mtime_ms: now.mtimeMs, hash: blob.hash };
+    const same = blob.size === now.size; // the file did not change while it was read: its stat identifies this content
+    const id = same ? { ino: now.ino, ctime_ms: now.ctimeMs } : {};
+    return { type: "file", path, mode: now.mode & 0o777, size: blob.size, mtime_ms: now.mtimeMs, hash: blob.hash, ...id };
   } finally {
     await fh.close();
   }

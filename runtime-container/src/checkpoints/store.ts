@@ -8,7 +8,7 @@ import { KeyedLock } from "../workspace/lock.ts";
 import { BlobDir } from "./blobs.ts";
 import { type Manifest, ManifestSchema, summary } from "./manifest.ts";
 import { buildTree } from "./materialize.ts";
-import { snapshotWorkspace } from "./snapshot.ts";
+import { type Previous, snapshotWorkspace } from "./snapshot.ts";
 import { dropStaging, makeStaging, recover, swapIn } from "./swap.ts";
 
 export interface CheckpointLimits {
@@ -27,7 +27,11 @@ export interface CheckpointLimits {
 export class CheckpointStore {
   private readonly lock = new KeyedLock();
 
-  constructor(readonly limits: CheckpointLimits) {}
+  constructor(
+    readonly limits: CheckpointLimits,
+    /** Reuse a file's hash when its stat is unchanged (local disk only: s3fs's ctime is not the kernel's). */
+    private readonly reuseByStat: boolean,
+  ) {}
 
   private dirs(loc: WorkspaceLocation) {
     const root = path.join(path.dirname(loc.dir), ".checkpoints", loc.thread);
@@ -57,7 +61,7 @@ export class CheckpointStore {
       const remaining = this.limits.bytes - (await this.storedBytes(loc));
       try {
         const limits = { maxEntries: this.limits.files, maxBytes: this.limits.bytes, remainingBytes: remaining };
-        const snap = await snapshotWorkspace(loc.dir, d.blobs, limits);
+        const snap = await snapshotWorkspace(loc.dir, d.blobs, limits, this.reuseByStat ? await this.previous(loc) : new Map());
         const manifest: Manifest = {
           version: 1,
           id: newCheckpointId(),
@@ -134,6 +138,14 @@ export class CheckpointStore {
   /** All of the thread's checkpoints (its deletion). */
   removeAll(loc: WorkspaceLocation): Promise<void> {
     return this.lock.run(loc.key, () => removeHostEntry(path.dirname(this.dirs(loc).root), loc.thread));
+  }
+
+  /** The newest checkpoint's files by path (see snapshot.ts `Previous`). */
+  private async previous(loc: WorkspaceLocation): Promise<Previous> {
+    const manifests = await Promise.all((await this.ids(loc)).map((id) => this.read(loc, id)));
+    const newest = manifests.sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
+    const files = (newest?.entries ?? []).flatMap((e) => (e.type === "file" ? [[e.path, e] as const] : []));
+    return new Map(files);
   }
 
   private async ids(loc: WorkspaceLocation): Promise<string[]> {
