@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Checkpoint, CheckpointList, ExecResult, RestoreResult } from "../../shared/src/index.ts";
@@ -159,6 +159,18 @@ describe.each(["proot", "bwrap"] as const)("checkpoints under %s", (isolation) =
     expect((await exec(t, "ls f*.txt 2>/dev/null | wc -l; cat now.txt")).stdout).toBe("0\nnow\n");
     const leftovers = (await readdir(path.join(rt.workspaces, "acme"))).filter((n) => n.includes(t) && n !== t);
     expect(leftovers).toEqual([]);
+  });
+
+  it("recovers from a restore interrupted between its two renames (the old tree aside, no workspace)", async () => {
+    const t = newThread("crash");
+    expect((await exec(t, "echo kept > k.txt")).exit_code).toBe(0);
+    const cp = await take(t);
+    const tenantDir = path.join(rt.workspaces, "acme");
+    await rename(path.join(tenantDir, t), path.join(tenantDir, `.old-${t}-0123456789abcdef`));
+    await mkdir(path.join(tenantDir, `.restore-${t}-fedcba9876543210`));
+    await restore(t, cp.id);
+    expect((await readdir(tenantDir)).filter((n) => n.includes(t) && n !== t)).toEqual([]);
+    expect((await exec(t, "cat k.txt")).stdout).toBe("kept\n");
   });
 
   it("removes the thread's checkpoints with the thread", async () => {
