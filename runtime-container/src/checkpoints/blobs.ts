@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { lstat, open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import { fsCode } from "../files/safe-open.ts";
@@ -30,6 +30,11 @@ export class BlobDir {
         throw err;
       },
     );
+  }
+
+  /** Every stored hash (one directory read). */
+  async names(): Promise<Set<string>> {
+    return new Set(await readdir(this.dir).catch(() => [] as string[]));
   }
 
   /**

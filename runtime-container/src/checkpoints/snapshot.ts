@@ -111,11 +111,10 @@ async function recordLeaf(dir: OpenDir, name: string, st: Stats, w: Walk): Promi
     return null;
   }
   const before = w.previous.get(path);
+  // `previous` holds only files whose contents are stored.
   if (before && before.size === st.size && before.mtime_ms === st.mtimeMs && before.ino === st.ino && before.ctime_ms === st.ctimeMs) {
-    if (await w.blobs.has(before.hash)) {
-      w.sizeBytes += st.size;
-      return { ...before, mode: st.mode & 0o777 };
-    }
+    w.sizeBytes += st.size;
+    return { ...before, mode: st.mode & 0o777 };
   }
   const fh = await open(dir.at(name), READ_FLAGS).catch((err: unknown) => {
     if (["ENOENT", "ELOOP", "ENXIO", "EACCES"].includes(fsCode(err) ?? "")) return null;

@@ -1,4 +1,4 @@
-import { chmod, chown, lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { AppError, type Checkpoint, type CheckpointList, ErrorCode, newCheckpointId } from "../../../shared/src/index.ts";
 import { removeHostEntry } from "../files/remove-tree.ts";
@@ -10,6 +10,8 @@ import { type Manifest, ManifestSchema, summary } from "./manifest.ts";
 import { buildTree } from "./materialize.ts";
 import { type Previous, snapshotWorkspace } from "./snapshot.ts";
 import { dropStaging, makeStaging, recover, swapIn } from "./swap.ts";
+
+type Stored = { manifests: Manifest[]; bytes: number };
 
 export interface CheckpointLimits {
   count: number;
@@ -38,16 +40,15 @@ export class CheckpointStore {
     return { root, manifests: path.join(root, "manifests"), blobs: new BlobDir(path.join(root, "blobs"), path.join(root, "tmp")) };
   }
 
-  /** Refuses (409) a thread with as many checkpoints, or stored bytes, as it may have: before anything is queued. */
-  async assertRoom(loc: WorkspaceLocation): Promise<void> {
-    const ids = await this.ids(loc);
-    if (ids.length >= this.limits.count) {
-      const message = `thread ${loc.thread} has ${ids.length} checkpoints, its limit: delete one first`;
+  /** Refuses (409) a thread with as many checkpoints, or stored bytes, as it may have. */
+  async assertRoom(loc: WorkspaceLocation, known?: Stored): Promise<void> {
+    const { manifests, bytes } = known ?? (await this.stored(loc));
+    if (manifests.length >= this.limits.count) {
+      const message = `thread ${loc.thread} has ${manifests.length} checkpoints, its limit: delete one first`;
       throw new AppError(ErrorCode.CHECKPOINT_LIMIT_EXCEEDED, message, { limit: "count", max_count: this.limits.count });
     }
-    const stored = await this.storedBytes(loc);
-    if (stored >= this.limits.bytes) {
-      const message = `thread ${loc.thread}'s checkpoints hold ${stored} bytes, their limit: delete one first`;
+    if (bytes >= this.limits.bytes) {
+      const message = `thread ${loc.thread}'s checkpoints hold ${bytes} bytes, their limit: delete one first`;
       throw new AppError(ErrorCode.CHECKPOINT_LIMIT_EXCEEDED, message, { limit: "bytes", max_bytes: this.limits.bytes });
     }
   }
@@ -55,13 +56,14 @@ export class CheckpointStore {
   /** Takes a checkpoint of the workspace as it is (the caller makes sure nothing of the thread runs). */
   create(loc: WorkspaceLocation, label: string | null): Promise<Checkpoint> {
     return this.lock.run(loc.key, async () => {
-      await this.assertRoom(loc);
+      const known = await this.stored(loc);
+      await this.assertRoom(loc, known);
       const d = this.dirs(loc);
       for (const dir of [d.manifests, d.blobs.dir, path.join(d.root, "tmp")]) await mkdir(dir, { recursive: true, mode: 0o700 });
-      const remaining = this.limits.bytes - (await this.storedBytes(loc));
       try {
-        const limits = { maxEntries: this.limits.files, maxBytes: this.limits.bytes, remainingBytes: remaining };
-        const snap = await snapshotWorkspace(loc.dir, d.blobs, limits, this.reuseByStat ? await this.previous(loc) : new Map());
+        const limits = { maxEntries: this.limits.files, maxBytes: this.limits.bytes, remainingBytes: this.limits.bytes - known.bytes };
+        const previous = this.reuseByStat ? await this.previous(d.blobs, known.manifests.at(-1)) : undefined;
+        const snap = await snapshotWorkspace(loc.dir, d.blobs, limits, previous);
         const manifest: Manifest = {
           version: 1,
           id: newCheckpointId(),
@@ -84,11 +86,10 @@ export class CheckpointStore {
   }
 
   async list(loc: WorkspaceLocation): Promise<CheckpointList> {
-    const manifests = await Promise.all((await this.ids(loc)).map((id) => this.read(loc, id)));
-    manifests.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+    const { manifests, bytes } = await this.stored(loc);
     return {
       checkpoints: manifests.map(summary),
-      stored_bytes: await this.storedBytes(loc),
+      stored_bytes: bytes,
       limits: { count: this.limits.count, bytes: this.limits.bytes },
     };
   }
@@ -140,24 +141,30 @@ export class CheckpointStore {
     return this.lock.run(loc.key, () => removeHostEntry(path.dirname(this.dirs(loc).root), loc.thread));
   }
 
-  /** The newest checkpoint's files by path (see snapshot.ts `Previous`). */
-  private async previous(loc: WorkspaceLocation): Promise<Previous> {
-    const manifests = await Promise.all((await this.ids(loc)).map((id) => this.read(loc, id)));
-    const newest = manifests.sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
-    const files = (newest?.entries ?? []).flatMap((e) => (e.type === "file" ? [[e.path, e] as const] : []));
+  /** The newest checkpoint's files by path whose contents are stored (see snapshot.ts `Previous`). */
+  private async previous(blobs: BlobDir, newest: Manifest | undefined): Promise<Previous> {
+    const present = await blobs.names();
+    const files = (newest?.entries ?? []).flatMap((e) => (e.type === "file" && present.has(e.hash) ? [[e.path, e] as const] : []));
     return new Map(files);
+  }
+
+  /**
+   * The thread's manifests (oldest first) and the bytes of the distinct contents they name: what its blobs hold
+   * (a failed attempt's are collected at once), counted from the manifests, not by a stat of every blob.
+   */
+  private async stored(loc: WorkspaceLocation): Promise<Stored> {
+    const manifests = await Promise.all((await this.ids(loc)).map((id) => this.read(loc, id)));
+    manifests.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+    const sizes = new Map<string, number>();
+    for (const m of manifests) for (const e of m.entries) if (e.type === "file") sizes.set(e.hash, e.size);
+    let bytes = 0;
+    for (const size of sizes.values()) bytes += size;
+    return { manifests, bytes };
   }
 
   private async ids(loc: WorkspaceLocation): Promise<string[]> {
     const names = await readdir(this.dirs(loc).manifests).catch(() => [] as string[]);
     return names.filter((n) => /^ck_[a-f0-9]{24}\.json$/.test(n)).map((n) => n.slice(0, -5));
-  }
-
-  private async storedBytes(loc: WorkspaceLocation): Promise<number> {
-    const dir = this.dirs(loc).blobs.dir;
-    let total = 0;
-    for (const name of await readdir(dir).catch(() => [] as string[])) total += (await lstat(path.join(dir, name)).catch(() => null))?.size ?? 0;
-    return total;
   }
 
   /** Removes blobs no manifest names, and temp files (an interrupted checkpoint's). */
