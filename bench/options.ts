@@ -21,7 +21,7 @@ const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filte
 const OptionsSchema = z.object({
   quick: bool.default(false),
   scale: z.coerce.number().positive().max(100).default(1),
-  scenarios: list.pipe(z.array(z.string().regex(/^[1-7]$/, "scenarios are 1–7").transform(Number))).default([1, 2, 3, 4, 5, 6, 7]),
+  scenarios: list.pipe(z.array(z.string().regex(/^[1-8]$/, "scenarios are 1–8").transform(Number))).default([1, 2, 3, 4, 5, 6, 7, 8]),
   backends: list.pipe(z.array(z.enum(["proot", "bwrap"])).min(1)).default(["proot", "bwrap"]),
   burst: z.coerce.number().int().min(1).max(500).optional(),
   concurrency: z.coerce.number().int().min(1).max(500).optional(),

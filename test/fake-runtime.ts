@@ -38,6 +38,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
   const host = new URL(opts.url).host;
   const calls: string[] = [];
   const setups: { path: string; body: string; sealed?: string }[] = [];
+  const forks: { path: string; body: string }[] = [];
   const outages = new Set<string>();
   const refusals = new Set<string>();
   const sleeping = new Map<string, () => void>();
@@ -92,6 +93,8 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     const [, , thread, action] = THREAD_PATH.exec(path) ?? [];
     if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
     if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });
+    if (thread && req.method === "POST" && action === "fork") return fork(res, path, body);
+    if (thread && req.method === "GET" && action === "checkpoints") return json(res, 200, { checkpoints: [], stored_bytes: 0, limits: { count: 20, bytes: 1 } });
     if (thread && req.method === "DELETE" && action === undefined) return json(res, 200, { deleted: true });
     // The sealed egress secrets a set-up carried (shared/src/egress-seal.ts), as they arrived.
     const sealed = req.headers["x-threadbox-egress-secrets"];
@@ -100,8 +103,17 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     return json(res, 404, { error: { code: "NOT_FOUND", message: `the stand-in has no route for ${req.method} ${path}` } });
   }
 
+  /** A fork: recorded (`GET /_fake/forks`); the all-zero checkpoint id is one the source does not have. */
+  function fork(res: ServerResponse, path: string, body: string): void {
+    const { checkpoint } = JSON.parse(body) as { checkpoint: string };
+    if (checkpoint === `ck_${"0".repeat(24)}`) return json(res, 404, { error: { code: "CHECKPOINT_NOT_FOUND", message: `no checkpoint ${checkpoint}` } });
+    forks.push({ path, body });
+    json(res, 200, { files: 0 });
+  }
+
   function control(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (req.method === "GET" && path === `${CONTROL}/calls`) return json(res, 200, calls);
+    if (req.method === "GET" && path === `${CONTROL}/forks`) return json(res, 200, forks);
     if (req.method === "GET" && path === `${CONTROL}/setups`) return json(res, 200, setups);
     const outage = path.startsWith(`${CONTROL}/outage/`) ? path.slice(`${CONTROL}/outage/`.length) : null;
     if (outage && req.method === "PUT") return (outages.add(outage), json(res, 204, null));

@@ -1,4 +1,5 @@
 import type { Scenario } from "../scenario.ts";
+import { checkpoints } from "./checkpoints.ts";
 import { concurrency } from "./concurrency.ts";
 import { imports } from "./imports.ts";
 import { newThread } from "./new-thread.ts";
@@ -7,5 +8,5 @@ import { statefulCell } from "./stateful-cell.ts";
 import { streaming } from "./streaming.ts";
 import { warmExec } from "./warm-exec.ts";
 
-/** Every scenario of issue 8, in order. */
-export const SCENARIOS: Scenario[] = [warmExec, newThread, statefulCell, imports, streaming, concurrency, packages];
+/** Every scenario of issue 8, in order, then issue 20's checkpoints. */
+export const SCENARIOS: Scenario[] = [warmExec, newThread, statefulCell, imports, streaming, concurrency, packages, checkpoints];

@@ -1,5 +1,5 @@
 /** `threadbox/client`: the typed client of the threadbox API (fetch only: Node ≥ 20, Workers, Deno, Bun, browsers). */
-export { Threadbox, type ThreadHandleOptions } from "./threadbox.ts";
+export { type CreateThreadOptions, Threadbox, type ThreadHandleOptions } from "./threadbox.ts";
 export {
   Thread,
   type ExecOptions,
@@ -15,6 +15,7 @@ export { Files } from "./files.ts";
 export { Mounts } from "./mounts.ts";
 export { Context, Contexts, type CreateContextOptions, type RunCellOptions } from "./contexts.ts";
 export { Executions } from "./executions.ts";
+export { Checkpoints, type CreateCheckpointOptions } from "./checkpoints.ts";
 export { Tokens, type ThreadToken } from "./tokens.ts";
 export { ExecutionStream } from "./stream.ts";
 export { type ResultOptions, type ResultValues, type RunCallbacks, type StreamOptions, resultValue } from "./run.ts";

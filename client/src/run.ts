@@ -1,5 +1,7 @@
 import type {
   CellResult,
+  Checkpoint,
+  RestoreResult,
   DisplayOutput,
   ExecResult,
   ExecutionEvent,
@@ -38,6 +40,8 @@ export interface ResultValues {
   install: InstallResult;
   cell: CellResult & { displays?: DisplayOutput[] };
   notebook: NotebookResult;
+  checkpoint: Checkpoint;
+  restore: RestoreResult;
 }
 
 /**

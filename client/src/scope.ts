@@ -19,6 +19,7 @@ export function createThread(
     network?: NetworkSetting | undefined;
     import_policy?: ImportPolicy | undefined;
     mounts?: { name: string; path?: string }[] | undefined;
+    from?: { thread: string; checkpoint?: string | undefined } | undefined;
   },
   signal?: AbortSignal,
 ): Promise<ThreadState> {

@@ -10,6 +10,7 @@ import {
   type ThreadState,
   ThreadStateSchema,
 } from "../../shared/src/index.ts";
+import { Checkpoints } from "./checkpoints.ts";
 import { Contexts } from "./contexts.ts";
 import { Executions } from "./executions.ts";
 import { Files } from "./files.ts";
@@ -49,6 +50,7 @@ export class Thread {
   readonly packages: Packages;
   readonly contexts: Contexts;
   readonly executions: Executions;
+  readonly checkpoints: Checkpoints;
   readonly #scope: ThreadScope;
 
   constructor(http: Http, id: string, settings: ThreadSettings) {
@@ -58,6 +60,7 @@ export class Thread {
     this.files = new Files(scope);
     this.contexts = new Contexts(scope);
     this.executions = new Executions(scope);
+    this.checkpoints = new Checkpoints(scope);
     this.packages = {
       install: ((packages: string[], opts?: InstallOptions & (StreamOptions | ResultOptions)) => {
         const { body, call } = splitOptions(opts);

@@ -7,6 +7,15 @@ import { ThreadScope, type ThreadSettings, createThread } from "./scope.ts";
 import { Thread } from "./thread.ts";
 import { Tokens } from "./tokens.ts";
 
+/** `createThread`'s options: an id, settings, and `from` to fork another thread of the tenant (at a checkpoint, or as it is now). */
+export type CreateThreadOptions = CallOptions & {
+  id?: string;
+  network?: NetworkSetting;
+  mounts?: { name: string; path?: string }[];
+  importPolicy?: ImportPolicy;
+  from?: { thread: string; checkpoint?: string };
+};
+
 export interface ThreadHandleOptions {
   /**
    * The network the thread gets if this handle creates it on first use ("none": no network at all; an egress policy
@@ -25,6 +34,8 @@ export class Threadbox {
   readonly tokens: Tokens;
   /** The tenant's shared read-only mounts (API keys only). */
   readonly mounts: Mounts;
+  /** `tb.threads.create(opts)`: the same as `createThread`. */
+  readonly threads: { create(opts?: CreateThreadOptions): Promise<Thread> };
   readonly #http: Http;
   readonly #autoCreate: boolean;
 
@@ -33,6 +44,7 @@ export class Threadbox {
     this.#autoCreate = opts.autoCreate ?? this.#http.viaKey;
     this.mounts = new Mounts(this.#http);
     this.tokens = new Tokens(this.#http, (id) => this.#scope(id, {}));
+    this.threads = { create: (opts) => this.createThread(opts) };
   }
 
   /** A handle on a thread; no request is made until it is used (and with an API key it is created then if new). */
@@ -43,13 +55,13 @@ export class Threadbox {
   /**
    * Creates a thread (a new UUID unless `id` is given; 409 THREAD_EXISTS if it already exists) and sets it up;
    * `importPolicy`: the Python modules its code may (not) import (README, *Import policy*); `mounts`: the tenant's
-   * read-only mounts it sees (`[{ name: "pdf" }]` appears at `/.skills/pdf`; README, *Shared read-only mounts*).
+   * read-only mounts it sees (`[{ name: "pdf" }]` appears at `/.skills/pdf`; README, *Shared read-only mounts*);
+   * `from`: a fork (README, *Checkpoints, restore and fork*).
    */
-  async createThread(
-    opts: CallOptions & { id?: string; network?: NetworkSetting; importPolicy?: ImportPolicy; mounts?: { name: string; path?: string }[] } = {},
-  ): Promise<Thread> {
+  async createThread(opts: CreateThreadOptions = {}): Promise<Thread> {
     const id = opts.id === undefined ? undefined : checkedId(opts.id);
-    const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy, mounts: opts.mounts }, opts.signal);
+    const from = opts.from && { thread: checkedId(opts.from.thread), checkpoint: opts.from.checkpoint };
+    const state = await createThread(this.#http, { id, network: opts.network, import_policy: opts.importPolicy, mounts: opts.mounts, from }, opts.signal);
     return new Thread(this.#http, state.id, this.#settings({ network: opts.network }));
   }
 

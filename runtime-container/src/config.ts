@@ -130,6 +130,13 @@ const ConfigSchema = z
     THREAD_DISK_MB: int(1, 2 ** 24).default(4096),
     THREAD_INODES: int(100, 10_000_000).default(100_000),
     /**
+     * Each thread's checkpoints (checkpoints/): how many it may keep, the bytes of their distinct file contents
+     * together (content-addressed, so unchanged files count once), and the entries one checkpoint may record.
+     */
+    CHECKPOINT_MAX_COUNT: int(1, 10_000).default(20),
+    CHECKPOINT_MAX_MB: int(1, 2 ** 24).default(4096),
+    CHECKPOINT_MAX_FILES: int(1, 10_000_000).default(100_000),
+    /**
      * Each tenant's package cache (STATE_DIR/pip-cache/<tenant>: pip's, uv's and its threads' Bun caches) is trimmed
      * to this size, least recently used entries first, by a sweep every UPKEEP_INTERVAL_S while nothing of the
      * tenant runs (quota/cache-upkeep.ts).

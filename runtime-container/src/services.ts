@@ -9,6 +9,7 @@ import { DisplayManager } from "./gui/displays.ts";
 import type { ScreenshotDeps } from "./gui/screenshots.ts";
 import type { Logger } from "./logger.ts";
 import type { RunPythonDeps } from "./executions/run-python.ts";
+import { CheckpointStore } from "./checkpoints/store.ts";
 import { CacheUpkeep } from "./quota/cache-upkeep.ts";
 import { DiskQuota } from "./quota/disk-quota.ts";
 import { stdlibProber, systemInterpreters, systemPythonProber } from "./python/system-python.ts";
@@ -37,6 +38,8 @@ export interface Services {
   workspaces: WorkspaceManager;
   /** Tenants' read-only mounts, next to the workspaces on storage. */
   mounts: MountStore;
+  /** Each thread's checkpoints, next to its workspace (checkpoints/). */
+  checkpoints: CheckpointStore;
   executions: ExecutionRegistry;
   contexts: ContextManager;
   displays: DisplayManager;
@@ -106,6 +109,11 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     venvReaper,
     workspaces,
     mounts: new MountStore(mountsRoot(config.WORKSPACES_ROOT)),
+    checkpoints: new CheckpointStore({
+      count: config.CHECKPOINT_MAX_COUNT,
+      bytes: config.CHECKPOINT_MAX_MB * 2 ** 20,
+      files: config.CHECKPOINT_MAX_FILES,
+    }, config.STORAGE_MODE === "local"),
     contexts,
     executions,
     displays,

@@ -33,6 +33,9 @@ export const ErrorCode = {
   RUNTIME_TIMEOUT: "RUNTIME_TIMEOUT",
   /** The thread holds more disk space or inodes than its quota: runs, installs and uploads wait until it frees some. */
   DISK_QUOTA_EXCEEDED: "DISK_QUOTA_EXCEEDED",
+  CHECKPOINT_NOT_FOUND: "CHECKPOINT_NOT_FOUND",
+  /** The thread has as many checkpoints, or as many stored bytes, as it may (or the workspace has too many files). */
+  CHECKPOINT_LIMIT_EXCEEDED: "CHECKPOINT_LIMIT_EXCEEDED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const ErrorCodeSchema = z.enum(ErrorCode);
@@ -68,6 +71,8 @@ export const ERROR_STATUS = {
   STORAGE_UNAVAILABLE: 503,
   RUNTIME_TIMEOUT: 504,
   DISK_QUOTA_EXCEEDED: 507,
+  CHECKPOINT_NOT_FOUND: 404,
+  CHECKPOINT_LIMIT_EXCEEDED: 409,
 } as const satisfies Record<ErrorCode, number>;
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 

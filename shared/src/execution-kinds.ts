@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CellResultSchema, ContextIdSchema, RunCellSchema } from "./contexts.ts";
+import { CheckpointIdSchema, CheckpointSchema, CreateCheckpointSchema, RestoreCheckpointSchema, RestoreResultSchema } from "./checkpoints.ts";
 import { ExecRequestSchema, ExecResultSchema, InstallResultSchema, PackagesRequestSchema } from "./exec.ts";
 import { NotebookResultSchema, RunJupyterSchema } from "./notebook.ts";
 import { RunCodeSchema, runCodeAsExec, runCodeAsPython } from "./run-code.ts";
@@ -68,12 +69,22 @@ export const RESULT_KINDS = {
     }),
     log: (v: z.infer<typeof NotebookResultSchema>) => ({ ok: v.ok, cells: v.cells.length, not_run: v.not_run, written: v.written }),
   },
+  checkpoint: {
+    schema: CheckpointSchema,
+    outcome: (): Outcome => ({ status: "succeeded", exit_code: null, error_code: null }),
+    log: (v: z.infer<typeof CheckpointSchema>) => ({ checkpoint: v.id, files: v.files, size_bytes: v.size_bytes }),
+  },
+  restore: {
+    schema: RestoreResultSchema,
+    outcome: (): Outcome => ({ status: "succeeded", exit_code: null, error_code: null }),
+    log: (v: z.infer<typeof RestoreResultSchema>) => ({ checkpoint: v.checkpoint, files: v.files, venv_rebuilt: v.venv_rebuilt }),
+  },
 } as const;
 export type ResultKind = keyof typeof RESULT_KINDS;
 export type ResultValue<R extends ResultKind> = z.infer<(typeof RESULT_KINDS)[R]["schema"]>;
 
 /** The kinds, in the order the API documents them. */
-export const EXECUTION_KIND_NAMES = ["exec", "run_python", "run_code", "cell", "run_jupyter", "install"] as const;
+export const EXECUTION_KIND_NAMES = ["exec", "run_python", "run_code", "cell", "run_jupyter", "install", "checkpoint", "restore"] as const;
 export type ExecutionKind = (typeof EXECUTION_KIND_NAMES)[number];
 export const ExecutionKindSchema = z.enum(EXECUTION_KIND_NAMES);
 
@@ -149,6 +160,22 @@ export const EXECUTION_KINDS = {
     results: ["notebook"],
     doc: "Run a Jupyter notebook's code cells in a Python context",
     summary: (r) => (typeof r.notebook === "string" ? `notebook: ${r.notebook}` : "notebook (inline)").slice(0, 200),
+  }),
+  // Queued like any execution, so a checkpoint or restore never sees the workspace mid-run (runtime: checkpoints/).
+  checkpoint: kind({
+    path: "checkpoints",
+    request: CreateCheckpointSchema,
+    results: ["checkpoint"],
+    doc: "Take a checkpoint of the workspace (files and manifests; the venv is rebuilt from them)",
+    summary: (r) => `checkpoint${r.label ? `: ${r.label}` : ""}`.slice(0, 200),
+  }),
+  restore: kind({
+    path: "checkpoints/:checkpoint/restore",
+    request: RestoreCheckpointSchema,
+    results: ["restore"],
+    doc: "Put the workspace back as the checkpoint has it",
+    summary: () => "restore",
+    params: { checkpoint: CheckpointIdSchema },
   }),
 } as const satisfies Record<ExecutionKind, unknown>;
 

@@ -24,3 +24,4 @@ export * from "./execution-kinds.ts";
 export * from "./run-code.ts";
 export * from "./thread-ref.ts";
 export * from "./mounts.ts";
+export * from "./checkpoints.ts";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
+import { ForkFromSchema } from "./checkpoints.ts";
 import { NetworkPolicyViewSchema } from "./egress.ts";
 import { ThreadMountsSchema } from "./mounts.ts";
 import { NetworkSettingSchema, WorkspaceInfoSchema } from "./threads.ts";
@@ -16,6 +17,8 @@ export const CreateThreadSchema = z.strictObject({
   import_policy: ImportPolicySchema.optional(),
   /** The tenant's read-only mounts (`/v1/mounts`) the thread sees, e.g. `[{name: "pdf", path: "/.skills/pdf"}]`. */
   mounts: ThreadMountsSchema.optional(),
+  /** Fork: the new thread's workspace starts as a checkpoint of another thread of the tenant (or as it is now). */
+  from: ForkFromSchema.optional(),
 });
 
 export const TokenRequestSchema = z.strictObject({

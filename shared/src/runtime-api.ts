@@ -48,6 +48,8 @@ export const runtimePaths = {
   contexts: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/contexts${id ? `/${id}` : ""}`,
   files: (ref: ThreadRef, path = "") =>
     `${runtimeThreadPath(ref)}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
+  checkpoints: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/checkpoints${id ? `/${id}` : ""}`,
+  fork: (ref: ThreadRef) => `${runtimeThreadPath(ref)}/fork`,
   cancel: (executionId: string) => `/executions/${executionId}/cancel`,
   /** A tenant's read-only mounts (thread-less): list, one mount's files, one file. */
   mounts: (tenant: string, name = "", path = "") =>

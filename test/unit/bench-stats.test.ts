@@ -112,7 +112,7 @@ describe("bench options", () => {
     expect(iterations(o, 5)).toBe(3);
     expect(iterations({ quick: false, scale: 2 }, 5)).toBe(10);
     expect(parseOptions({}, []).concurrency).toBe(64);
-    expect(() => parseOptions({}, ["--only=9"])).toThrow(/scenarios are 1–7/);
+    expect(() => parseOptions({}, ["--only=9"])).toThrow(/scenarios are 1–8/);
     expect(() => parseOptions({}, ["oops"])).toThrow(/unknown argument/);
     expect(parseOptions({ BENCH_PROOT_ALT: "/opt/proot" }, []).prootAlt).toBe("/opt/proot");
     expect(() => parseOptions({}, ["--proot-alt=proot"])).toThrow(/absolute path/);

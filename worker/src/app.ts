@@ -9,6 +9,7 @@ import { mcpRoutes } from "./mcp/routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { openRateLimit, rateLimit } from "./ratelimit/middleware.ts";
 import { contextRoutes } from "./routes/contexts.ts";
+import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { fileRoutes } from "./routes/files.ts";
@@ -57,6 +58,7 @@ app.route("/", executionRoutes());
 app.route("/", fileRoutes());
 app.route("/", contextRoutes());
 app.route("/", mountRoutes());
+app.route("/", checkpointRoutes());
 // The MCP server (`/mcp`): the same credentials and rate limits, applied by its own routes.
 app.route("/", mcpRoutes());
 

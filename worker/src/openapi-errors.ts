@@ -55,6 +55,8 @@ const EXAMPLE_MESSAGES: Record<Code, string> = {
   STORAGE_UNAVAILABLE: "the workspace storage is unavailable; retry shortly",
   RUNTIME_TIMEOUT: "the runtime did not answer in time",
   DISK_QUOTA_EXCEEDED: "the thread is over its disk quota: delete files to free space",
+  CHECKPOINT_NOT_FOUND: "thread demo has no checkpoint ck_0123456789abcdef01234567",
+  CHECKPOINT_LIMIT_EXCEEDED: "thread demo has 20 checkpoints, its limit: delete one first",
 };
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "output", unrepresentable: "any", target: "openapi-3.0" });

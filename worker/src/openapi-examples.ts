@@ -20,6 +20,13 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
         },
       },
     },
+    fork: { summary: "A fork of another thread as it is now (or at `checkpoint`)", value: { id: "demo-branch", from: { thread: "demo" } } },
+  },
+  createCheckpoint: {
+    label: { summary: "A checkpoint with a label", value: { label: "before the refactor" } },
+  },
+  restoreCheckpoint: {
+    empty: { summary: "Nothing to say: the checkpoint is in the path", value: {} },
   },
   mintToken: {
     token: { summary: "A 15-minute token for a browser", value: { thread: "demo", ttl_seconds: 900 } },

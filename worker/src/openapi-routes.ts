@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   AfterQuerySchema,
+  CheckpointListSchema,
   ContextIdSchema,
   ContextInfoSchema,
   CreateContextSchema,
@@ -81,8 +82,10 @@ export const HealthSchema = z.object({
 const JsonRpcSchema = z.looseObject({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.number()]).optional(), method: z.string().optional() });
 
 const Deleted = z.object({ id: z.string(), deleted: z.boolean() });
-const EXECUTION_IDS: Record<string, string> = { exec: "exec", run_python: "runPython", run_code: "runCode", cell: "runCell", run_jupyter: "runJupyter", install: "installPackages" };
+const EXECUTION_IDS: Record<string, string> = { exec: "exec", run_python: "runPython", run_code: "runCode", cell: "runCell", run_jupyter: "runJupyter", install: "installPackages", checkpoint: "createCheckpoint", restore: "restoreCheckpoint" };
 const KIND_ERRORS: Record<string, ErrorCode[]> = {
+  checkpoint: ["CHECKPOINT_LIMIT_EXCEEDED"],
+  restore: ["CHECKPOINT_NOT_FOUND"],
   cell: ["CONTEXT_NOT_FOUND", "CONTEXT_BUSY"],
   run_jupyter: ["INVALID_NOTEBOOK", "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_FILE", "CONTEXT_NOT_FOUND", "CONTEXT_BUSY"],
 };
@@ -102,9 +105,24 @@ function executionRoutes(): Record<string, Record<string, Op>> {
   );
 }
 
+const EXECUTIONS = executionRoutes();
+
 /** Every route the worker serves (but its pages), documented from the same zod schemas that validate it. */
 export const ROUTES: Record<string, Record<string, Op>> = {
-  ...executionRoutes(),
+  ...EXECUTIONS,
+  "/v1/threads/{thread}/checkpoints": {
+    ...EXECUTIONS["/v1/threads/{thread}/checkpoints"],
+    get: { id: "listCheckpoints", tag: "Threads", summary: "The thread's checkpoints, their stored bytes and limits", ok: CheckpointListSchema, errors: [...THREAD, "RUNTIME_UNAVAILABLE"] },
+  },
+  "/v1/threads/{thread}/checkpoints/{id}": {
+    delete: {
+      id: "deleteCheckpoint",
+      tag: "Threads",
+      summary: "Delete a checkpoint (file contents no other checkpoint shares are freed)",
+      ok: Deleted,
+      errors: [...THREAD, "VALIDATION_FAILED", "CHECKPOINT_NOT_FOUND", "RUNTIME_UNAVAILABLE"],
+    },
+  },
   "/v1/tools/run_python": {
     post: { id: "runPythonTool", tag: "Executions", summary: "run_python with the tool's exact body (sandbox_id names the thread)", body: RunPythonToolSchema, ok: { execution: RunPythonResponseSchema }, errors: runErrors },
   },
@@ -154,7 +172,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   },
   "/v1/tokens/revoke": { post: { id: "revokeTenantTokens", tag: "Tokens", summary: "Revoke every token of the tenant minted so far (API key only)", ok: RevokedSchema, errors: [] } },
   "/v1/threads": {
-    post: { id: "createThread", tag: "Threads", summary: "Create a thread and set up its workspace (API key only)", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201, errors: ["THREAD_EXISTS", "MOUNT_NOT_FOUND", ...RUNTIME] },
+    post: { id: "createThread", tag: "Threads", summary: "Create a thread and set up its workspace (API key only)", body: CreateThreadSchema, ok: ThreadStateSchema, status: 201, errors: ["THREAD_EXISTS", "MOUNT_NOT_FOUND", ...RUNTIME, "THREAD_NOT_FOUND", "CHECKPOINT_NOT_FOUND", "CHECKPOINT_LIMIT_EXCEEDED"] },
   },
   "/v1/threads/{thread}": {
     get: { id: "getThread", tag: "Threads", summary: "Thread state: runtime, workspace (Python, packages, contexts, disk), execution counts", ok: ThreadStateSchema, errors: [...THREAD, "RUNTIME_UNAVAILABLE"] },

@@ -1,5 +1,7 @@
 import type { ExecutionKind } from "../../../shared/src/index.ts";
 import { cellHandler } from "./cell.ts";
+import { checkpointHandler } from "./checkpoint.ts";
+import { restoreHandler } from "./restore.ts";
 import { execHandler } from "./exec.ts";
 import { installHandler } from "./install.ts";
 import type { KindHandler } from "./kind-handler.ts";
@@ -15,4 +17,6 @@ export const HANDLERS: { [K in ExecutionKind]: KindHandler<K> } = {
   install: installHandler,
   cell: cellHandler,
   run_jupyter: runJupyterHandler,
+  checkpoint: checkpointHandler,
+  restore: restoreHandler,
 };

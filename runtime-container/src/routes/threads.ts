@@ -77,6 +77,7 @@ export function threadRoutes(s: Services): Hono {
     const existed = await withThreadStopped(s, loc, async () => {
       const there = await s.workspaces.exists(loc);
       await s.workspaces.remove(loc);
+      await s.checkpoints.removeAll(loc);
       return there;
     });
     s.quota.forget(loc);

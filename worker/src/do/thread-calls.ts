@@ -1,4 +1,5 @@
 import {
+  type CheckpointList,
   type ThreadState,
   type WorkspaceInfo,
   runtimePaths,
@@ -53,6 +54,18 @@ export class ThreadCalls {
     // Reads may go to another runtime after a failure; a create, restart or delete is sent once.
     const { res } = await this.placement.call({ method: op.method, path, body }, op.method === "GET");
     return { status: res.status, body: await res.text() };
+  }
+
+  /** The thread's checkpoints (GET), or one deleted (DELETE with its id). Taking and restoring one are executions. */
+  async checkpoints(thread: ThreadRow, deleteId?: string): Promise<CheckpointList | { id: string; deleted: true }> {
+    const path = runtimePaths.checkpoints(rowRef(thread), deleteId);
+    return this.json(deleteId === undefined ? { method: "GET", path } : { method: "DELETE", path }, deleteId === undefined);
+  }
+
+  /** A new thread's workspace made from `checkpoint` of `fromThread` (same tenant: the path names this thread's). */
+  async fork(thread: ThreadRow, fromThread: string, checkpoint: string): Promise<void> {
+    const body = JSON.stringify({ from_thread: fromThread, checkpoint });
+    await this.json({ method: "POST", path: runtimePaths.fork(rowRef(thread)), body }, false);
   }
 
   private async json<T>(req: Parameters<ThreadPlacement["call"]>[0], replayable: boolean): Promise<T> {

@@ -1,7 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   AppError,
+  type Checkpoint,
+  type CheckpointList,
   ErrorCode,
+  type ForkFrom,
   type ExecutionRecord,
   type ImportPolicy,
   type NetworkSetting,
@@ -9,9 +12,11 @@ import {
   type StreamFormat,
   type ThreadRef,
   type ThreadState,
+  newExecutionId,
   policyView,
   runtimePaths,
   sealSecrets,
+  terminalValue,
   threadKey,
 } from "../../../shared/src/index.ts";
 import { type WorkerConfig, tenantImportPolicy, workerConfig } from "../config.ts";
@@ -60,6 +65,7 @@ export class ThreadDO extends DurableObject<Env> {
     network: NetworkSetting = "default",
     importPolicy?: ImportPolicy,
     mounts: ThreadMount[] = [],
+    from?: Required<ForkFrom>,
   ): Promise<RpcResult<{ created: boolean; state: ThreadState | null }>> {
     return rpc(async () => {
       if (this.store.thread()) return { created: false, state: null };
@@ -68,8 +74,32 @@ export class ThreadDO extends DurableObject<Env> {
       const sealed = secrets.length > 0 ? await sealSecrets(this.config.hmacSecret, threadKey(ref), secrets) : null;
       if (this.store.thread()) return { created: false, state: null };
       const view = typeof network === "object" ? policyView(network) : network;
-      return { created: true, state: this.calls.state(await this.calls.setUp(this.insert(ref, view, importPolicy, mounts, sealed))) };
+      const row = this.insert(ref, view, importPolicy, mounts, sealed);
+      // A fork's workspace comes from the checkpoint before its set-up (which then builds its venv from the manifest);
+      // a fork that fails leaves no thread behind.
+      if (from) await this.calls.fork(row, from.thread, from.checkpoint).catch(async (err: unknown) => this.forget(err));
+      return { created: true, state: this.calls.state(await this.calls.setUp(row)) };
     });
+  }
+
+  /**
+   * The checkpoint a fork of this thread starts from: the one named (the runtime checks it exists), or one taken now,
+   * queued behind what runs like any execution. A thread that does not exist, another tenant's included, is a 404.
+   */
+  forkSource(access: ThreadAccess, checkpoint?: string): Promise<RpcResult<string>> {
+    return rpc(async () => {
+      const thread = this.thread(access);
+      if (checkpoint) return checkpoint;
+      const body = { label: "fork" };
+      const req = { kind: "checkpoint" as const, body, summary: "checkpoint: fork", executionId: newExecutionId() };
+      const value = (await terminalValue(this.executor.submit(thread, req))) as Checkpoint;
+      return value.id;
+    });
+  }
+
+  /** The thread's checkpoints, or one deleted (its id). */
+  checkpoints(access: ThreadAccess, deleteId?: string): Promise<RpcResult<CheckpointList | { id: string; deleted: true }>> {
+    return rpc(() => this.calls.checkpoints(this.thread(access), deleteId));
   }
 
   state(access: ThreadAccess): Promise<RpcResult<ThreadState>> {
@@ -111,7 +141,7 @@ export class ThreadDO extends DurableObject<Env> {
    * `createAs`, an unknown thread is created first, except for a cell: it needs a context, so a thread that exists.
    */
   submit(access: ThreadAccess, req: ExecuteRequest, format: StreamFormat, createAs?: ThreadRef): Promise<RpcResult<Answer>> {
-    return rpc(() => answer(this.executor.submit(this.thread(access, req.kind === "cell" ? undefined : createAs), req), format));
+    return rpc(() => answer(this.executor.submit(this.thread(access, ["cell", "checkpoint", "restore"].includes(req.kind) ? undefined : createAs), req), format));
   }
 
   /** Stored events after `after`, then live ones until the end. */
@@ -183,6 +213,13 @@ export class ThreadDO extends DurableObject<Env> {
     const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy, mounts, egress_secrets: egressSecrets };
     this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
     return this.thread(null);
+  }
+
+  /** Drops the row just inserted (a fork that failed) and rethrows why. */
+  private async forget(err: unknown): Promise<never> {
+    await this.ctx.storage.deleteAll();
+    this.store.init();
+    throw err;
   }
 
   private record(executionId: string): ExecutionRecord {

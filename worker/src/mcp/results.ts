@@ -111,6 +111,9 @@ export function executionResult(payload: ResultPayload, displays: DisplayOutput[
       return fromInstall(payload.value);
     case "notebook":
       return fromNotebook(payload.value);
+    case "checkpoint":
+    case "restore":
+      return structuredResult(`${payload.kind}: ${JSON.stringify(payload.value)}`, payload.value);
   }
 }
 

@@ -14,11 +14,17 @@ export function threadRoutes(): Hono<AppEnv> {
     requireKey(c.get("principal"));
     const body = await jsonBody(c, CreateThreadSchema);
     const { ref, stub } = threadFromPath(c, body.id ?? crypto.randomUUID());
+    // A fork: the source is the caller's tenant's thread of that id (another tenant's is a thread that does not exist).
+    let from: { thread: string; checkpoint: string } | undefined;
+    if (body.from) {
+      const source = threadFromPath(c, body.from.thread);
+      from = { thread: body.from.thread, checkpoint: await fromRpc(source.stub.forkSource(source.access, body.from.checkpoint)) };
+    }
     // The thread's object keeps `network` (it survives a move); the runtime applies it (no network when "none").
     // Likewise its import policy (combined with the tenant's IMPORT_POLICY), applied in run_python and contexts.
     // Its read-only mounts (its own and the tenant's defaults) must exist; they too are kept by its object.
     const mounts = await resolveThreadMounts(c.env, ref.tenant, body.mounts);
-    const { created, state } = await fromRpc(stub.create(ref, body.network, body.import_policy, mounts));
+    const { created, state } = await fromRpc(stub.create(ref, body.network, body.import_policy, mounts, from));
     if (!created || !state) throw new AppError(ErrorCode.THREAD_EXISTS, `thread ${ref.thread} already exists`);
     return c.json(state, 201);
   });
