@@ -76,6 +76,14 @@ export function chownTree(root: string, owner: { uid: number; gid: number }): Pr
 }
 
 /**
+ * Gives every entry of a tree the runtime itself just made (no sandbox has seen it, e.g. a copy of the template venv)
+ * to the thread; links are changed, never followed.
+ */
+export function giveTree(root: string, owner: { uid: number; gid: number }): Promise<void> {
+  return adjustTree(root, () => ({ uid: owner.uid, gid: owner.gid }));
+}
+
+/**
  * Makes what one uid of a group wrote readable and writable by the group (the owner's bits copied to the group's):
  * for a tenant's package cache, where pip writes its entries 0600 whatever the umask.
  */
