@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PYTHON_BIN, startEnvironment } from "./environment.ts";
@@ -17,8 +18,24 @@ import { goalsTable, resultsTable } from "./table.ts";
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
+/** The first `proot` on PATH (the system's, Debian's 5.1 here), or null. */
+function systemProot(): string | null {
+  for (const dir of (process.env.PATH ?? "").split(":").filter((d) => d.startsWith("/"))) {
+    if (existsSync(path.join(dir, "proot"))) return path.join(dir, "proot");
+  }
+  return null;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.env, process.argv.slice(2));
+  // proot 5.4 with its seccomp accelerator (scripts/build-proot.sh), when built, is the runtime's default proot
+  // (config.ts): named here so the results say so, and the system's proot is replayed beside it in the same rounds.
+  const built = path.join(REPO, ".build/proot-5.4/proot");
+  const system = systemProot();
+  if (existsSync(built)) {
+    options.runtimeProot ??= built;
+    if (options.prootAlt === undefined && options.runtimeProot === built && system) options.prootAlt = system;
+  }
   const started = new Date();
   const machine = await describeMachine(PYTHON_BIN, options.prootAlt, options.runtimeProot);
   log(`${machine.nproc} cpus, load ${machine.loadavg_start.join(" ")}; scenarios ${options.scenarios.join(",")}${options.quick ? " (quick)" : ""}`);

@@ -113,6 +113,13 @@ if [[ -n $bun_pkg && -n $bun_version && "$(cat "$tools/bun.version" 2>/dev/null)
   trap - EXIT
 fi
 
+# proot 5.4 with its seccomp accelerator (Debian's proot has it compiled out), built from Debian's source package into
+# .build/proot-5.4, which the runtime then uses by default (config.ts PROOT_BIN). Best effort: without it the runtime
+# uses the system's proot. THREADBOX_SYSTEM_PROOT=1 skips it.
+if [[ ${THREADBOX_SYSTEM_PROOT:-0} != 1 ]] && ! bash scripts/build-proot.sh >/dev/null; then
+  say "proot 5.4 could not be built (see above): the runtime uses the system's proot"
+fi
+
 # The SDK's JavaScript (`threadbox/client`, `/tools`, `/ai` for plain `node` and bundlers; types come from the
 # sources): client/src and the shared code it imports, compiled into dist/ when a source is newer than the build.
 stamp=dist/.tsbuildinfo

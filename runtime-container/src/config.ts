@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -8,6 +9,7 @@ import { BUCKET_NAME, type WithStorage, storageProblems, withStorage } from "./s
 
 /** The repository root, for defaults that point into it (the seccomp helper built by scripts/setup.sh). */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const BUILT_PROOT = path.join(REPO_ROOT, ".build/proot-5.4/proot");
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
@@ -71,7 +73,8 @@ const ConfigSchema = z
     STORAGE_RETRY_MAX_S: int(1, 3600).default(60),
     ISOLATION: z.enum(["proot", "bwrap", "none"]).default("proot"),
     ALLOW_UNSAFE_NONE_ISOLATION: bool.default(false),
-    PROOT_BIN: z.string().default("proot"),
+    /** proot 5.4 with its seccomp accelerator when scripts/build-proot.sh built it (setup.sh does), else the system's. */
+    PROOT_BIN: z.string().default(existsSync(BUILT_PROOT) ? BUILT_PROOT : "proot"),
     BWRAP_BIN: z.string().default("bwrap"),
     SECCOMP_HELPER: z.string().default(path.join(REPO_ROOT, ".build/seccomp-exec")),
     /**

@@ -77,6 +77,17 @@ describe("state across cells", () => {
     expect(await value(thread, id, "await asyncio.gather(later(1), later(2))")).toBe("[10, 20]");
   });
 
+  it("loads asyncio only for a cell that awaits, and keeps one event loop for the cells after it", async () => {
+    const thread = newThread("lazyloop");
+    const { id } = await createContext(thread);
+    // An idle context's memory: asyncio (and ssl, which it imports) is not loaded until a cell needs it.
+    expect(await value(thread, id, "import sys\n'asyncio' in sys.modules")).toBe("False");
+    await value(thread, id, "async def loop_now():\n    import asyncio\n    return asyncio.get_running_loop()");
+    expect(await value(thread, id, "'asyncio' in sys.modules")).toBe("False");
+    expect(await value(thread, id, "first = await loop_now()\n'asyncio' in sys.modules")).toBe("True");
+    expect(await value(thread, id, "(await loop_now()) is first")).toBe("True");
+  });
+
   it("returns the final expression as text/plain, and no result for statements only", async () => {
     const thread = newThread("result");
     const { id } = await createContext(thread);

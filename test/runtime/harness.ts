@@ -59,6 +59,8 @@ export async function startRuntime(env: Record<string, string> = {}, opts: { roo
       STATE_DIR: path.join(root, "state"),
       KILL_GRACE_MS: "500",
       LOG_LEVEL: "warn",
+      // Another proot build for the whole run (e.g. PROOT_BIN=$(bash scripts/build-proot.sh) npx vitest run ...).
+      ...(process.env.PROOT_BIN ? { PROOT_BIN: process.env.PROOT_BIN } : {}),
       // Not root (a developer machine): no uid switch, so the runtime would refuse to start without this.
       ...(process.getuid?.() === 0 ? {} : { ALLOW_DEGRADED_ISOLATION: "1" }),
       ...env,

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { chmod, lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,37 @@ describe("new venvs", () => {
     expect(rest).toEqual([uid, uid, uid, "/.venv", "/.venv"]);
     // The template itself is the runtime's, where no sandbox looks.
     expect(await exists(path.join(rt.root, "state", "venv-template", "venv", "pyvenv.cfg"))).toBe(true);
+  });
+
+  it("every copy has the template's entries, modes, contents and links, each owned by its thread", async () => {
+    const template = path.join(rt.root, "state", "venv-template", "venv");
+    const listing = async (top: string, rel = ""): Promise<string[]> => {
+      const out: string[] = [];
+      for (const name of (await readdir(path.join(top, rel))).sort()) {
+        const r = path.join(rel, name);
+        const st = await lstat(path.join(top, r));
+        const what = st.isSymbolicLink() ? `-> ${await readlink(path.join(top, r))}` : st.isFile() ? await readFile(path.join(top, r), "utf8") : "dir";
+        out.push(`${r} ${(st.mode & 0o7777).toString(8)} ${what}`);
+        if (st.isDirectory()) out.push(...(await listing(top, r)));
+      }
+      return out;
+    };
+    // Two threads: the first copy is checked in its sandbox, later ones are not; all must be the same tree.
+    for (const label of ["copy-a", "copy-b"]) {
+      const thread = newThread(label);
+      const r = await exec(rt, thread, "id -u && python -c 'import sys; print(sys.prefix)'");
+      expect(r.exit_code, r.stderr).toBe(0);
+      const [uid, prefix] = r.stdout.trim().split("\n");
+      expect(prefix).toBe("/.venv");
+      const venv = path.join(rt.root, "state", "venvs", "acme", thread);
+      // Plus the build's own record (venv.ts), written after the copy.
+      const copied = (await listing(venv)).filter((line) => !line.startsWith("threadbox-venv.json "));
+      expect(copied).toEqual(await listing(template));
+      const owners = new Set<number>();
+      for (const line of await listing(venv)) owners.add((await lstat(path.join(venv, line.split(" ")[0] as string))).uid);
+      expect([...owners]).toEqual([Number(uid)]);
+      expect(((await lstat(venv)).mode & 0o777).toString(8)).toBe("700");
+    }
   });
 });
 

@@ -10,14 +10,16 @@
 # cell a marker line on each stream tells the runtime that everything the cell printed has arrived.
 # kernel-rich.py (mime bundles, display) and kernel-magics.py (`!`, `%` lines) are joined after this source, and
 # a last line calls main() (kernel-source.ts).
-import ast, asyncio, inspect, json, linecache, os, queue, signal, sys, threading, traceback
+import ast, json, linecache, os, queue, signal, sys, threading, traceback, types
 
 CONTROL = 3
 MARK = "\x1e\x1ethreadbox-cell-end:"
 _send_lock = threading.Lock()
 _commands = queue.Queue()
 _namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-_loop = asyncio.new_event_loop()
+# The event loop for top-level `await`, made by the first cell that needs one and kept for the next: asyncio (with
+# ssl, which it imports) is a third of an idle context's memory, and most contexts never await.
+_loop = None
 _current = {"id": None}
 # Frames of the kernel itself (run with `python -c`), which no traceback shows.
 KERNEL_FILE = sys._getframe().f_code.co_filename
@@ -63,6 +65,15 @@ def cell_error(exc, filename):
     return {"type": type(exc).__name__, "value": str(exc), "traceback": "".join(te.format()), "line": line}
 
 
+def run_coroutine(coro):
+    global _loop
+    if _loop is None:
+        import asyncio
+
+        _loop = asyncio.new_event_loop()
+    return _loop.run_until_complete(coro)
+
+
 def run_cell(cell_id, code):
     filename = "<cell-%s>" % cell_id
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -77,8 +88,8 @@ def run_cell(cell_id, code):
             if node is None:
                 continue
             value = eval(compile(node, filename, mode, flags=flags), _namespace)
-            if inspect.iscoroutine(value):
-                value = _loop.run_until_complete(value)
+            if isinstance(value, types.CoroutineType):
+                value = run_coroutine(value)
             if mode == "eval" and value is not None:
                 _namespace["_"] = value
                 result = bundle(value)

@@ -76,7 +76,7 @@ export function chownTree(root: string, owner: { uid: number; gid: number }): Pr
 }
 
 /**
- * Gives every entry of a tree the runtime itself just made (no sandbox has seen it, e.g. a copy of the template venv)
+ * Gives every entry of a tree the runtime itself just made (no sandbox has seen it, e.g. a copy it made)
  * to the thread; links are changed, never followed.
  */
 export function giveTree(root: string, owner: { uid: number; gid: number }): Promise<void> {

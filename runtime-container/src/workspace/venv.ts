@@ -71,10 +71,13 @@ export async function buildVenv(deps: VenvDeps, loc: WorkspaceLocation): Promise
   try {
     const copied = !inPlace && deps.template ? await copyTemplate(deps, deps.template, aside, loc) : false;
     if (!copied) await createVenv(deps, loc, aside, guestVenv);
-    const check = await verifyPython(deps.run, loc, guestVenv, mounts);
+    // A copy of a template one copy of which already ran in a sandbox is the same files: not started again.
+    const known = copied ? (deps.template?.checked(guestVenv) ?? null) : null;
+    const check = known ?? (await verifyPython(deps.run, loc, guestVenv, mounts));
     if (!check.ok) {
       throw new AppError(ErrorCode.WORKSPACE_SETUP_FAILED, "the new venv's interpreter does not run", { stderr: check.error });
     }
+    if (copied && !known) deps.template?.recordCheck(check);
     await reinstallManifest(deps, loc, guestVenv, mounts);
     // The sandbox wrote into `aside`: a root writeFile there could follow a link it planted.
     const record = `${JSON.stringify({ python: check.version, built_at: new Date().toISOString() })}\n`;
