@@ -6,6 +6,8 @@ import { fileRoutes } from "./routes/files.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import type { Services } from "./services.ts";
 import { hmacAuth } from "./server/hmac-auth.ts";
+import { portProxyRoutes } from "./ports/http-proxy.ts";
+import { SignatureCheck } from "./server/signature-check.ts";
 
 /**
  * The runtime's internal API: the HMAC check (signed headers first, then the body read under its size cap and
@@ -13,7 +15,10 @@ import { hmacAuth } from "./server/hmac-auth.ts";
  */
 type AppEnv = { Variables: { requestId: string } };
 
-export function createApp(s: Services): Hono<AppEnv> {
+/** The one signature check (and replay cache) of a runtime: the app's and the WebSocket upgrades' (server/upgrades.ts). */
+export const signatureCheck = (s: Services): SignatureCheck => new SignatureCheck(s.config.HMAC_SECRET, { runtimeId: s.config.RUNTIME_ID });
+
+export function createApp(s: Services, check: SignatureCheck = signatureCheck(s)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
@@ -22,12 +27,13 @@ export function createApp(s: Services): Hono<AppEnv> {
     c.header(REQUEST_ID_HEADER, id);
     await next();
   });
-  app.use("*", hmacAuth(s.config.HMAC_SECRET, { maxBodyBytes: s.config.MAX_BODY_BYTES, runtimeId: s.config.RUNTIME_ID }));
+  app.use("*", hmacAuth(s.config.HMAC_SECRET, { maxBodyBytes: s.config.MAX_BODY_BYTES, runtimeId: s.config.RUNTIME_ID, check }));
 
   app.route("/", threadRoutes(s));
   app.route("/", executeRoutes(s));
   app.route("/", fileRoutes(s));
   app.route("/", contextRoutes(s));
+  app.route("/", portProxyRoutes(s));
 
   app.notFound((c) => {
     const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);

@@ -32,6 +32,8 @@ export const ErrorCode = {
   RUNTIME_TIMEOUT: "RUNTIME_TIMEOUT",
   /** The thread holds more disk space or inodes than its quota: runs, installs and uploads wait until it frees some. */
   DISK_QUOTA_EXCEEDED: "DISK_QUOTA_EXCEEDED",
+  /** A preview URL's port: nothing listens on it inside the thread's sandbox. */
+  PORT_NOT_LISTENING: "PORT_NOT_LISTENING",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const ErrorCodeSchema = z.enum(ErrorCode);
@@ -66,6 +68,7 @@ export const ERROR_STATUS = {
   STORAGE_UNAVAILABLE: 503,
   RUNTIME_TIMEOUT: 504,
   DISK_QUOTA_EXCEEDED: 507,
+  PORT_NOT_LISTENING: 502,
 } as const satisfies Record<ErrorCode, number>;
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 

@@ -54,6 +54,7 @@ const EXAMPLE_MESSAGES: Record<Code, string> = {
   STORAGE_UNAVAILABLE: "the workspace storage is unavailable; retry shortly",
   RUNTIME_TIMEOUT: "the runtime did not answer in time",
   DISK_QUOTA_EXCEEDED: "the thread is over its disk quota: delete files to free space",
+  PORT_NOT_LISTENING: "nothing answers on port 8000 inside the thread's sandbox (connect 127.0.0.1:8000: Connection refused); start a server listening on 127.0.0.1:8000 or 0.0.0.0:8000 first",
 };
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "output", unrepresentable: "any", target: "openapi-3.0" });

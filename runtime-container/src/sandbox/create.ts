@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import type { NetworkMode } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type NetworkMode } from "../../../shared/src/index.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Owner } from "../files/safe-open.ts";
 import type { Logger } from "../logger.ts";
@@ -58,6 +58,12 @@ export interface Sandbox {
    * thread's network namespace; the uid is not swept and the namespace not released while it lives.
    */
   hostProcess(owner: Owner, network: NetworkMode): Promise<HostProcess>;
+  /**
+   * The launcher's command line that connects to 127.0.0.1:port inside the thread's own network namespace, as its
+   * uid, and relays stdio (a preview URL's connection); release when it has exited. NOT_IMPLEMENTED where the thread
+   * has no namespace of its own: its loopback would be the host's.
+   */
+  portRelay(owner: Owner, network: NetworkMode, port: number): Promise<HostProcess>;
   /** The thread (`tenant/thread`) is released or deleted: its network namespace goes now. */
   releaseThread(key: string): boolean;
   /** Waits for uid sweeps in progress. */
@@ -159,7 +165,7 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
   const acquire = async (owner: Owner, network: NetworkMode) =>
     owner && networks && ownNamespace(network) ? networks.acquire(owner.uid, network) : undefined;
 
-  return {
+  const sandbox: Sandbox = {
     backend,
     report,
     settings: new ThreadSettings(config.STATE_DIR),
@@ -202,6 +208,18 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
       }
       return { prefix: hostProcessPrefix(layers, owner, lease?.path ?? null), release: releaseAll(logger, lease, null, sweep) };
     },
+    async portRelay(owner, network, port) {
+      if (!owner || !layers.helper || !ownNamespace(network)) {
+        throw new AppError(ErrorCode.NOT_IMPLEMENTED, "preview URLs need the thread's own network namespace (a runtime as root with the native launcher)");
+      }
+      const host = await sandbox.hostProcess(owner, network);
+      const netns = host.prefix.find((a: string) => a.startsWith("--netns="));
+      if (!netns) {
+        await host.release();
+        throw new AppError(ErrorCode.NOT_IMPLEMENTED, "the thread has no network namespace of its own here");
+      }
+      return { prefix: [layers.helper, netns, `--uid=${owner.uid}`, `--gid=${owner.gid}`, `--connect=${port}`], release: host.release };
+    },
     releaseThread(key) {
       const uid = identities?.uidOf(key);
       return uid != null && networks !== null && networks.releaseUid(uid);
@@ -213,4 +231,5 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
       slot?.release();
     },
   };
+  return sandbox;
 }
