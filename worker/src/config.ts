@@ -20,6 +20,11 @@ const ConfigSchema = z
     CORS_ORIGINS: z.string().default("").transform(corsOrigins),
     /** The deployment's Python import policies (importPolicies): JSON, empty for none. */
     IMPORT_POLICY: z.string().default("").transform(importPolicies),
+    /**
+     * Where preview URLs point (an origin routed to this worker, e.g. https://preview.example.com); empty: the
+     * origin of the request that exposed the port.
+     */
+    PREVIEW_BASE_URL: z.union([z.literal(""), z.url()]).default(""),
   })
   // The limiter keeps buckets in memory (ratelimit/rate-limiter.ts): a bucket must refill within a minute.
   .superRefine((c, ctx) => {
@@ -109,6 +114,8 @@ export interface WorkerConfig {
   corsOrigins: string[];
   /** IMPORT_POLICY: the deployment's Python import policies, per tenant or by default. */
   importPolicies: ImportPolicies;
+  /** PREVIEW_BASE_URL without a trailing slash; "" for the exposing request's own origin. */
+  previewBaseUrl: string;
 }
 
 const cache = new WeakMap<object, WorkerConfig>();
@@ -135,6 +142,7 @@ export function workerConfig(env: Env): WorkerConfig {
     openRateLimit: { perMinute: parsed.data.OPEN_RATE_LIMIT_PER_MINUTE, burst: parsed.data.OPEN_RATE_LIMIT_BURST },
     corsOrigins: parsed.data.CORS_ORIGINS,
     importPolicies: parsed.data.IMPORT_POLICY,
+    previewBaseUrl: parsed.data.PREVIEW_BASE_URL.replace(/\/+$/, ""),
   };
   cache.set(env, config);
   return config;
