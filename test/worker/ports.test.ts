@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { mintCapability } from "../../worker/src/preview/capability.ts";
+import { type PreviewClaims, mintCapability } from "../../worker/src/preview/capability.ts";
 import { WORKER_TEST_BINDINGS } from "./bindings.ts";
 import { api, createThread } from "./thread-api.ts";
 
@@ -57,15 +57,15 @@ describe("preview URLs", () => {
     const { url } = (await (await expose(thread, { port: 8000 })).json()) as Exposed;
     const cap = /\/preview\/([^/]+)\//.exec(url)?.[1] as string;
     const [payload, mac] = cap.split(".") as [string, string];
-    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as PreviewClaims;
     const base = "http://threadbox.test/preview";
     // Another port or thread under the same signature; a capability signed with another secret; an expired one.
     const b64 = (v: unknown) => btoa(JSON.stringify(v)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     const forged = [
       `${b64({ ...claims, port: 22 })}.${mac}`,
       `${b64({ ...claims, thread: "other" })}.${mac}`,
-      await mintCapability("another-secret-0123456789abcdef0123456789", { ...(claims as never), port: 8000 }),
-      await mintCapability(WORKER_TEST_BINDINGS.TOKEN_SECRET, { ...(claims as never), exp: Math.floor(Date.now() / 1000) - 1 }),
+      await mintCapability("another-secret-0123456789abcdef0123456789", { ...claims, port: 8000 }),
+      await mintCapability(WORKER_TEST_BINDINGS.TOKEN_SECRET, { ...claims, exp: Math.floor(Date.now() / 1000) - 1 }),
       `${payload}.${mac.slice(0, -2)}AA`,
       "garbage",
     ];
@@ -75,7 +75,7 @@ describe("preview URLs", () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("FORBIDDEN");
     }
     // A genuine capability with a nonce the thread never granted (signed with the real secret): 404.
-    const stray = await mintCapability(WORKER_TEST_BINDINGS.TOKEN_SECRET, { ...(claims as never), nonce: "0".repeat(32) });
+    const stray = await mintCapability(WORKER_TEST_BINDINGS.TOKEN_SECRET, { ...claims, nonce: "0".repeat(32) });
     expect((await visit(`${base}/${stray}/`)).status).toBe(404);
   });
 
