@@ -25,8 +25,12 @@ export async function proxyUpgrade(
     client.destroy();
   };
   server.once("close", end);
-  client.once("close", end);
   server.once("error", end);
+  // The worker's side is half-open capable (Node's HTTP server allows it): its end is the end of the connection,
+  // or the relay would wait on a sandbox server that never closes.
+  client.once("end", end);
+  client.once("close", end);
+  client.once("error", end);
   server.pipe(client);
   client.pipe(server);
 }

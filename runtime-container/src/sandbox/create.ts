@@ -165,6 +165,7 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
   const acquire = async (owner: Owner, network: NetworkMode) =>
     owner && networks && ownNamespace(network) ? networks.acquire(owner.uid, network) : undefined;
 
+  const hostLoopbackPorts = new Set(sandboxAllowList(config).loopbackPorts);
   const sandbox: Sandbox = {
     backend,
     report,
@@ -211,6 +212,11 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
     async portRelay(owner, network, port) {
       if (!owner || !layers.helper || !ownNamespace(network)) {
         throw new AppError(ErrorCode.NOT_IMPLEMENTED, "preview URLs need the thread's own network namespace (a runtime as root with the native launcher)");
+      }
+      // In a "default" namespace, 127.0.0.1 on an allowlisted port is forwarded to the host's loopback (egress-rules.ts):
+      // a preview URL there would publish the host's service, not the sandbox's.
+      if (network === "default" && hostLoopbackPorts.has(port)) {
+        throw new AppError(ErrorCode.FORBIDDEN, `port ${port} of the sandbox's loopback leads to a service of the host (SANDBOX_NET_ALLOW); it cannot be previewed`, { port });
       }
       const host = await sandbox.hostProcess(owner, network);
       const netns = host.prefix.find((a: string) => a.startsWith("--netns="));
