@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { Threadbox, type WebSocketLike } from "../../client/src/index.ts";
 import { type ErrorJson, createThread, expectJson, uniqueId, waitFor } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
@@ -106,5 +107,24 @@ describe("preview URLs and the terminal end to end", () => {
     const { token } = await expectJson<{ token: string }>(stack.api("POST", "/v1/tokens", { body: { thread: other } }), 201);
     await expect(open(url, ["threadbox.terminal", `bearer.${token}`])).rejects.toThrow(/HTTP 40[34]/);
     await expect(open(url, ["threadbox.terminal"])).rejects.toThrow("HTTP 401");
+  }, 60_000);
+
+  it("works through the SDK: thread.ports.expose/list/revoke and thread.terminal()", async () => {
+    const tb = new Threadbox({ baseUrl: stack.worker.url, apiKey: stack.tenants.a.key });
+    const thread = tb.thread(uniqueId("sdk-ports"));
+    const exposed = await thread.ports.expose(8123, { ttlSeconds: 120 });
+    expect(exposed.url).toMatch(/\/preview\/[^/]+\/$/);
+    expect(Date.parse(exposed.expires_at) - Date.now()).toBeLessThanOrEqual(120_000);
+    expect((await thread.ports.list()).map((p) => p.port)).toEqual([8123]);
+    expect(await thread.ports.revoke(8123)).toEqual({ port: 8123, revoked: true });
+    expect(await thread.ports.list()).toEqual([]);
+    const ws = (await thread.terminal({ WebSocket: WebSocket as unknown as WebSocketLike })) as unknown as WebSocket;
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    ws.send(JSON.stringify({ type: "input", data: "echo $((6*7))\n" }));
+    await readUntil(ws, /\n(\x1b\[\?2004l)?\r?42\r\n/);
+    ws.close();
   }, 60_000);
 });
