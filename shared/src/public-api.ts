@@ -58,6 +58,8 @@ export const ThreadStateSchema = z.object({
   /** The import policy in force for the thread (its own and its tenant's combined); absent: none. */
   import_policy: ImportPolicySchema.optional(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
+  /** Ports with an active preview URL (POST /v1/threads/:thread/ports), and until when. */
+  exposed_ports: z.array(z.object({ port: z.number().int(), expires_at: z.string() })).optional(),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 

@@ -63,6 +63,20 @@ describe.each(["proot", "bwrap"] as const)("terminal under %s", (backend) => {
     expect(await closed).toBe(1000);
   });
 
+  it("shows in the thread's state, and ends with the thread's deletion", async () => {
+    const doomed = newThread("term-del");
+    const ws = await signedSocket(rt, `/threads/acme/${doomed}/terminal`, [TERMINAL_PROTOCOL]);
+    const marker = `97${Date.now() % 100000}`;
+    ws.send(input(`sleep ${marker} &\necho st''arted\n`));
+    await readUntil(ws, /started\r\n/);
+    expect((await rt.json<{ terminals?: number }>("GET", `/threads/acme/${doomed}`)).terminals).toBe(1);
+    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    await rt.json("DELETE", `/threads/acme/${doomed}`);
+    // Ended before the deletion answered: nothing of the terminal is left.
+    expect(processesMatching(`sleep ${marker}`)).toEqual([]);
+    await closed;
+  });
+
   it("refuses an unsigned upgrade", async () => {
     const { default: WebSocket } = await import("ws");
     const ws = new WebSocket(rt.url.replace(/^http/, "ws") + path, [TERMINAL_PROTOCOL]);

@@ -35,6 +35,8 @@ describe("preview URLs", () => {
 
     const list = (await (await api(`/v1/threads/${thread}/ports`)).json()) as { ports: Exposed[] };
     expect(list.ports.map((p) => p.port)).toEqual([8000]);
+    const state = (await (await api(`/v1/threads/${thread}`)).json()) as { exposed_ports?: { port: number; expires_at: string }[] };
+    expect(state.exposed_ports).toEqual([{ port: 8000, expires_at: exposed.expires_at }]);
   });
 
   it("stop working when revoked, and exposing again gives a working URL", async () => {

@@ -29,11 +29,16 @@ function frame(kind: "d" | "r", payload: Buffer): Buffer {
 export class TerminalSession {
   private ended = false;
   private readonly endedHandlers: Array<(why: string) => void> = [];
+  /** Settles once the tree has exited and its uid hold and quota watch are given back. */
+  readonly exited: Promise<void>;
+  private markExited: () => void = () => undefined;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly output: Readable,
-  ) {}
+  ) {
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
+  }
 
   static async start(s: Services, loc: WorkspaceLocation): Promise<TerminalSession> {
     const ws = await s.workspaces.ensure(loc);
@@ -61,7 +66,10 @@ export class TerminalSession {
     const release = cmd.release;
     child.once("exit", () => {
       session.end("the shell exited");
-      void (release?.() ?? Promise.resolve()).finally(() => admitted.end());
+      void (release?.() ?? Promise.resolve()).finally(() => {
+        admitted.end();
+        session.markExited();
+      });
     });
     // The relay's status on fd 3: it has exited (the shell ended); proot would wait for what the shell left behind.
     (child.stdio[STATUS_FD] as unknown as Readable).once("data", () => session.end("the shell exited"));

@@ -13,9 +13,16 @@ const sockets = new WebSocketServer({
   handleProtocols: (offered) => (offered.has(TERMINAL_PROTOCOL) ? TERMINAL_PROTOCOL : false),
 });
 
-/** Terminals open now, per thread key (the thread state shows the count). */
-const open = new Map<string, number>();
-export const openTerminals = (key: string): number => open.get(key) ?? 0;
+/** Terminals open now, per thread key. */
+const open = new Map<string, Set<TerminalSession>>();
+export const openTerminals = (key: string): number => open.get(key)?.size ?? 0;
+
+/** The thread is being deleted: its terminals end, and this resolves once their trees have exited. */
+export async function endTerminals(key: string): Promise<void> {
+  const sessions = [...(open.get(key) ?? [])];
+  for (const session of sessions) session.end("the thread was deleted");
+  await Promise.all(sessions.map((session) => session.exited));
+}
 
 /**
  * A terminal WebSocket: the session starts first (an error is the upgrade's HTTP answer), then binary frames are
@@ -25,8 +32,12 @@ export const openTerminals = (key: string): number => open.get(key) ?? 0;
 export async function openTerminal(s: Services, req: IncomingMessage, socket: Duplex, head: Buffer, ref: ThreadRef): Promise<void> {
   const loc = s.workspaces.locate(ref);
   const session = await TerminalSession.start(s, loc);
-  open.set(loc.key, openTerminals(loc.key) + 1);
-  session.onEnd(() => open.set(loc.key, openTerminals(loc.key) - 1));
+  const sessions = open.get(loc.key) ?? new Set<TerminalSession>();
+  open.set(loc.key, sessions.add(session));
+  void session.exited.then(() => {
+    sessions.delete(session);
+    if (sessions.size === 0 && open.get(loc.key) === sessions) open.delete(loc.key);
+  });
   s.logger.info("terminal opened", { thread: loc.key, pid: session.pid });
   if (socket.destroyed) return session.end("the client left");
   socket.once("close", () => session.end("the client left"));

@@ -68,7 +68,12 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   state(access: ThreadAccess): Promise<RpcResult<ThreadState>> {
-    return rpc(async () => this.calls.state(await this.calls.workspace(this.thread(access))));
+    return rpc(async () => {
+      const state = this.calls.state(await this.calls.workspace(this.thread(access)));
+      const grants = this.ports.active(nowS());
+      const exposed = grants.map((g) => ({ port: g.port, expires_at: new Date(g.expires_at * 1000).toISOString() }));
+      return exposed.length > 0 ? { ...state, exposed_ports: exposed } : state;
+    });
   }
 
   /** What a token minted now carries (API keys only: the route checks). */
