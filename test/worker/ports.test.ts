@@ -30,6 +30,8 @@ describe("preview URLs", () => {
     const get = await visit(`${exposed.url}index.html?a=1`, { headers: { cookie: "app=1", authorization: "Bearer app-own" } });
     expect(get.status).toBe(200);
     expect(await get.json()).toMatchObject({ proxied: `GET /threads/acme/${thread}/ports/8000/proxy/index.html?a=1`, cookie: "app=1" });
+    // On the API's own origin the sandbox's pages get an opaque origin (no PREVIEW_BASE_URL in the tests).
+    expect(get.headers.get("content-security-policy")).toMatch(/^sandbox allow-scripts/);
     const post = await visit(`${exposed.url}api`, { method: "POST", body: "x".repeat(100_000) });
     expect(await post.json()).toMatchObject({ proxied: `POST /threads/acme/${thread}/ports/8000/proxy/api`, body: "x".repeat(100_000) });
 

@@ -11,6 +11,7 @@ export function passThrough(res: Response, extraHeaders: Record<string, string> 
     return new Response(null, { status: 101, webSocket: res.webSocket, headers });
   }
   const headers = new Headers(res.headers);
-  for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
+  // Appended: a server's own header of the same name (a CSP) stays, and both apply.
+  for (const [name, value] of Object.entries(extraHeaders)) headers.append(name, value);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }

@@ -4,10 +4,24 @@ import type { AppEnv } from "../http/context.ts";
 import { fromRpc } from "../http/context.ts";
 import { threadStub } from "../http/thread-stub.ts";
 import { runtimeClient } from "../runtime/client.ts";
+import { workerConfig } from "../config.ts";
 import { verifyCapability } from "./capability.ts";
 import { passThrough } from "./pass-through.ts";
 
 const PREFIX = /^\/preview\/([^/]+)(\/.*)?$/;
+
+/**
+ * A preview served from the API's own origin (no PREVIEW_BASE_URL, or reached on another host) runs in an opaque
+ * origin: the sandbox's pages are the thread's code, and on the API's origin they could read the playground's
+ * session or drive its pages. A CSP added to the server's own (both apply). Apps that need their origin (cookies,
+ * fetches to themselves) get it on a preview origin of their own (PREVIEW_BASE_URL).
+ */
+const OPAQUE_ORIGIN = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads";
+
+function sameOriginAsApi(env: Env, url: URL): boolean {
+  const base = workerConfig(env).previewBaseUrl;
+  return base === "" || new URL(base).origin !== url.origin;
+}
 
 /**
  * `/preview/<capability>/<path>`: anyone holding the URL reaches that one port of that one thread's sandbox (any
@@ -27,8 +41,9 @@ export function previewRoutes(): Hono<AppEnv> {
     const stub = threadStub(c.env, ref);
     const { url: runtime } = await fromRpc(stub.previewRoute(claims.inc, claims.port, claims.nonce));
     const headers = new Headers(c.req.raw.headers);
-    // The client's credentials for the sandbox's app pass on; the worker's own routing headers do not.
+    // The client's credentials for the sandbox's app pass on; the worker's own routing and signing headers do not.
     headers.delete("host");
+    for (const name of [...headers.keys()]) if (name.startsWith("x-threadbox-")) headers.delete(name);
     const body = c.req.method === "GET" || c.req.method === "HEAD" ? null : c.req.raw.body;
     const res = await runtimeClient(c.env).open(runtime, {
       method: c.req.method,
@@ -36,7 +51,7 @@ export function previewRoutes(): Hono<AppEnv> {
       headers,
       body,
     });
-    return passThrough(res);
+    return passThrough(res, sameOriginAsApi(c.env, url) ? { "Content-Security-Policy": OPAQUE_ORIGIN } : {});
   });
   return app;
 }
