@@ -7,7 +7,7 @@ import { type RuntimeProcess, startRuntime } from "../runtime/harness.ts";
 import { readUntil, signedSocket, startServers } from "../runtime/preview-servers.ts";
 import { listen } from "./network-cases.ts";
 
-// Hostile rows for preview URLs and terminals (SECURITY.md, P1–P6), under proot and bwrap: the relay reaches only
+// Hostile rows for preview URLs and terminals (SECURITY.md, P1–P7), under proot and bwrap: the relay reaches only
 // its own thread's sandbox loopback, as that thread's uid, never the host's; a terminal is its own thread's.
 
 /** The relay processes (`--connect=PORT`) on the host: their uid and NoNewPrivs. */
@@ -31,7 +31,7 @@ describe.each(["proot", "bwrap"] as const)("preview URLs and terminals under %s"
   beforeAll(async () => {
     host = await listen("127.0.0.1");
     // The runtime's own allowlist names the host listener: a "default" thread's programs may reach it, the relay never.
-    rt = await startRuntime({ ISOLATION: backend, SANDBOX_NET_ALLOW: `127.0.0.1:${host.port}` });
+    rt = await startRuntime({ ISOLATION: backend, SANDBOX_NET_ALLOW: `127.0.0.1:${host.port}`, PREVIEW_CONNECTIONS_PER_THREAD: "3" });
     await startServers(rt, a, { http: 8000, ws: 8001 });
     await rt.json("POST", `/threads/acme/${b}`, {});
   }, 120_000);
@@ -106,5 +106,23 @@ describe.each(["proot", "bwrap"] as const)("preview URLs and terminals under %s"
     expect(await readUntil(ws, /alive\r\n/)).toContain("alive");
     ws.close();
     expect((await rt.call("GET", "/health")).status).toBe(200);
+  });
+
+  it("P7: a URL holder cannot fill the host with relays: open connections per thread are capped (429), and freed on close", async () => {
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await signedSocket(rt, proxy(a, 8001, `/hold-${i}`)));
+    await expect(signedSocket(rt, proxy(a, 8001, "/one-more"))).rejects.toThrow(/HTTP 429 .*RATE_LIMITED/);
+    expect(await failure(await rt.call("GET", proxy(a, 8000)), 429)).toBe("RATE_LIMITED");
+    // Another thread has its own allowance.
+    expect(await failure(await rt.call("GET", proxy(b, 8000)), 502)).toBe("PORT_NOT_LISTENING");
+    for (const ws of held) ws.terminate();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await rt.call("GET", proxy(a, 8000));
+      await res.arrayBuffer();
+      status = res.status;
+    }
+    expect(status).toBe(200);
   });
 });

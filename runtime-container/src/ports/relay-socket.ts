@@ -67,13 +67,45 @@ function notListening(port: number, why: string): AppError {
   );
 }
 
+/** Relays open per thread key: a preview URL's holder cannot fill the host with relay processes. */
+const openRelays = new Map<string, number>();
+
+function claimRelay(s: Services, key: string): () => void {
+  const open = openRelays.get(key) ?? 0;
+  const cap = s.config.PREVIEW_CONNECTIONS_PER_THREAD;
+  if (open >= cap) {
+    throw new AppError(ErrorCode.RATE_LIMITED, `the thread has ${open} preview connections open, its cap (PREVIEW_CONNECTIONS_PER_THREAD); close some first`, { retry_after: 1 });
+  }
+  openRelays.set(key, open + 1);
+  let given = false;
+  return () => {
+    if (given) return;
+    given = true;
+    const left = (openRelays.get(key) ?? 1) - 1;
+    if (left > 0) openRelays.set(key, left);
+    else openRelays.delete(key);
+  };
+}
+
 /** Connects to `port` in the thread's sandbox network; PORT_NOT_LISTENING when nothing accepts there. */
 export async function connectToPort(s: Services, loc: WorkspaceLocation, port: number): Promise<RelaySocket> {
-  const relay = await s.sandbox.portRelay(loc.owner, s.sandbox.settings.network(loc.key), port);
+  const giveBack = claimRelay(s, loc.key);
+  let relay;
+  try {
+    relay = await s.sandbox.portRelay(loc.owner, s.sandbox.settings.network(loc.key), port);
+  } catch (err) {
+    giveBack();
+    throw err;
+  }
+  const hold = relay;
+  const release = () => {
+    giveBack();
+    return hold.release();
+  };
   const [file, ...args] = relay.prefix as [string, ...string[]];
   const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: {} });
-  child.once("exit", () => void relay.release());
-  child.once("error", () => void relay.release());
+  child.once("exit", () => void release());
+  child.once("error", () => void release());
   return new Promise<RelaySocket>((resolve, reject) => {
     let stderr = "";
     const fail = (why: string) => {
@@ -89,7 +121,7 @@ export async function connectToPort(s: Services, loc: WorkspaceLocation, port: n
       if (chunk[0] !== 0x2b) return fail("the relay answered unexpectedly");
       child.stdout?.pause();
       child.removeAllListeners("exit");
-      child.once("exit", () => void relay.release());
+      child.once("exit", () => void release());
       clearTimeout(timer);
       const socket = new RelaySocket(child);
       if (chunk.length > 1) socket.push(chunk.subarray(1));

@@ -11,7 +11,7 @@ import type { SignatureCheck } from "./signature-check.ts";
 export function refuseUpgrade(socket: Duplex, err: unknown, requestId?: string): void {
   const e = toAppError(err);
   const body = JSON.stringify(e.toBody(requestId));
-  const reason = e.status === 502 ? "Bad Gateway" : "Error";
+  const reason = e.status === 502 ? "Bad Gateway" : e.status === 429 ? "Too Many Requests" : "Error";
   socket.end(
     `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
