@@ -74,6 +74,8 @@ export class TerminalSession {
     // The relay's status on fd 3: it has exited (the shell ended); proot would wait for what the shell left behind.
     (child.stdio[STATUS_FD] as unknown as Readable).once("data", () => session.end("the shell exited"));
     child.stderr?.resume();
+    // Input racing the shell's end would hit a closed pipe: dropped, never an unhandled error in the runtime.
+    child.stdin?.on("error", () => undefined);
     admitted.signal.addEventListener("abort", () => session.end(String(admitted.signal.reason)), { once: true });
     void child.catch(() => undefined);
     return session;
