@@ -7,6 +7,7 @@ import {
   runtimePaths,
   sha256Hex,
   verifyRequest,
+  STREAMED_BODY_SHA256,
 } from "../shared/src/index.ts";
 import { ReplayCache } from "../runtime-container/src/server/replay-cache.ts";
 import { runExecScript } from "./fake-exec.ts";
@@ -151,6 +152,11 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
+      // A preview URL's request (the runtime's proxy path): its body streams, signed as such; echoed back here.
+      if (/^\/threads\/[^/]+\/[^/]+\/ports\/\d+\/proxy\//.test(path) && verified.ok && (verified.contentSha256 === STREAMED_BODY_SHA256 || verified.contentSha256 === (await sha256Hex(body)))) {
+        calls.push(`${req.method} ${path}`);
+        return json(res, 200, { proxied: `${req.method} ${path}`, body: body.toString(), cookie: header(req, "cookie") ?? null });
+      }
       if (verified.ok && (await sha256Hex(body)) !== verified.contentSha256) {
         return json(res, 401, { error: { code: "UNAUTHORIZED", message: "request signature mismatch: the body is not the one signed" } });
       }

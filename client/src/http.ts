@@ -99,6 +99,11 @@ export class Http {
     return parsed.data;
   }
 
+  /** The credential as it is now (a function is asked again): a WebSocket offers it as a subprotocol. */
+  async credential(): Promise<string> {
+    return (typeof this.#credential === "function" ? await this.#credential() : this.#credential) ?? "";
+  }
+
   async #headersFor(opts: RequestOptions): Promise<Record<string, string>> {
     const credential = typeof this.#credential === "function" ? await this.#credential() : this.#credential;
     const headers: Record<string, string> = { ...this.#headers, authorization: `Bearer ${credential ?? ""}` };

@@ -16,6 +16,8 @@ export { Mounts } from "./mounts.ts";
 export { Context, Contexts, type CreateContextOptions, type RunCellOptions } from "./contexts.ts";
 export { Executions } from "./executions.ts";
 export { Checkpoints, type CreateCheckpointOptions } from "./checkpoints.ts";
+export { Ports } from "./ports.ts";
+export type { TerminalOptions, WebSocketLike } from "./terminal.ts";
 export { Tokens, type ThreadToken } from "./tokens.ts";
 export { ExecutionStream } from "./stream.ts";
 export { type ResultOptions, type ResultValues, type RunCallbacks, type StreamOptions, resultValue } from "./run.ts";
@@ -29,6 +31,7 @@ export type {
   ExecResult,
   ExecutionEvent,
   ExecutionRecord,
+  ExposedPort,
   FileEntry,
   FileList,
   FileWritten,

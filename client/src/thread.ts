@@ -12,6 +12,8 @@ import {
 } from "../../shared/src/index.ts";
 import { Checkpoints } from "./checkpoints.ts";
 import { Contexts } from "./contexts.ts";
+import { Ports } from "./ports.ts";
+import { type TerminalOptions, openTerminal } from "./terminal.ts";
 import { Executions } from "./executions.ts";
 import { Files } from "./files.ts";
 import type { Http } from "./http.ts";
@@ -51,6 +53,8 @@ export class Thread {
   readonly contexts: Contexts;
   readonly executions: Executions;
   readonly checkpoints: Checkpoints;
+  /** Preview URLs of the sandbox's ports. */
+  readonly ports: Ports;
   readonly #scope: ThreadScope;
 
   constructor(http: Http, id: string, settings: ThreadSettings) {
@@ -61,6 +65,7 @@ export class Thread {
     this.contexts = new Contexts(scope);
     this.executions = new Executions(scope);
     this.checkpoints = new Checkpoints(scope);
+    this.ports = new Ports(scope);
     this.packages = {
       install: ((packages: string[], opts?: InstallOptions & (StreamOptions | ResultOptions)) => {
         const { body, call } = splitOptions(opts);
@@ -107,6 +112,11 @@ export class Thread {
   /** Where the thread runs, its workspace (Python version, packages, contexts) and its execution counts. */
   state(opts: CallOptions = {}): Promise<ThreadState> {
     return this.#scope.ensure(() => this.#scope.http.json(ThreadStateSchema, "GET", this.#scope.path(), { signal: opts.signal }), opts.signal);
+  }
+
+  /** A WebSocket to bash in the thread's sandbox (see terminal.ts for its frames). */
+  terminal(opts: TerminalOptions = {}): Promise<WebSocket> {
+    return openTerminal(this.#scope, opts);
   }
 
   /** Deletes the thread: workspace, history and contexts (an API key, or a token minted with `canDelete`). */

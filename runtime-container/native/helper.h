@@ -26,6 +26,7 @@ struct launch {
   gid_t gid;
   enum filter_kind filter;
   const char *preload; /* LD_PRELOAD for the program only */
+  int connect_port; /* `--connect=PORT`: relay stdio to 127.0.0.1:PORT instead of exec'ing a program (relay.c) */
   char **argv; /* the program and its arguments, NULL-terminated */
 };
 
@@ -55,6 +56,9 @@ int hold_netns(void);
 /* filter.c: builds the BPF program for `kind`; installs it (proot) or writes it to a memfd and returns the fd (bwrap). */
 int install_filter(enum filter_kind kind);
 int filter_memfd(enum filter_kind kind);
+
+/* relay.c: connects to 127.0.0.1:port and relays stdio; returns the exit status. */
+int relay_port(int port);
 
 /* probe.c */
 int probe(void);

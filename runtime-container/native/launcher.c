@@ -4,6 +4,7 @@
  * Usage: seccomp-exec [OPTIONS] [--] PROGRAM [ARGS...]     (options: see options.c)
  *        seccomp-exec --probe | --kill-uid=UID              (see probe.c)
  *        seccomp-exec --hold-netns                          (see namespaces.c)
+ *        seccomp-exec [--netns=PATH] [--uid=N --gid=N] --connect=PORT   (see relay.c)
  *
  * It does these things, in this order, and execs PROGRAM (failures exit 126, a missing program 127):
  *   1. the run's resource limits and umask;
@@ -100,6 +101,7 @@ int main(int argc, char **argv) {
   struct launch l;
   if (parse_options(argc, argv, &l) != 0) return 126;
   if (launch(&l) != 0) return 126;
+  if (l.connect_port) return relay_port(l.connect_port);
   execvp(l.argv[0], l.argv);
   fprintf(stderr, "seccomp-exec: %s: %s\n", l.argv[0], strerror(errno));
   return 127;

@@ -9,6 +9,7 @@
  *   --uid=N --gid=N           become them (never 0), with no supplementary groups
  *   --filter=proot|bwrap      install the proot filter, or hand bwrap its filter as the fd in `@SECCOMP_FD@`
  *   --preload=PATH            LD_PRELOAD for the program only (nondumpable.so for proot; see nondumpable/)
+ *   --connect=PORT            no program: relay stdio to 127.0.0.1:PORT (1-65535) once every step is done (relay.c)
  * Options are parsed in full before anything is applied, so a bad one changes nothing.
  */
 #define _GNU_SOURCE
@@ -110,6 +111,11 @@ static int parse_one(const char *arg, struct launch *l) {
   } else if (strncmp(arg, "--preload=", 10) == 0) {
     if (arg[10] != '/' || l->preload) return bad(arg, "(want one --preload=/ABSOLUTE/PATH.so)");
     l->preload = arg + 10;
+  } else if (strncmp(arg, "--connect=", 10) == 0) {
+    char *end = NULL;
+    long port = strtol(arg + 10, &end, 10);
+    if (end == arg + 10 || *end != '\0' || port < 1 || port > 65535 || l->connect_port) return bad(arg, "(want one --connect=PORT, 1-65535)");
+    l->connect_port = (int)port;
   } else if (strcmp(arg, "--filter=proot") == 0) {
     l->filter = FILTER_PROOT;
   } else if (strcmp(arg, "--filter=bwrap") == 0) {
@@ -131,9 +137,15 @@ int parse_options(int argc, char **argv, struct launch *l) {
     }
     if (parse_one(argv[i], l) != 0) return -1;
   }
+  if (l->connect_port) {
+    if (i < argc || l->filter != FILTER_NONE || l->pidns || l->ipcns || l->preload) return bad("--connect", "(takes no program, filter, namespaces or preload)");
+    l->argv = argv + argc;
+    return l->has_uid != l->has_gid ? bad("--uid/--gid", "(give both or neither)") : 0;
+  }
   if (i >= argc) {
     fprintf(stderr, "usage: seccomp-exec [--rlimit=NAME:SOFT:HARD]... [--umask=OCTAL] [--cgroup=DIR]... [--netns=PATH]\n"
                     "         [--pidns|--ipcns] [--uid=N --gid=N] [--filter=proot|bwrap] [--preload=PATH] [--] PROGRAM [ARGS...]\n"
+                    "       seccomp-exec [--netns=PATH] [--uid=N --gid=N] --connect=PORT\n"
                     "       seccomp-exec --probe | --kill-uid=UID | --hold-netns\n");
     return -1;
   }

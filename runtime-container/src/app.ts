@@ -9,6 +9,8 @@ import { threadRoutes } from "./routes/threads.ts";
 import type { Services } from "./services.ts";
 import { egressSecrets } from "./server/egress-secrets.ts";
 import { hmacAuth } from "./server/hmac-auth.ts";
+import { portProxyRoutes } from "./ports/http-proxy.ts";
+import { SignatureCheck } from "./server/signature-check.ts";
 
 /**
  * The runtime's internal API: the HMAC check (signed headers first, then the body read under its size cap and
@@ -16,7 +18,10 @@ import { hmacAuth } from "./server/hmac-auth.ts";
  */
 type AppEnv = { Variables: { requestId: string } };
 
-export function createApp(s: Services): Hono<AppEnv> {
+/** The one signature check (and replay cache) of a runtime: the app's and the WebSocket upgrades' (server/upgrades.ts). */
+export const signatureCheck = (s: Services): SignatureCheck => new SignatureCheck(s.config.HMAC_SECRET, { runtimeId: s.config.RUNTIME_ID });
+
+export function createApp(s: Services, check: SignatureCheck = signatureCheck(s)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
@@ -25,7 +30,7 @@ export function createApp(s: Services): Hono<AppEnv> {
     c.header(REQUEST_ID_HEADER, id);
     await next();
   });
-  app.use("*", hmacAuth(s.config.HMAC_SECRET, { maxBodyBytes: s.config.MAX_BODY_BYTES, runtimeId: s.config.RUNTIME_ID }));
+  app.use("*", hmacAuth(s.config.HMAC_SECRET, { maxBodyBytes: s.config.MAX_BODY_BYTES, runtimeId: s.config.RUNTIME_ID, check }));
   app.use("/threads/*", egressSecrets(s.config.HMAC_SECRET, s.sandbox.settings));
 
   app.route("/", threadRoutes(s));
@@ -34,6 +39,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.route("/", contextRoutes(s));
   app.route("/", mountRoutes(s));
   app.route("/", checkpointRoutes(s));
+  app.route("/", portProxyRoutes(s));
 
   app.notFound((c) => {
     const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);

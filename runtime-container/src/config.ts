@@ -112,6 +112,8 @@ const ConfigSchema = z
     EGRESS_CA_FILE: absPath.optional(),
     /** A thread's network namespace is released after this long with nothing of the thread running in it. */
     SANDBOX_NET_IDLE_S: int(1, 86_400).default(900),
+    /** Preview URL connections (relay processes) open at once per thread; more wait for none: 429 RATE_LIMITED. */
+    PREVIEW_CONNECTIONS_PER_THREAD: int(1, 10_000).default(64),
     /** Start even when a required layer (uid switch, seccomp) is missing; every health answer then says degraded. */
     ALLOW_DEGRADED_ISOLATION: bool.default(false),
     /** Per-run resource limits (setrlimit in the seccomp helper): defaults, and the most a call may ask for. */

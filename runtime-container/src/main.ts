@@ -4,7 +4,8 @@ import { AppError, ErrorCode, KNOWN_BAD_DEV_SECRET } from "../../shared/src/inde
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { createSandbox } from "./sandbox/create.ts";
-import { createApp } from "./app.ts";
+import { createApp, signatureCheck } from "./app.ts";
+import { attachUpgrades } from "./server/upgrades.ts";
 import { createServices } from "./services.ts";
 import { dropStorageSecrets } from "./storage/config.ts";
 import { createStorage } from "./storage/gate.ts";
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
     await sandbox.close();
     process.exit(0);
   }
-  const app = createApp(services);
+  const check = signatureCheck(services);
+  const app = createApp(services, check);
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     const url = `http://${info.family === "IPv6" ? `[${info.address}]` : info.address}:${info.port}`;
     logger.info("runtime listening", { url, isolation: sandbox.backend.name, workspaces: config.WORKSPACES_ROOT });
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`  try: node --import tsx scripts/runtime-call.mts POST /threads/demo/t1/exec '{"command":"echo hi"}'\n`);
   });
+  attachUpgrades(server as Server, services, check);
   let stopping = false;
   const stop = (signal: string) => {
     // A second signal (signal-exit re-raises SIGTERM for execa children such as Xvfb) must not end the shutdown early.

@@ -36,6 +36,8 @@ export const ErrorCode = {
   CHECKPOINT_NOT_FOUND: "CHECKPOINT_NOT_FOUND",
   /** The thread has as many checkpoints, or as many stored bytes, as it may (or the workspace has too many files). */
   CHECKPOINT_LIMIT_EXCEEDED: "CHECKPOINT_LIMIT_EXCEEDED",
+  /** A preview URL's port: nothing listens on it inside the thread's sandbox. */
+  PORT_NOT_LISTENING: "PORT_NOT_LISTENING",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const ErrorCodeSchema = z.enum(ErrorCode);
@@ -73,6 +75,7 @@ export const ERROR_STATUS = {
   DISK_QUOTA_EXCEEDED: 507,
   CHECKPOINT_NOT_FOUND: 404,
   CHECKPOINT_LIMIT_EXCEEDED: 409,
+  PORT_NOT_LISTENING: 502,
 } as const satisfies Record<ErrorCode, number>;
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 

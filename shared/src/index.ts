@@ -25,3 +25,4 @@ export * from "./run-code.ts";
 export * from "./thread-ref.ts";
 export * from "./mounts.ts";
 export * from "./checkpoints.ts";
+export * from "./ports.ts";

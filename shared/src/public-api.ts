@@ -70,6 +70,8 @@ export const ThreadStateSchema = z.object({
   /** The thread's egress policy, when it has one: secrets by host and header only, never their values. */
   network: NetworkPolicyViewSchema.optional(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
+  /** Ports with an active preview URL (POST /v1/threads/:thread/ports), and until when. */
+  exposed_ports: z.array(z.object({ port: z.number().int(), expires_at: z.string() })).optional(),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 

@@ -54,4 +54,15 @@ export const runtimePaths = {
   /** A tenant's read-only mounts (thread-less): list, one mount's files, one file. */
   mounts: (tenant: string, name = "", path = "") =>
     `/mounts/${tenant}${name ? `/${name}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}` : ""}`,
+  /** `rest`: the request target on the sandbox's server ("/" and any query), appended as it is. */
+  portProxy: (ref: ThreadRef, port: number, rest = "/") => `${runtimeThreadPath(ref)}/ports/${port}/proxy${rest.startsWith("/") ? rest : `/${rest}`}`,
+  terminal: (ref: ThreadRef) => `${runtimeThreadPath(ref)}/terminal`,
 } as const;
+
+/**
+ * The signed body digest of a preview URL's proxied request, whose body streams through unread: it is the preview
+ * holder's bytes for the sandbox's own server, which anyone with the URL may send anyway, so it carries no authority
+ * the signature must vouch for (method, target, nonce and runtime stay signed). The runtime accepts it on the proxy
+ * path only; anywhere else it is a digest no body has.
+ */
+export const STREAMED_BODY_SHA256 = "f".repeat(64);

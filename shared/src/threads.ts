@@ -76,6 +76,8 @@ export const WorkspaceInfoSchema = z.object({
   /** The thread's stateful contexts on its runtime, each with its memory (`rss_bytes`). */
   contexts: z.array(ContextInfoSchema).default([]),
   disk: DiskUsageSchema.optional(),
+  /** Terminal WebSockets open now on the thread's runtime. */
+  terminals: z.number().int().nonnegative().optional(),
 });
 export type WorkspaceInfo = z.infer<typeof WorkspaceInfoSchema>;
 

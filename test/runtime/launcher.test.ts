@@ -119,6 +119,30 @@ describe.skipIf(!root)("the native launcher", () => {
     expect(await exited).toBe(0);
   });
 
+  it("--connect relays stdio to 127.0.0.1:PORT inside the namespace it joined (\"+\" first), 111 when nothing listens", async () => {
+    const holder = spawn(LAUNCHER, ["--hold-netns"], { stdio: ["pipe", "pipe", "ignore"] });
+    expect(await firstLine(holder)).toMatch(/^ready \d+ \d+$/);
+    const netns = `--netns=/proc/${holder.pid}/ns/net`;
+    // A one-shot server inside the namespace, as an unprivileged uid (it prints its line once listening).
+    const server = spawn(LAUNCHER, [netns, "--uid=4242", "--gid=4242", "--", "python3", "-c",
+      "import socket\ns = socket.socket(); s.bind(('127.0.0.1', 8123)); s.listen(1); print('up', flush=True)\nc, _ = s.accept(); c.sendall(b'got ' + c.recv(100)); c.close()"], { stdio: ["ignore", "pipe", "ignore"] });
+    expect(await firstLine(server)).toBe("up");
+    const relayed = await run([netns, "--uid=4242", "--gid=4242", "--connect=8123"], { input: "hello" });
+    expect(relayed.exitCode).toBe(0);
+    expect(relayed.stdout).toBe("+got hello");
+    // The same port on the host's loopback is another socket: nothing listens there for the relay.
+    const refused = await run([netns, "--uid=4242", "--gid=4242", "--connect=8123"]);
+    expect(refused.exitCode).toBe(111);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toMatch(/Connection refused/);
+    for (const bad of [["--connect=0"], ["--connect=65536"], ["--connect=80", "--", "sh"], ["--connect=80", "--filter=proot"], ["--connect=80", "--pidns"]]) {
+      const r = await run(bad);
+      expect(r.exitCode, bad.join(" ")).toBe(126);
+    }
+    server.kill("SIGKILL");
+    holder.stdin?.end();
+  });
+
   it("--preload: nondumpable.so makes the program non-dumpable, its children dumpable again, and unsets LD_PRELOAD", async () => {
     // A non-dumpable process's /proc files belong to root; a dumpable one's to its uid.
     const script = 'echo "${LD_PRELOAD-unset}"; stat -c %u /proc/$$/environ; sh -c "stat -c %u /proc/\\$\\$/environ"';

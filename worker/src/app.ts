@@ -18,6 +18,9 @@ import { mountRoutes } from "./routes/mounts.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { threadRoutes } from "./routes/threads.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { previewRoutes } from "./preview/preview-routes.ts";
+import { portRoutes } from "./routes/ports.ts";
+import { terminalRoutes } from "./routes/terminal.ts";
 
 /** The public `/v1` API: request id, CORS, open routes and pages, body cap, auth, rate limit, routes; one error translator. */
 export const app = new Hono<AppEnv>();
@@ -35,6 +38,8 @@ app.use("*", async (c, next) => {
   // After the route: a header set before it is lost when the route answers with a Response of its own (a stream).
   c.header(REQUEST_ID_HEADER, id);
 });
+// Preview URLs: their capability is their credential, their CORS and bodies the sandbox server's own (preview/).
+app.route("/", previewRoutes());
 app.use("*", cors());
 for (const path of OPEN_ROUTES) app.use(path, openRateLimit());
 app.route("/", healthRoutes());
@@ -59,6 +64,8 @@ app.route("/", fileRoutes());
 app.route("/", contextRoutes());
 app.route("/", mountRoutes());
 app.route("/", checkpointRoutes());
+app.route("/", portRoutes());
+app.route("/", terminalRoutes());
 // The MCP server (`/mcp`): the same credentials and rate limits, applied by its own routes.
 app.route("/", mcpRoutes());
 

@@ -23,6 +23,11 @@ const ConfigSchema = z
     IMPORT_POLICY: z.string().default("").transform(importPolicies),
     /** Read-only mounts every new thread gets, per tenant or by default (default-mounts.ts): JSON, empty for none. */
     DEFAULT_MOUNTS: z.string().default("").transform(parseDefaultMounts),
+    /**
+     * Where preview URLs point (an origin routed to this worker, e.g. https://preview.example.com); empty: the
+     * origin of the request that exposed the port.
+     */
+    PREVIEW_BASE_URL: z.union([z.literal(""), z.url()]).default(""),
   })
   // The limiter keeps buckets in memory (ratelimit/rate-limiter.ts): a bucket must refill within a minute.
   .superRefine((c, ctx) => {
@@ -114,6 +119,8 @@ export interface WorkerConfig {
   importPolicies: ImportPolicies;
   /** DEFAULT_MOUNTS: read-only mounts new threads get, per tenant or by default. */
   defaultMounts: DefaultMounts;
+  /** PREVIEW_BASE_URL without a trailing slash; "" for the exposing request's own origin. */
+  previewBaseUrl: string;
 }
 
 const cache = new WeakMap<object, WorkerConfig>();
@@ -141,6 +148,7 @@ export function workerConfig(env: Env): WorkerConfig {
     corsOrigins: parsed.data.CORS_ORIGINS,
     importPolicies: parsed.data.IMPORT_POLICY,
     defaultMounts: parsed.data.DEFAULT_MOUNTS,
+    previewBaseUrl: parsed.data.PREVIEW_BASE_URL.replace(/\/+$/, ""),
   };
   cache.set(env, config);
   return config;

@@ -21,8 +21,11 @@ export const RUNTIME: Code[] = ["RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "W
 /** An execution: the queue is full, the thread is over its disk quota, it was cancelled while queued. */
 export const EXECUTION: Code[] = ["THREAD_BUSY", "DISK_QUOTA_EXCEEDED", "EXECUTION_CANCELLED"];
 
-/** Codes no public route answers with (kept for the runtime's own API and older clients). */
-export const UNUSED_PUBLICLY: Code[] = ["UNSUPPORTED_MEDIA_TYPE", "RUNTIME_TIMEOUT"];
+/**
+ * Codes no documented route answers with (kept for the runtime's own API and older clients; PORT_NOT_LISTENING is a
+ * preview URL's, which exposePort's description covers: `/preview/…` is not an API route).
+ */
+export const UNUSED_PUBLICLY: Code[] = ["UNSUPPORTED_MEDIA_TYPE", "RUNTIME_TIMEOUT", "PORT_NOT_LISTENING"];
 
 /** An example message for each code (exhaustive: a new code without one is a type error). */
 const EXAMPLE_MESSAGES: Record<Code, string> = {
@@ -57,6 +60,7 @@ const EXAMPLE_MESSAGES: Record<Code, string> = {
   DISK_QUOTA_EXCEEDED: "the thread is over its disk quota: delete files to free space",
   CHECKPOINT_NOT_FOUND: "thread demo has no checkpoint ck_0123456789abcdef01234567",
   CHECKPOINT_LIMIT_EXCEEDED: "thread demo has 20 checkpoints, its limit: delete one first",
+  PORT_NOT_LISTENING: "nothing answers on port 8000 inside the thread's sandbox (connect 127.0.0.1:8000: Connection refused); start a server listening on 127.0.0.1:8000 or 0.0.0.0:8000 first",
 };
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "output", unrepresentable: "any", target: "openapi-3.0" });

@@ -84,6 +84,9 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
   installPackages: {
     npm: { summary: "An npm package (bun add)", value: { language: "javascript", packages: ["docx"] } },
   },
+  exposePort: {
+    server: { summary: "A dev server on port 8000", value: { port: 8000 } },
+  },
   createContext: {
     python: { summary: "A Python interpreter", value: { language: "python" } },
     javascript: { summary: "A JavaScript interpreter", value: { language: "javascript" } },

@@ -7,6 +7,8 @@ import {
   CreateContextSchema,
   CreateThreadSchema,
   EXECUTION_KIND_NAMES,
+  ExposePortSchema,
+  ExposedPortSchema,
   type ErrorCode,
   ExecutionRecordSchema,
   FileListSchema,
@@ -44,7 +46,7 @@ export interface Op {
   query?: Record<string, { schema: z.ZodType; description: string }>;
   errors: ErrorCode[];
 }
-export type Tag = "Threads" | "Executions" | "Contexts" | "Files" | "Mounts" | "History" | "Tokens" | "MCP" | "Service";
+export type Tag = "Threads" | "Executions" | "Contexts" | "Files" | "Mounts" | "History" | "Tokens" | "Previews" | "MCP" | "Service";
 
 export const TAGS: { name: Tag; description: string }[] = [
   { name: "Threads", description: "A thread is one conversation's sandbox: its workspace, history and contexts." },
@@ -54,6 +56,7 @@ export const TAGS: { name: Tag; description: string }[] = [
   { name: "Mounts", description: "The tenant's shared read-only file sets (skills, attachments): threads created with `mounts: [{name, path}]` see them read-only at `path` (default `/.skills/<name>`). API keys only." },
   { name: "History", description: "Past executions, their events (resumable with `?after=SEQ`) and cancel." },
   { name: "Tokens", description: "Short-lived tokens for one thread, for browsers and agents you do not trust with an API key." },
+  { name: "Previews", description: "Preview URLs of the sandbox's ports (HTTP and WebSocket, capability in the URL) and the terminal WebSocket." },
   { name: "MCP", description: "The Model Context Protocol server: the same tools for MCP clients." },
   { name: "Service", description: "Health and this document; no credentials." },
 ];
@@ -64,6 +67,7 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; description: strin
   id: { schema: z.string(), description: "An execution id (ex_…)" },
   name: { schema: MountNameSchema, description: "A mount's name (1–63 of a-z 0-9 . _ -)" },
   path: { schema: z.string(), description: "A path inside the workspace, percent-encoded (`data%2Fin.csv` or `data/in.csv`)" },
+  port: { schema: z.number().int().min(1).max(65535), description: "A TCP port inside the thread's sandbox (1–65535)" },
 };
 
 export const HealthSchema = z.object({
@@ -243,6 +247,47 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       },
       ok: FileListSchema,
       errors: [...THREAD, ...RUNTIME, "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_DIRECTORY"],
+    },
+  },
+  "/v1/threads/{thread}/ports": {
+    post: {
+      id: "exposePort",
+      tag: "Previews",
+      summary: "A preview URL for a port of the thread's sandbox (HTTP and WebSocket; works for network \"none\" threads too)",
+      description:
+        "The URL carries a capability for this port of this thread until `expires_at` (ttl_seconds, 1 h by default, at most 7 days): " +
+        "no API key or token is needed to open it. Exposing the port again keeps its URLs valid; at most 16 ports at once. " +
+        "The URL, `/preview/<capability>/<path>`, takes any method and WebSocket upgrades and passes the server's answer through; " +
+        "it answers 403 FORBIDDEN for a capability that is not genuine, 404 NOT_FOUND once revoked or expired, and 502 " +
+        "PORT_NOT_LISTENING when nothing listens on the port.",
+      body: ExposePortSchema,
+      ok: ExposedPortSchema,
+      status: 201,
+      errors: [...THREAD],
+    },
+    get: { id: "listPorts", tag: "Previews", summary: "The thread's exposed ports and their URLs", ok: z.object({ ports: z.array(ExposedPortSchema) }), errors: [...THREAD] },
+  },
+  "/v1/threads/{thread}/ports/{port}": {
+    delete: {
+      id: "revokePort",
+      tag: "Previews",
+      summary: "Revoke a port's preview URLs (all of them, at once)",
+      ok: z.object({ port: z.number().int(), revoked: z.boolean() }),
+      errors: [...THREAD, "VALIDATION_FAILED"],
+    },
+  },
+  "/v1/threads/{thread}/terminal": {
+    get: {
+      id: "openTerminal",
+      tag: "Previews",
+      summary: "A WebSocket to bash on a PTY in the thread's sandbox (101 Switching Protocols)",
+      description:
+        "Send `Upgrade: websocket`, subprotocol `threadbox.terminal`; a browser offers its credential as a second subprotocol " +
+        "`bearer.<api key or token>`. Binary frames are raw input and output; text frames are JSON `{\"type\":\"resize\",\"cols\",\"rows\"}` " +
+        "or `{\"type\":\"input\",\"data\"}`. Closing the socket ends the shell and everything it started.",
+      ok: "bytes",
+      status: 101,
+      errors: [...THREAD, ...RUNTIME, "VALIDATION_FAILED", "DISK_QUOTA_EXCEEDED"],
     },
   },
   "/v1/threads/{thread}/files/{path}": {

@@ -5,6 +5,7 @@ import { removeMountView } from "../mounts/thread-binds.ts";
 import { jsonBody } from "../server/request.ts";
 import { threadOf } from "../server/thread.ts";
 import type { Services } from "../services.ts";
+import { endTerminals, openTerminals } from "../terminal/terminal-socket.ts";
 
 /** Workspace lifecycle and runtime health. */
 export function threadRoutes(s: Services): Hono {
@@ -58,7 +59,8 @@ export function threadRoutes(s: Services): Hono {
   app.get("/threads/:tenant/:thread", async (c) => {
     const loc = threadOf(c, s);
     if (!(await s.workspaces.exists(loc))) throw new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${loc.thread} has no workspace`);
-    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), disk: await s.quota.usage(loc) });
+    const terminals = openTerminals(loc.key);
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), disk: await s.quota.usage(loc), terminals });
   });
 
   /** Idle thread: release what the runtime holds for it between calls (its contexts, display and network namespace). */
@@ -74,6 +76,8 @@ export function threadRoutes(s: Services): Hono {
   /** Stops everything of the thread and waits until it is dead, then removes its workspace, tmp dirs and venv. */
   app.delete("/threads/:tenant/:thread", async (c) => {
     const loc = threadOf(c, s);
+    // Its terminals first: each holds the uid (no sweep while it lives) and would outlive the workspace.
+    await endTerminals(loc.key);
     const existed = await withThreadStopped(s, loc, async () => {
       const there = await s.workspaces.exists(loc);
       await s.workspaces.remove(loc);

@@ -61,6 +61,12 @@ export interface Sandbox {
    * thread's network namespace; the uid is not swept and the namespace not released while it lives.
    */
   hostProcess(owner: Owner, network: NamespaceMode, egress?: EgressSource): Promise<HostProcess>;
+  /**
+   * The launcher's command line that connects to 127.0.0.1:port inside the thread's own network namespace, as its
+   * uid, and relays stdio (a preview URL's connection); release when it has exited. NOT_IMPLEMENTED where the thread
+   * has no namespace of its own: its loopback would be the host's.
+   */
+  portRelay(owner: Owner, network: NamespaceMode, port: number): Promise<HostProcess>;
   /** The thread (`tenant/thread`) is released or deleted: its network namespace goes now. */
   releaseThread(key: string): boolean;
   /** Waits for uid sweeps in progress. */
@@ -174,7 +180,8 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
     return undefined;
   };
 
-  return {
+  const hostLoopbackPorts = new Set(sandboxAllowList(config).loopbackPorts);
+  const sandbox: Sandbox = {
     backend,
     report,
     settings: new ThreadSettings(config.STATE_DIR),
@@ -217,6 +224,23 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
       }
       return { prefix: hostProcessPrefix(layers, owner, lease?.path ?? null), release: releaseAll(logger, lease, null, sweep) };
     },
+    async portRelay(owner, network, port) {
+      if (!owner || !layers.helper || !ownNamespace(network)) {
+        throw new AppError(ErrorCode.NOT_IMPLEMENTED, "preview URLs need the thread's own network namespace (a runtime as root with the native launcher)");
+      }
+      // In a "default" namespace, 127.0.0.1 on an allowlisted port is forwarded to the host's loopback (egress-rules.ts):
+      // a preview URL there would publish the host's service, not the sandbox's.
+      if (network === "default" && hostLoopbackPorts.has(port)) {
+        throw new AppError(ErrorCode.FORBIDDEN, `port ${port} of the sandbox's loopback leads to a service of the host (SANDBOX_NET_ALLOW); it cannot be previewed`, { port });
+      }
+      const host = await sandbox.hostProcess(owner, network);
+      const netns = host.prefix.find((a: string) => a.startsWith("--netns="));
+      if (!netns) {
+        await host.release();
+        throw new AppError(ErrorCode.NOT_IMPLEMENTED, "the thread has no network namespace of its own here");
+      }
+      return { prefix: [layers.helper, netns, `--uid=${owner.uid}`, `--gid=${owner.gid}`, `--connect=${port}`], release: host.release };
+    },
     releaseThread(key) {
       const uid = identities?.uidOf(key);
       return uid != null && networks !== null && networks.releaseUid(uid);
@@ -228,4 +252,5 @@ export async function createSandbox(config: RuntimeConfig, logger: Logger): Prom
       slot?.release();
     },
   };
+  return sandbox;
 }

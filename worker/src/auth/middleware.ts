@@ -3,6 +3,7 @@ import { AppError, ErrorCode } from "../../../shared/src/index.ts";
 import type { ThreadAccess } from "../do/access.ts";
 import { keyIdOf, keyStillListed, lookupKey, parseApiKeys } from "./api-keys.ts";
 import { verifyToken } from "./tokens.ts";
+import { webSocketCredential } from "./ws-credential.ts";
 
 /**
  * Who is calling: a tenant's API key (every thread of the tenant) or a token for one thread. A token carries its
@@ -46,7 +47,7 @@ export function authenticate() {
       c.header("WWW-Authenticate", CHALLENGE);
       return new AppError(ErrorCode.UNAUTHORIZED, message);
     };
-    const header = c.req.header("Authorization");
+    const header = c.req.header("Authorization") ?? webSocketCredential(c.req.header("Upgrade"), c.req.header("Sec-WebSocket-Protocol"));
     const credential = header === undefined ? undefined : BEARER.exec(header)?.[1];
     if (credential === undefined) throw refuse("missing Authorization: Bearer <api key or token>");
 

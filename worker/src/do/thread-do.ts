@@ -27,9 +27,12 @@ import { type Answer, answer, eventLog } from "./answer.ts";
 import { type ExecuteRequest, Executor } from "./executor.ts";
 import { LiveEvents } from "./live.ts";
 import { ThreadPlacement } from "./placement.ts";
+import { type PortGrant, PortGrants } from "./port-grants.ts";
 import { type RpcResult, rpc } from "./rpc.ts";
 import { type ThreadRow, ThreadStore, newIncarnation, rowRef } from "./store.ts";
 import { type ContextOp, ThreadCalls } from "./thread-calls.ts";
+
+const nowS = () => Math.floor(Date.now() / 1000);
 
 /**
  * One per (tenant, thread). A thin shell: SQL lives in ThreadStore, the execution state machine in Executor, the
@@ -44,12 +47,14 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly executor: Executor;
   private readonly calls: ThreadCalls;
   private readonly config: WorkerConfig;
+  private readonly ports: PortGrants;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const config = workerConfig(env);
     this.config = config;
     this.store = new ThreadStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
+    this.ports = new PortGrants(ctx.storage.sql);
     this.runtime = runtimeClient(env);
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
     this.calls = new ThreadCalls(this.store, this.placement, config.runtimeUrls);
@@ -103,7 +108,12 @@ export class ThreadDO extends DurableObject<Env> {
   }
 
   state(access: ThreadAccess): Promise<RpcResult<ThreadState>> {
-    return rpc(async () => this.calls.state(await this.calls.workspace(this.thread(access))));
+    return rpc(async () => {
+      const state = this.calls.state(await this.calls.workspace(this.thread(access)));
+      const grants = this.ports.active(nowS());
+      const exposed = grants.map((g) => ({ port: g.port, expires_at: new Date(g.expires_at * 1000).toISOString() }));
+      return exposed.length > 0 ? { ...state, exposed_ports: exposed } : state;
+    });
   }
 
   /** What a token minted now carries (API keys only: the route checks). */
@@ -125,6 +135,33 @@ export class ThreadDO extends DurableObject<Env> {
    */
   route(access: ThreadAccess, replayable: boolean, createAs?: ThreadRef): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
     return rpc(() => (this.thread(access, createAs), this.placement.route(replayable)));
+  }
+
+  /** Exposes a port of the thread's sandbox: the grant its preview URL carries (do/port-grants.ts). */
+  exposePort(access: ThreadAccess, port: number, expiresAt: number): Promise<RpcResult<{ incarnation: string; grant: PortGrant }>> {
+    return rpc(() => ({ incarnation: this.thread(access).incarnation, grant: this.ports.expose(port, expiresAt, nowS()) }));
+  }
+
+  revokePort(access: ThreadAccess, port: number): Promise<RpcResult<{ port: number; revoked: boolean }>> {
+    return rpc(() => (this.thread(access), { port, revoked: this.ports.revoke(port) }));
+  }
+
+  exposedPorts(access: ThreadAccess): Promise<RpcResult<{ incarnation: string; grants: PortGrant[] }>> {
+    return rpc(() => ({ incarnation: this.thread(access).incarnation, grants: this.ports.active(nowS()) }));
+  }
+
+  /**
+   * A preview URL's request (its capability checked by the worker): the runtime to send it to, while the URL's
+   * grant is active in this incarnation of the thread. A revoked, replaced or expired grant is NOT_FOUND.
+   */
+  previewRoute(incarnation: string, port: number, nonce: string): Promise<RpcResult<{ thread: ThreadRow; url: string }>> {
+    return rpc(() => {
+      const row = this.store.thread();
+      if (!row || row.incarnation !== incarnation || !this.ports.allows(port, nonce, nowS())) {
+        throw new AppError(ErrorCode.NOT_FOUND, "this preview URL was revoked or has expired; expose the port again for a new one");
+      }
+      return this.placement.route(false);
+    });
   }
 
   /** The worker's call to `url` failed as an unreachable runtime's would. */

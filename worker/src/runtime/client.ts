@@ -3,6 +3,7 @@ import {
   ErrorBodySchema,
   ErrorCode,
   RUNTIME_HEADER,
+  STREAMED_BODY_SHA256,
   requestTarget,
   signRequest,
   targetUrl,
@@ -61,6 +62,28 @@ export class RuntimeClient {
     }
     if (!res.ok) throw await runtimeError(base, res, `${req.method} ${path}`);
     return res;
+  }
+
+  /**
+   * A request whose answer passes through as it comes, whatever its status (a preview URL's request, a terminal's
+   * upgrade): a body streams unread, signed as STREAMED_BODY_SHA256 (the runtime accepts that on its proxy path
+   * only). Unreachable is RUNTIME_UNAVAILABLE; everything else, the runtime's errors too, is the answer.
+   */
+  async open(base: string, req: { method: string; path: string; headers: Headers; body: ReadableStream | null }): Promise<Response> {
+    const headers: Record<string, string> = { ...Object.fromEntries(req.headers), [RUNTIME_HEADER]: base };
+    const path = requestTarget(req.path);
+    const signed = await signRequest(this.secret, {
+      method: req.method,
+      path,
+      ...(req.body ? { contentSha256: STREAMED_BODY_SHA256 } : { body: "" }),
+      headers,
+    });
+    const target = this.fetcher(base);
+    try {
+      return await target.fetch(targetUrl(target.origin, path), { method: req.method, headers: { ...headers, ...signed }, body: req.body });
+    } catch (err) {
+      throw new AppError(ErrorCode.RUNTIME_UNAVAILABLE, `the runtime at ${base} is unreachable: ${String(err)}`);
+    }
   }
 
   async json<T>(base: string, req: RuntimeCall): Promise<T> {
