@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared/src/index.ts";
 import { contextRoutes } from "./routes/contexts.ts";
+import { processRoutes } from "./routes/processes.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { threadRoutes } from "./routes/threads.ts";
@@ -28,6 +29,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.route("/", executeRoutes(s));
   app.route("/", fileRoutes(s));
   app.route("/", contextRoutes(s));
+  app.route("/", processRoutes(s));
 
   app.notFound((c) => {
     const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);

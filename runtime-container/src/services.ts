@@ -3,6 +3,7 @@ import path from "node:path";
 import type { RuntimeConfig } from "./config.ts";
 import type { Owner } from "./files/safe-open.ts";
 import { ContextManager } from "./contexts/manager.ts";
+import { ProcessManager } from "./processes/manager.ts";
 import { notebookCellRunner } from "./python/notebook-cell.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import { DisplayManager } from "./gui/displays.ts";
@@ -36,6 +37,8 @@ export interface Services {
   workspaces: WorkspaceManager;
   executions: ExecutionRegistry;
   contexts: ContextManager;
+  /** Background processes of every thread (issue 19). */
+  processes: ProcessManager;
   displays: DisplayManager;
   /** What `capture_screenshot` needs: the thread's display, where its /tmp appears, who owns files there. */
   screenshots: ScreenshotDeps;
@@ -64,6 +67,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     logger,
   );
   const contexts = new ContextManager(config, sandbox, workspaces, logger, quota);
+  const processes = new ProcessManager(config, sandbox, workspaces, logger, quota);
   const executions = new ExecutionRegistry(logger);
   const upkeepMs = config.UPKEEP_INTERVAL_S * 1000;
   const caches = new CacheUpkeep({
@@ -91,6 +95,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   storage.whenLost((error) => {
     executions.failAll(error);
     contexts.stopAll();
+    processes.stopAll("storage_lost");
   });
   return {
     config,
@@ -103,6 +108,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     venvReaper,
     workspaces,
     contexts,
+    processes,
     executions,
     displays,
     screenshots: {

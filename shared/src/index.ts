@@ -21,3 +21,4 @@ export * from "./contexts.ts";
 export * from "./execution-kinds.ts";
 export * from "./run-code.ts";
 export * from "./thread-ref.ts";
+export * from "./processes.ts";
