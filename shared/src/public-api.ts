@@ -3,6 +3,7 @@ import { ExecutionKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
 import { NetworkModeSchema, WorkspaceInfoSchema } from "./threads.ts";
+import { ProcessInfoSchema } from "./processes.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
 
@@ -58,6 +59,8 @@ export const ThreadStateSchema = z.object({
   /** The import policy in force for the thread (its own and its tenant's combined); absent: none. */
   import_policy: ImportPolicySchema.optional(),
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
+  /** Its background processes as the thread last heard of them: the running ones and those that ended lately. */
+  processes: z.array(ProcessInfoSchema).optional(),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 

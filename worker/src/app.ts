@@ -9,6 +9,7 @@ import { mcpRoutes } from "./mcp/routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { openRateLimit, rateLimit } from "./ratelimit/middleware.ts";
 import { contextRoutes } from "./routes/contexts.ts";
+import { processRoutes } from "./routes/processes.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { fileRoutes } from "./routes/files.ts";
@@ -55,6 +56,7 @@ app.route("/", executeRoutes());
 app.route("/", executionRoutes());
 app.route("/", fileRoutes());
 app.route("/", contextRoutes());
+app.route("/", processRoutes());
 // The MCP server (`/mcp`): the same credentials and rate limits, applied by its own routes.
 app.route("/", mcpRoutes());
 
