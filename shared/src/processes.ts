@@ -48,11 +48,16 @@ export const ProcessLogEntrySchema = z.object({
 });
 export type ProcessLogEntry = z.infer<typeof ProcessLogEntrySchema>;
 
-/** The end of a log stream: the process has ended (its info), or `dropped` entries before the first one sent. */
-export type ProcessLogMessage =
-  | ({ type: "log" } & ProcessLogEntry)
-  | { type: "gap"; dropped_before: number }
-  | { type: "end"; process: ProcessInfo };
+/**
+ * One message of a log stream: an entry; a `gap` first when the ring dropped entries after the requested seq (the
+ * oldest kept is `dropped_before`); `end` with the process's info once it has ended.
+ */
+export const ProcessLogMessageSchema = z.discriminatedUnion("type", [
+  ProcessLogEntrySchema.extend({ type: z.literal("log") }),
+  z.object({ type: z.literal("gap"), dropped_before: z.number().int() }),
+  z.object({ type: z.literal("end"), process: ProcessInfoSchema }),
+]);
+export type ProcessLogMessage = z.infer<typeof ProcessLogMessageSchema>;
 
 export const ProcessStdinSchema = z.strictObject({
   /** Text written to the process's stdin as UTF-8. */

@@ -3,6 +3,7 @@ import {
   AfterQuerySchema,
   ContextIdSchema,
   ContextInfoSchema,
+  ProcessIdSchema,
   CreateContextSchema,
   CreateThreadSchema,
   EXECUTION_KIND_NAMES,
@@ -21,6 +22,7 @@ import {
   kindSpec,
 } from "../../shared/src/index.ts";
 import { AUTHENTICATED, EXECUTION, JSON_BODY, OPEN, RUNTIME, THREAD } from "./openapi-errors.ts";
+import { PROCESS_ROUTES } from "./openapi-processes.ts";
 
 /** One documented operation. `errors` are the route's own codes; the shared sets are added from `auth` and `body`. */
 export interface Op {
@@ -32,7 +34,7 @@ export interface Op {
   /** Raw bytes in (a file's contents). */
   bytesIn?: true;
   /** The success answer: a schema, raw bytes, an execution's answer (JSON, SSE or NDJSON) or its event log. */
-  ok: z.ZodType | "bytes" | { execution: z.ZodType } | "events" | "mcp";
+  ok: z.ZodType | "bytes" | { execution: z.ZodType } | "events" | "mcp" | "process-logs";
   status?: number;
   /** Other statuses answering with the success body (health's 503). */
   alsoOk?: Record<string, string>;
@@ -40,12 +42,13 @@ export interface Op {
   query?: Record<string, { schema: z.ZodType; description: string }>;
   errors: ErrorCode[];
 }
-export type Tag = "Threads" | "Executions" | "Contexts" | "Files" | "History" | "Tokens" | "MCP" | "Service";
+export type Tag = "Threads" | "Executions" | "Contexts" | "Processes" | "Files" | "History" | "Tokens" | "MCP" | "Service";
 
 export const TAGS: { name: Tag; description: string }[] = [
   { name: "Threads", description: "A thread is one conversation's sandbox: its workspace, history and contexts." },
   { name: "Executions", description: "Run code. Each answers JSON by default, or streams its events: `Accept: text/event-stream` (SSE, `id: seq`) or `application/x-ndjson`; the `x-execution-id` header names the execution. With an API key, the first execution (or file write, or context) on a thread id never used creates the thread with default settings." },
   { name: "Contexts", description: "Stateful interpreters (Python, JavaScript, TypeScript): variables survive between cells." },
+  { name: "Processes", description: "Background processes: servers, watchers, training loops; no timeout but a lifetime cap, logs kept in a bounded ring (resumable with `?after=SEQ`)." },
   { name: "Files", description: "The workspace's files, raw bytes in and out (paths are relative to the workspace; links are never followed)." },
   { name: "History", description: "Past executions, their events (resumable with `?after=SEQ`) and cancel." },
   { name: "Tokens", description: "Short-lived tokens for one thread, for browsers and agents you do not trust with an API key." },
@@ -56,6 +59,7 @@ export const TAGS: { name: Tag; description: string }[] = [
 export const PATH_PARAMS: Record<string, { schema: z.ZodType; description: string }> = {
   thread: { schema: ThreadIdSchema, description: "The thread's id (a UUID or 1–64 of A-Z a-z 0-9 _ -)" },
   ctx: { schema: ContextIdSchema, description: "A context id (ctx_…)" },
+  proc: { schema: ProcessIdSchema, description: "A background process id (proc_…)" },
   id: { schema: z.string(), description: "An execution id (ex_…)" },
   path: { schema: z.string(), description: "A path inside the workspace, percent-encoded (`data%2Fin.csv` or `data/in.csv`)" },
 };
@@ -242,6 +246,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       errors: [...THREAD, ...RUNTIME, "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_FILE"],
     },
   },
+  ...PROCESS_ROUTES,
 };
 
 /** Every code a route may answer with: its own, plus what its credentials and body add. */

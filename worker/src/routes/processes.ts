@@ -16,7 +16,7 @@ import { callRuntime } from "../http/forward.ts";
 import { jsonBody } from "../http/request.ts";
 
 function processId(c: Context<AppEnv>): string {
-  const parsed = ProcessIdSchema.safeParse(c.req.param("id"));
+  const parsed = ProcessIdSchema.safeParse(c.req.param("proc"));
   if (!parsed.success) throw validationError("process id", parsed.error);
   return parsed.data;
 }
@@ -36,12 +36,12 @@ export function processRoutes(): Hono<AppEnv> {
 
   app.post(base, async (c) => op(c, { op: "start", body: await jsonBody(c, StartProcessSchema) }));
   app.get(base, (c) => op(c, { op: "list" }));
-  app.get(`${base}/:id`, (c) => op(c, { op: "get", id: processId(c) }));
-  app.delete(`${base}/:id`, (c) => op(c, { op: "stop", id: processId(c) }));
-  app.post(`${base}/:id/stdin`, async (c) => op(c, { op: "stdin", id: processId(c), body: await jsonBody(c, ProcessStdinSchema) }));
-  app.post(`${base}/:id/wait`, async (c) => op(c, { op: "wait", id: processId(c), body: await jsonBody(c, ProcessWaitSchema) }));
+  app.get(`${base}/:proc`, (c) => op(c, { op: "get", id: processId(c) }));
+  app.delete(`${base}/:proc`, (c) => op(c, { op: "stop", id: processId(c) }));
+  app.post(`${base}/:proc/stdin`, async (c) => op(c, { op: "stdin", id: processId(c), body: await jsonBody(c, ProcessStdinSchema) }));
+  app.post(`${base}/:proc/wait`, async (c) => op(c, { op: "wait", id: processId(c), body: await jsonBody(c, ProcessWaitSchema) }));
 
-  app.get(`${base}/:id/logs`, async (c) => {
+  app.get(`${base}/:proc/logs`, async (c) => {
     const id = processId(c);
     const parsed = AfterQuerySchema.safeParse({ after: c.req.query("after") });
     if (!parsed.success) throw validationError("after", parsed.error);
