@@ -12,6 +12,7 @@ export {
   type RunPythonOptions,
 } from "./thread.ts";
 export { Files } from "./files.ts";
+export { Processes, type StartProcessOptions, type WaitProcessOptions } from "./processes.ts";
 export { Context, Contexts, type CreateContextOptions, type RunCellOptions } from "./contexts.ts";
 export { Executions } from "./executions.ts";
 export { Tokens, type ThreadToken } from "./tokens.ts";

@@ -11,6 +11,7 @@ import {
   ThreadStateSchema,
 } from "../../shared/src/index.ts";
 import { Contexts } from "./contexts.ts";
+import { Processes } from "./processes.ts";
 import { Executions } from "./executions.ts";
 import { Files } from "./files.ts";
 import type { Http } from "./http.ts";
@@ -48,6 +49,8 @@ export class Thread {
   readonly files: Files;
   readonly packages: Packages;
   readonly contexts: Contexts;
+  /** Background processes: dev servers, watchers, training loops. */
+  readonly processes: Processes;
   readonly executions: Executions;
   readonly #scope: ThreadScope;
 
@@ -57,6 +60,7 @@ export class Thread {
     this.#scope = scope;
     this.files = new Files(scope);
     this.contexts = new Contexts(scope);
+    this.processes = new Processes(scope);
     this.executions = new Executions(scope);
     this.packages = {
       install: ((packages: string[], opts?: InstallOptions & (StreamOptions | ResultOptions)) => {
