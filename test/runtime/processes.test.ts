@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RuntimeProcess, processesMatching, startRuntime } from "./harness.ts";
+import { type RuntimeProcess, TEST_SECRET, processesMatching, startRuntime } from "./harness.ts";
 import { logText, processClient } from "./process-client.ts";
 
 /** Background processes under both real backends: the same sandbox, limits and tree kill as runs. */
@@ -32,6 +32,24 @@ describe.each(["proot", "bwrap"])("background processes (%s)", (isolation) => {
     const stopped = await p.stop(started.id);
     expect(stopped).toMatchObject({ status: "killed", reason: "stopped", exit_code: 143 });
     expect(stopped.ended_at).not.toBeNull();
+  });
+
+  it("runs with its cwd, env and limits, in the secret-free environment of runs", async () => {
+    const p = t("env");
+    await rt.json("POST", `/threads/acme/${isolation}-env/exec`, { command: "mkdir -p sub" });
+    const { id } = await p.start({ command: 'pwd; echo "$FOO"; ulimit -n; env | grep -c "$SECRET_PART" || true', cwd: "sub", env: { FOO: "bar", SECRET_PART: TEST_SECRET.slice(0, 12) }, limits: { open_files: 64 } });
+    expect((await p.wait(id, { log_pattern: "never", timeout: 60 })).process).toMatchObject({ status: "exited", exit_code: 0 });
+    // The count is 1: the SECRET_PART variable itself, never the runtime's HMAC secret.
+    expect(logText(await p.logs(id))).toMatch(/^\/(workspace\/)?sub\nbar\n64\n1\n$/);
+    const missing = await rt.call("POST", `/threads/acme/${isolation}-env/processes`, { body: { command: "true", cwd: "nope" } });
+    expect(missing.status).toBeGreaterThanOrEqual(400);
+    expect(missing.status).toBeLessThan(500);
+  });
+
+  it("answers a process this runtime does not know as PROCESS_NOT_FOUND (after a restart: lost)", async () => {
+    const res = await rt.call("GET", `/threads/acme/${isolation}-basic/processes/proc_0123456789abcdef0123`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: "PROCESS_NOT_FOUND" } });
   });
 
   it("reports the exit code of a process that ends by itself", async () => {
