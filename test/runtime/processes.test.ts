@@ -59,6 +59,10 @@ describe.each(["proot", "bwrap"])("background processes (%s)", (isolation) => {
     expect(done.outcome).toBe("exited");
     expect(done.process).toMatchObject({ status: "exited", exit_code: 7, reason: null });
     expect(logText(await p.logs(id))).toBe("bye\n");
+    // SSE of an ended process: the entry (id: seq), then the end, and the stream closes.
+    const sse = await rt.call("GET", `/threads/acme/${isolation}-exit/processes/${id}/logs`, { accept: "sse" });
+    expect(sse.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect(await sse.text()).toMatch(/^id: 0\nevent: log\ndata: .*"text":"bye\\n".*\n\nevent: end\ndata: .*"exit_code":7.*\n\n$/);
   });
 
   it("streams logs from the retained tail and resumes after a seq", async () => {

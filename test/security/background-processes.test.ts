@@ -100,6 +100,23 @@ describe.each(["proot", "bwrap"] as const)("background processes under %s", (bac
     expect((await target().rt.call("GET", "/health")).status).toBe(200);
   });
 
+  it("BP4b: a log reader that stops reading during a flood is cut off (it may resume), never buffered for without bound", async () => {
+    const thread = `bp4b-${newMarker()}`;
+    const p = client(thread);
+    const { id } = await p.start({ command: "cat /dev/zero | tr '\\0' a" });
+    const res = await target().rt.call("GET", `/threads/${TENANT}/${thread}/processes/${id}/logs?after=-1`, { accept: "ndjson" });
+    const start = (await p.get(id)).last_seq;
+    // Not reading: ~1 GiB more output goes by (16 Ki characters an entry).
+    const later = await poll(() => p.get(id), (info) => info.last_seq > start + 65_536, 3000);
+    expect(later.last_seq).toBeGreaterThan(start + 65_536);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(64 * 2 ** 20);
+    const last = JSON.parse(text.trim().split("\n").at(-1) as string) as { type: string };
+    expect(last.type).toBe("log"); // cut off while it still runs: no end
+    expect(await p.get(id)).toMatchObject({ status: "running" });
+    await p.stop(id);
+  });
+
   it("BP5: stdin to a process that never reads it is refused once 1 MiB waits, never buffered without bound", async () => {
     const thread = `bp5-${newMarker()}`;
     const p = client(thread);
