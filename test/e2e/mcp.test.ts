@@ -231,7 +231,7 @@ describe("the README's MCP section", () => {
     const transport = new StreamableHTTPClientTransport(new URL(new URL(url).pathname, stack.worker.url), { requestInit: { headers: filled } });
     const desktop = new Client({ name: "desktop", version: "1.0.0" });
     await desktop.connect(transport);
-    expect((await desktop.listTools()).tools).toHaveLength(11);
+    expect((await desktop.listTools()).tools).toHaveLength(13);
     await desktop.close();
   });
 });

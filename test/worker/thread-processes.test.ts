@@ -78,3 +78,22 @@ describe("background processes", () => {
     await expectError(await api(`/v1/threads/${threadId("none")}/processes/proc_x`), 404, "THREAD_NOT_FOUND");
   });
 });
+
+describe("background processes over MCP", () => {
+  it("start_process starts one (creating the thread); process_logs reads its output up to now and its status", async () => {
+    const { mcpClient, call, textOf } = await import("./mcp-client.ts");
+    const { TEST_KEYS } = await import("./bindings.ts");
+    const client = await mcpClient(TEST_KEYS.acme);
+    const sandbox = threadId("mcp-procs");
+    const started = await call(client, "start_process", { sandbox_id: sandbox, command: "python3 -m http.server", name: "web" });
+    const info = started.structuredContent as ProcessInfo;
+    expect(info).toMatchObject({ status: "running", name: "web" });
+    expect(textOf(started)).toContain(info.id);
+    const logs = await call(client, "process_logs", { sandbox_id: sandbox, process_id: info.id });
+    expect(logs.structuredContent).toMatchObject({ last_seq: 1, text: "one\ntwo\n", process: { id: info.id, status: "running" } });
+    expect(textOf(logs)).toMatch(/^one\ntwo\n\nprocess proc_\w+: running; last_seq 1$/);
+    const none = await call(client, "process_logs", { sandbox_id: sandbox, process_id: info.id, after: 1 });
+    expect(none.structuredContent).toMatchObject({ last_seq: 1, text: "" });
+    await client.close();
+  });
+});
