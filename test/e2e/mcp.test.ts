@@ -55,7 +55,7 @@ describe("tools", () => {
   it("lists them and each one does its work", { timeout: 180_000 }, async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
+      ["create_context", "create_thread", "exec", "install_packages", "list_files", "process_logs", "read_file", "run_cell", "run_code", "run_jupyter", "run_python", "start_process", "write_file"],
     );
     const sandbox_id = randomUUID();
 
@@ -207,7 +207,7 @@ describe("the README's MCP section", () => {
       const env = { ...process.env, THREADBOX_URL: stack.worker.url, THREADBOX_API_KEY: stack.tenants.a.key };
       const { stdout } = await run(process.execPath, ["mcp.mjs"], { cwd: project, env, timeout: 80_000 });
       for (const line of [
-        "run_python run_code exec install_packages create_context run_cell run_jupyter write_file read_file list_files create_thread\n",
+        "run_python run_code exec install_packages create_context run_cell run_jupyter write_file read_file list_files start_process process_logs create_thread\n",
         "progress: step 1\n",
         "exit_code: 0\nstdout:\nstep 1\nstep 2\nstep 3\n",
         "[ 'text', 'image' ] result: 42\n",
