@@ -125,7 +125,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       tag: "MCP",
       summary: "The Model Context Protocol (Streamable HTTP, stateless)",
       description:
-        "Tools run_python, run_code, exec, install_packages, create_context, run_cell, run_jupyter, write_file, read_file, list_files and create_thread " +
+        "Tools run_python, run_code, exec, install_packages, create_context, run_cell, run_jupyter, write_file, read_file, list_files, start_process, process_logs and create_thread " +
         "(API key only). Send `Accept: application/json, text/event-stream`; a call answers as an SSE stream carrying its progress " +
         "notifications (the run's output, when the request has a progressToken) and then its result. Same credentials and rate limits " +
         "as /v1; a thread token fixes the thread (sandbox_id may be left out). GET and DELETE answer 405.",
