@@ -12,6 +12,7 @@ import {
 import { ReplayCache } from "../runtime-container/src/server/replay-cache.ts";
 import { runExecScript } from "./fake-exec.ts";
 import { FakeMounts } from "./fake-mounts.ts";
+import { fakeProcesses } from "./fake-processes.ts";
 
 /**
  * A scripted stand-in for the runtime, for the worker tests (test/worker): miniflare runs it in Node as the worker's
@@ -26,7 +27,8 @@ import { FakeMounts } from "./fake-mounts.ts";
  * `PUT|DELETE /_fake/outage/<tenant>/<thread>` starts or ends an outage in which every call for that thread has its
  * connection dropped, as a runtime that is down would, and `PUT|DELETE /_fake/refuse/<tenant>/<thread>` one in
  * which every call for that thread is refused with 401 as if its signature did not match. Tenants' mounts
- * (`/mounts/...`) are kept in memory (test/fake-mounts.ts).
+ * (`/mounts/...`) are kept in memory (test/fake-mounts.ts). `POST /_fake/restart/<tenant>/<thread>`
+ * forgets the thread's background processes (test/fake-processes.ts), as a runtime restart does.
  */
 const CONTROL = "/_fake";
 const THREAD_PATH = /^\/threads\/([\w-]+)\/([\w-]+)(?:\/(\w+))?$/;
@@ -44,6 +46,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
   const refusals = new Set<string>();
   const sleeping = new Map<string, () => void>();
   const mounts = new FakeMounts();
+  const processes = fakeProcesses();
   const nonces = new ReplayCache({ maxEntries: 100_000, windowSeconds: SIGNATURE_WINDOW_SECONDS, startedAt: 0 });
 
   function sleepUnlessCancelled(id: string, ms: number): Promise<boolean> {
@@ -91,6 +94,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
       const answer = mounts.handle(req.method ?? "", path, bytes);
       return json(res, answer.status, answer.body);
     }
+    if (processes.handle(req, res, path, body)) return;
     const [, , thread, action] = THREAD_PATH.exec(path) ?? [];
     if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
     if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });
@@ -116,6 +120,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     if (req.method === "GET" && path === `${CONTROL}/calls`) return json(res, 200, calls);
     if (req.method === "GET" && path === `${CONTROL}/forks`) return json(res, 200, forks);
     if (req.method === "GET" && path === `${CONTROL}/setups`) return json(res, 200, setups);
+    if (req.method === "POST" && path.startsWith(`${CONTROL}/restart/`)) return (processes.restart(path.slice(`${CONTROL}/restart/`.length)), json(res, 204, null));
     const outage = path.startsWith(`${CONTROL}/outage/`) ? path.slice(`${CONTROL}/outage/`.length) : null;
     if (outage && req.method === "PUT") return (outages.add(outage), json(res, 204, null));
     if (outage && req.method === "DELETE") return (outages.delete(outage), json(res, 204, null));

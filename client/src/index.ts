@@ -13,6 +13,7 @@ export {
 } from "./thread.ts";
 export { Files } from "./files.ts";
 export { Mounts } from "./mounts.ts";
+export { Processes, type StartProcessOptions, type WaitProcessOptions } from "./processes.ts";
 export { Context, Contexts, type CreateContextOptions, type RunCellOptions } from "./contexts.ts";
 export { Executions } from "./executions.ts";
 export { Checkpoints, type CreateCheckpointOptions } from "./checkpoints.ts";

@@ -14,6 +14,7 @@ import { Checkpoints } from "./checkpoints.ts";
 import { Contexts } from "./contexts.ts";
 import { Ports } from "./ports.ts";
 import { type TerminalOptions, openTerminal } from "./terminal.ts";
+import { Processes } from "./processes.ts";
 import { Executions } from "./executions.ts";
 import { Files } from "./files.ts";
 import type { Http } from "./http.ts";
@@ -51,6 +52,8 @@ export class Thread {
   readonly files: Files;
   readonly packages: Packages;
   readonly contexts: Contexts;
+  /** Background processes: dev servers, watchers, training loops. */
+  readonly processes: Processes;
   readonly executions: Executions;
   readonly checkpoints: Checkpoints;
   /** Preview URLs of the sandbox's ports. */
@@ -63,6 +66,7 @@ export class Thread {
     this.#scope = scope;
     this.files = new Files(scope);
     this.contexts = new Contexts(scope);
+    this.processes = new Processes(scope);
     this.executions = new Executions(scope);
     this.checkpoints = new Checkpoints(scope);
     this.ports = new Ports(scope);

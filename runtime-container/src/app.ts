@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { AppError, ErrorCode, REQUEST_ID_HEADER, toAppError } from "../../shared/src/index.ts";
 import { contextRoutes } from "./routes/contexts.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
+import { processRoutes } from "./routes/processes.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { mountRoutes } from "./routes/mounts.ts";
@@ -40,6 +41,7 @@ export function createApp(s: Services, check: SignatureCheck = signatureCheck(s)
   app.route("/", mountRoutes(s));
   app.route("/", checkpointRoutes(s));
   app.route("/", portProxyRoutes(s));
+  app.route("/", processRoutes(s));
 
   app.notFound((c) => {
     const err = new AppError(ErrorCode.NOT_FOUND, `no route for ${c.req.method} ${c.req.path}`);

@@ -171,6 +171,12 @@ const ConfigSchema = z
     MAX_BODY_BYTES: int(1024, 2 ** 30).default(32 * 2 ** 20),
     MAX_FILE_READ_BYTES: int(1024, 2 ** 31).default(64 * 2 ** 20),
     CONTEXT_IDLE_S: int(10, 86_400).default(900),
+    /** Background processes a thread may run at once. */
+    PROCESS_MAX_PER_THREAD: int(1, 1024).default(8),
+    /** A background process is stopped after this long (reason "lifetime"); at most 21 days (a Node timer's range). */
+    PROCESS_LIFETIME_S: int(1, 21 * 86_400).default(86_400),
+    /** Each process's retained log (stdout and stderr together): the oldest entries go first. */
+    PROCESS_LOG_BYTES: int(4096, 64 * 2 ** 20).default(2 ** 20),
     /** A thread's virtual display (Xvfb) is stopped after this long without a run that asked for screenshots. */
     DISPLAY_IDLE_S: int(10, 86_400).default(600),
     DISPLAY_SCREEN: z.string().regex(/^\d{2,5}x\d{2,5}x(8|16|24)$/, "WIDTHxHEIGHTxDEPTH, e.g. 1280x800x24").default("1280x800x24"),

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { RuntimeConfig } from "./config.ts";
 import type { Owner } from "./files/safe-open.ts";
 import { ContextManager } from "./contexts/manager.ts";
+import { ProcessManager } from "./processes/manager.ts";
 import { notebookCellRunner } from "./python/notebook-cell.ts";
 import { ExecutionRegistry } from "./executions/registry.ts";
 import { DisplayManager } from "./gui/displays.ts";
@@ -42,6 +43,8 @@ export interface Services {
   checkpoints: CheckpointStore;
   executions: ExecutionRegistry;
   contexts: ContextManager;
+  /** Background processes of every thread (issue 19). */
+  processes: ProcessManager;
   displays: DisplayManager;
   /** What `capture_screenshot` needs: the thread's display, where its /tmp appears, who owns files there. */
   screenshots: ScreenshotDeps;
@@ -70,6 +73,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
     logger,
   );
   const contexts = new ContextManager(config, sandbox, workspaces, logger, quota);
+  const processes = new ProcessManager(config, sandbox, workspaces, logger, quota);
   const executions = new ExecutionRegistry(logger);
   const upkeepMs = config.UPKEEP_INTERVAL_S * 1000;
   const caches = new CacheUpkeep({
@@ -97,6 +101,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
   storage.whenLost((error) => {
     executions.failAll(error);
     contexts.stopAll();
+    processes.stopAll("storage_lost");
   });
   return {
     config,
@@ -115,6 +120,7 @@ export function createServices(config: RuntimeConfig, logger: Logger, sandbox: S
       files: config.CHECKPOINT_MAX_FILES,
     }, config.STORAGE_MODE === "local"),
     contexts,
+    processes,
     executions,
     displays,
     screenshots: {

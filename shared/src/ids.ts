@@ -27,5 +27,8 @@ const hex = (chars: number) => crypto.randomUUID().replaceAll("-", "").slice(0, 
 /** The only place execution ids are made: the worker names an execution before the runtime sees it. */
 export const newExecutionId = (): string => `ex_${hex(32)}`;
 
+/** The only place process ids are made. */
+export const newProcessId = (): string => `proc_${hex(20)}`;
+
 /** The only place context ids are made. */
 export const newContextId = (): string => `ctx_${hex(20)}`;

@@ -26,3 +26,4 @@ export * from "./thread-ref.ts";
 export * from "./mounts.ts";
 export * from "./checkpoints.ts";
 export * from "./ports.ts";
+export * from "./processes.ts";

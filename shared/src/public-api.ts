@@ -5,6 +5,7 @@ import { ImportPolicySchema } from "./import-policy.ts";
 import { ForkFromSchema } from "./checkpoints.ts";
 import { NetworkPolicyViewSchema } from "./egress.ts";
 import { ThreadMountsSchema } from "./mounts.ts";
+import { ProcessInfoSchema } from "./processes.ts";
 import { NetworkSettingSchema, WorkspaceInfoSchema } from "./threads.ts";
 
 /** Public API bodies and answers (the worker's `/v1`), beyond the execution requests shared with the runtime. */
@@ -72,6 +73,8 @@ export const ThreadStateSchema = z.object({
   counts: z.object({ executions: z.number().int(), running: z.number().int(), queued: z.number().int() }),
   /** Ports with an active preview URL (POST /v1/threads/:thread/ports), and until when. */
   exposed_ports: z.array(z.object({ port: z.number().int(), expires_at: z.string() })).optional(),
+  /** Its background processes as the thread last heard of them: the running ones and those that ended lately. */
+  processes: z.array(ProcessInfoSchema).optional(),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 

@@ -46,6 +46,7 @@ export const runtimePaths = {
   thread: (ref: ThreadRef) => runtimeThreadPath(ref),
   release: (ref: ThreadRef) => `${runtimeThreadPath(ref)}/release`,
   contexts: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/contexts${id ? `/${id}` : ""}`,
+  processes: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/processes${id ? `/${id}` : ""}`,
   files: (ref: ThreadRef, path = "") =>
     `${runtimeThreadPath(ref)}/files${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`,
   checkpoints: (ref: ThreadRef, id = "") => `${runtimeThreadPath(ref)}/checkpoints${id ? `/${id}` : ""}`,

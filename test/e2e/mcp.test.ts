@@ -55,7 +55,7 @@ describe("tools", () => {
   it("lists them and each one does its work", { timeout: 180_000 }, async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "restart_context", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
+      ["create_context", "create_thread", "exec", "install_packages", "list_files", "process_logs", "read_file", "restart_context", "run_cell", "run_code", "run_jupyter", "run_python", "start_process", "write_file"],
     );
     const sandbox_id = randomUUID();
 
@@ -212,7 +212,7 @@ describe("the README's MCP section", () => {
       const env = { ...process.env, THREADBOX_URL: stack.worker.url, THREADBOX_API_KEY: stack.tenants.a.key };
       const { stdout } = await run(process.execPath, ["mcp.mjs"], { cwd: project, env, timeout: 80_000 });
       for (const line of [
-        "run_python run_code exec install_packages create_context run_cell run_jupyter restart_context write_file read_file list_files create_thread\n",
+        "run_python run_code exec install_packages create_context run_cell run_jupyter restart_context write_file read_file list_files start_process process_logs create_thread\n",
         "progress: step 1\n",
         "exit_code: 0\nstdout:\nstep 1\nstep 2\nstep 3\n",
         "[ 'text', 'image' ] result: 42\n",
@@ -236,7 +236,7 @@ describe("the README's MCP section", () => {
     const transport = new StreamableHTTPClientTransport(new URL(new URL(url).pathname, stack.worker.url), { requestInit: { headers: filled } });
     const desktop = new Client({ name: "desktop", version: "1.0.0" });
     await desktop.connect(transport);
-    expect((await desktop.listTools()).tools).toHaveLength(12);
+    expect((await desktop.listTools()).tools).toHaveLength(14);
     await desktop.close();
   });
 });

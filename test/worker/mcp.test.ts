@@ -78,7 +78,7 @@ describe("tools/list", () => {
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(
-      ["create_context", "create_thread", "exec", "install_packages", "list_files", "read_file", "restart_context", "run_cell", "run_code", "run_jupyter", "run_python", "write_file"],
+      ["create_context", "create_thread", "exec", "install_packages", "list_files", "process_logs", "read_file", "restart_context", "run_cell", "run_code", "run_jupyter", "run_python", "start_process", "write_file"],
     );
     // run_python takes the run_python tool's body exactly (its sandbox_id described for the model).
     const runPython = structuredClone(byName.run_python?.inputSchema) as Schema & { properties: Record<string, { description?: string }> };

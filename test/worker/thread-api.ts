@@ -80,6 +80,10 @@ export const fakeRuntime = {
     const res = await fetch(`${CONTROL}/outage/${tenant}/${thread}`, { method: down ? "PUT" : "DELETE" });
     expect(res.status).toBe(204);
   },
+  /** Forgets the thread's background processes, as a runtime restart does. */
+  async restart(tenant: Tenant, thread: string): Promise<void> {
+    expect((await fetch(`${CONTROL}/restart/${tenant}/${thread}`, { method: "POST" })).status).toBe(204);
+  },
   /** While on, every call for the thread is answered 401, as if its signature did not match. */
   async refuse(tenant: Tenant, thread: string, on: boolean): Promise<void> {
     const res = await fetch(`${CONTROL}/refuse/${tenant}/${thread}`, { method: on ? "PUT" : "DELETE" });

@@ -10,6 +10,7 @@ import { openApiDocument } from "./openapi.ts";
 import { openRateLimit, rateLimit } from "./ratelimit/middleware.ts";
 import { contextRoutes } from "./routes/contexts.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
+import { processRoutes } from "./routes/processes.ts";
 import { executeRoutes } from "./routes/execute.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { fileRoutes } from "./routes/files.ts";
@@ -66,6 +67,7 @@ app.route("/", mountRoutes());
 app.route("/", checkpointRoutes());
 app.route("/", portRoutes());
 app.route("/", terminalRoutes());
+app.route("/", processRoutes());
 // The MCP server (`/mcp`): the same credentials and rate limits, applied by its own routes.
 app.route("/", mcpRoutes());
 

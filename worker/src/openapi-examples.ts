@@ -91,6 +91,16 @@ export const REQUEST_EXAMPLES: Record<string, Examples> = {
     python: { summary: "A Python interpreter", value: { language: "python" } },
     javascript: { summary: "A JavaScript interpreter", value: { language: "javascript" } },
   },
+  startProcess: {
+    server: { summary: "A web server in the background", value: { command: "python3 -m http.server 8000", name: "web" } },
+    cat: { summary: "A process fed through stdin", value: { command: "cat", name: "echo" } },
+  },
+  waitProcess: {
+    port: { summary: "Until it listens on a port", value: { port: 8000, timeout: 30 } },
+  },
+  processStdin: {
+    eof: { summary: "A line, then EOF", value: { data: "hello\n", eof: true } },
+  },
   mcp: {
     tools: { summary: "List the tools (ask for application/json, text/event-stream)", value: { jsonrpc: "2.0", id: 1, method: "tools/list" } },
   },

@@ -4,6 +4,7 @@ import {
   CheckpointListSchema,
   ContextIdSchema,
   ContextInfoSchema,
+  ProcessIdSchema,
   CreateContextSchema,
   CreateThreadSchema,
   EXECUTION_KIND_NAMES,
@@ -27,6 +28,7 @@ import {
   kindSpec,
 } from "../../shared/src/index.ts";
 import { AUTHENTICATED, EXECUTION, JSON_BODY, OPEN, RUNTIME, THREAD } from "./openapi-errors.ts";
+import { PROCESS_ROUTES } from "./openapi-processes.ts";
 
 /** One documented operation. `errors` are the route's own codes; the shared sets are added from `auth` and `body`. */
 export interface Op {
@@ -38,7 +40,7 @@ export interface Op {
   /** Raw bytes in (a file's contents). */
   bytesIn?: true;
   /** The success answer: a schema, raw bytes, an execution's answer (JSON, SSE or NDJSON) or its event log. */
-  ok: z.ZodType | "bytes" | { execution: z.ZodType } | "events" | "mcp";
+  ok: z.ZodType | "bytes" | { execution: z.ZodType } | "events" | "mcp" | "process-logs";
   status?: number;
   /** Other statuses answering with the success body (health's 503). */
   alsoOk?: Record<string, string>;
@@ -46,12 +48,13 @@ export interface Op {
   query?: Record<string, { schema: z.ZodType; description: string }>;
   errors: ErrorCode[];
 }
-export type Tag = "Threads" | "Executions" | "Contexts" | "Files" | "Mounts" | "History" | "Tokens" | "Previews" | "MCP" | "Service";
+export type Tag = "Threads" | "Executions" | "Contexts" | "Processes" | "Files" | "Mounts" | "History" | "Tokens" | "Previews" | "MCP" | "Service";
 
 export const TAGS: { name: Tag; description: string }[] = [
   { name: "Threads", description: "A thread is one conversation's sandbox: its workspace, history and contexts." },
   { name: "Executions", description: "Run code. Each answers JSON by default, or streams its events: `Accept: text/event-stream` (SSE, `id: seq`) or `application/x-ndjson`; the `x-execution-id` header names the execution. With an API key, the first execution (or file write, or context) on a thread id never used creates the thread with default settings." },
   { name: "Contexts", description: "Stateful interpreters (Python, JavaScript, TypeScript): variables survive between cells." },
+  { name: "Processes", description: "Background processes: servers, watchers, training loops; no timeout but a lifetime cap, logs kept in a bounded ring (resumable with `?after=SEQ`)." },
   { name: "Files", description: "The workspace's files, raw bytes in and out (paths are relative to the workspace; links are never followed)." },
   { name: "Mounts", description: "The tenant's shared read-only file sets (skills, attachments): threads created with `mounts: [{name, path}]` see them read-only at `path` (default `/.skills/<name>`). API keys only." },
   { name: "History", description: "Past executions, their events (resumable with `?after=SEQ`) and cancel." },
@@ -64,6 +67,7 @@ export const TAGS: { name: Tag; description: string }[] = [
 export const PATH_PARAMS: Record<string, { schema: z.ZodType; description: string }> = {
   thread: { schema: ThreadIdSchema, description: "The thread's id (a UUID or 1–64 of A-Z a-z 0-9 _ -)" },
   ctx: { schema: ContextIdSchema, description: "A context id (ctx_…)" },
+  proc: { schema: ProcessIdSchema, description: "A background process id (proc_…)" },
   id: { schema: z.string(), description: "An execution id (ex_…)" },
   name: { schema: MountNameSchema, description: "A mount's name (1–63 of a-z 0-9 . _ -)" },
   path: { schema: z.string(), description: "A path inside the workspace, percent-encoded (`data%2Fin.csv` or `data/in.csv`)" },
@@ -148,7 +152,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       tag: "MCP",
       summary: "The Model Context Protocol (Streamable HTTP, stateless)",
       description:
-        "Tools run_python, run_code, exec, install_packages, create_context, run_cell, run_jupyter, write_file, read_file, list_files and create_thread " +
+        "Tools run_python, run_code, exec, install_packages, create_context, run_cell, run_jupyter, write_file, read_file, list_files, start_process, process_logs and create_thread " +
         "(API key only). Send `Accept: application/json, text/event-stream`; a call answers as an SSE stream carrying its progress " +
         "notifications (the run's output, when the request has a progressToken) and then its result. Same credentials and rate limits " +
         "as /v1; a thread token fixes the thread (sandbox_id may be left out). GET and DELETE answer 405.",
@@ -331,6 +335,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
     },
     delete: { id: "deleteMountFile", tag: "Mounts", summary: "Delete a file or directory of a mount (API key only)", ok: z.object({ name: z.string(), deleted: z.string() }), errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "INVALID_PATH", "MOUNT_NOT_FOUND", "FILE_NOT_FOUND"] },
   },
+  ...PROCESS_ROUTES,
 };
 
 /** Every code a route may answer with: its own, plus what its credentials and body add. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ErrorBodySchema, ExecutionEventSchema } from "../../shared/src/index.ts";
+import { ErrorBodySchema, ExecutionEventSchema, ProcessLogMessageSchema } from "../../shared/src/index.ts";
 import { errorResponses } from "./openapi-errors.ts";
 import { REQUEST_EXAMPLES } from "./openapi-examples.ts";
 import { type Op, PATH_PARAMS, ROUTES, TAGS, codesOf } from "./openapi-routes.ts";
@@ -26,6 +26,10 @@ function success(op: Op): object {
       headers: EXECUTION_ID_HEADER,
       content: { "application/json": { schema: EVENT_LOG }, "text/event-stream": { schema: EVENTS }, "application/x-ndjson": { schema: EVENTS } },
     };
+  }
+  if (op.ok === "process-logs") {
+    const messages = json(ProcessLogMessageSchema, "output");
+    return { description: "The retained log, then live entries until the process ends (`end`): SSE (`id: seq`) or NDJSON", content: { "text/event-stream": { schema: messages }, "application/x-ndjson": { schema: messages } } };
   }
   if (op.ok === "mcp") {
     return {

@@ -1,4 +1,5 @@
 import type { ContextManager } from "../contexts/manager.ts";
+import type { ProcessManager } from "../processes/manager.ts";
 import type { DisplayManager } from "../gui/displays.ts";
 import type { Sandbox } from "../sandbox/create.ts";
 import type { WorkspaceLocation } from "../thread-location.ts";
@@ -7,6 +8,7 @@ import type { ExecutionRegistry } from "./registry.ts";
 export interface ThreadProcesses {
   executions: ExecutionRegistry;
   contexts: ContextManager;
+  processes: ProcessManager;
   displays: DisplayManager;
   sandbox: Sandbox;
 }
@@ -23,7 +25,7 @@ export async function withThreadStopped<T>(p: ThreadProcesses, loc: WorkspaceLoc
   try {
     // Interpreters first: a cell waits for its interpreter, so its execution ends when the interpreter does.
     const contexts = p.contexts.close(loc);
-    await Promise.all([contexts, p.executions.cancelThread(loc.key), p.displays.close(loc)]);
+    await Promise.all([contexts, p.processes.close(loc), p.executions.cancelThread(loc.key), p.displays.close(loc)]);
     // An execution that was starting when the deletion began may have started the display since.
     await p.displays.close(loc);
     // The last tree of the uid to end started its sweep (what a setsid left behind): wait for it.
@@ -31,6 +33,7 @@ export async function withThreadStopped<T>(p: ThreadProcesses, loc: WorkspaceLoc
     return await work();
   } finally {
     p.contexts.open(loc);
+    p.processes.open(loc);
     p.executions.open(loc.key);
   }
 }

@@ -64,13 +64,15 @@ export function threadRoutes(s: Services): Hono {
   });
 
   /** Idle thread: release what the runtime holds for it between calls (its contexts, display and network namespace). */
-  app.post("/threads/:tenant/:thread/release", (c) => {
+  app.post("/threads/:tenant/:thread/release", async (c) => {
     const loc = threadOf(c, s);
+    // Its background processes end with the release (the worker releases only a thread with none running).
+    const processes = await s.processes.release(loc);
     const contexts = s.contexts.release(loc);
     const display = s.displays.release(loc);
     s.sandbox.releaseThread(loc.key);
-    s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread, contexts, display });
-    return c.json({ released: true, contexts, display });
+    s.logger.info("thread released", { tenant: loc.tenant, thread_id: loc.thread, contexts, display, processes });
+    return c.json({ released: true, contexts, display, processes });
   });
 
   /** Stops everything of the thread and waits until it is dead, then removes its workspace, tmp dirs and venv. */

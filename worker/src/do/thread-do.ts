@@ -31,6 +31,8 @@ import { type PortGrant, PortGrants } from "./port-grants.ts";
 import { type RpcResult, rpc } from "./rpc.ts";
 import { type ThreadRow, ThreadStore, newIncarnation, rowRef } from "./store.ts";
 import { type ContextOp, ThreadCalls } from "./thread-calls.ts";
+import { ProcessStore } from "./process-store.ts";
+import { type ProcessOp, ThreadProcesses } from "./thread-processes.ts";
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -46,6 +48,7 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly placement: ThreadPlacement;
   private readonly executor: Executor;
   private readonly calls: ThreadCalls;
+  private readonly processes: ThreadProcesses;
   private readonly config: WorkerConfig;
   private readonly ports: PortGrants;
 
@@ -58,6 +61,7 @@ export class ThreadDO extends DurableObject<Env> {
     this.runtime = runtimeClient(env);
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
     this.calls = new ThreadCalls(this.store, this.placement, config.runtimeUrls);
+    this.processes = new ThreadProcesses(new ProcessStore(ctx.storage.sql), this.placement, this.runtime);
     this.executor = new Executor(this.store, this.live, this.placement, this.runtime, config.queueMax, () => {
       void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
     });
@@ -109,7 +113,7 @@ export class ThreadDO extends DurableObject<Env> {
 
   state(access: ThreadAccess): Promise<RpcResult<ThreadState>> {
     return rpc(async () => {
-      const state = this.calls.state(await this.calls.workspace(this.thread(access)));
+      const state = { ...this.calls.state(await this.calls.workspace(this.thread(access))), processes: this.processes.forState() };
       const grants = this.ports.active(nowS());
       const exposed = grants.map((g) => ({ port: g.port, expires_at: new Date(g.expires_at * 1000).toISOString() }));
       return exposed.length > 0 ? { ...state, exposed_ports: exposed } : state;
@@ -173,6 +177,15 @@ export class ThreadDO extends DurableObject<Env> {
     return rpc(() => this.calls.context(this.thread(access, createAs), op));
   }
 
+  /** Background processes (a start by an API key on an unknown id creates the thread); the idle alarm then watches them. */
+  process(access: ThreadAccess, op: ProcessOp, createAs?: ThreadRef): Promise<RpcResult<{ status: number; body: string }>> {
+    return rpc(async () => {
+      const answer = await this.processes.call(this.thread(access, op.op === "start" ? createAs : undefined), op);
+      if (op.op === "start") await this.ctx.storage.setAlarm(Date.now() + this.config.idleTimeoutMs);
+      return answer;
+    });
+  }
+
   /**
    * Queues an execution; answers in the client's format (JSON once it has ended, or its events as they come). With
    * `createAs`, an unknown thread is created first, except for a cell: it needs a context, so a thread that exists.
@@ -216,14 +229,20 @@ export class ThreadDO extends DurableObject<Env> {
       await this.ctx.storage.deleteAll();
       // deleteAll drops the SQL tables too; this instance may serve the same id again (a 404, or a new thread).
       this.store.init();
+      this.processes.store.init();
       return { deleted: true as const };
     });
   }
 
-  /** Idle: tell the runtime to release what it holds for this thread (there only: no failover). Never keeps anything busy. */
+  /**
+   * Idle: tell the runtime to release what it holds for this thread (there only: no failover). Never keeps anything
+   * busy; a thread with a background process running is not released (see ThreadProcesses.keepPlacement).
+   */
   override async alarm(): Promise<void> {
     const thread = this.store.thread();
     if (!thread || this.executor.busy) return;
+    // A running background process keeps the thread placed: look again after another idle period.
+    if (await this.processes.keepPlacement(thread)) return void (await this.ctx.storage.setAlarm(Date.now() + this.config.idleTimeoutMs));
     await this.runtime
       .call(thread.runtime_url, { method: "POST", path: runtimePaths.release(rowRef(thread)) })
       .catch((err: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "idle release failed", error: String(err) })));

@@ -24,6 +24,9 @@ import {
   ThreadIdSchema,
   ThreadMountsSchema,
   ThreadStateSchema,
+  ProcessIdSchema,
+  ProcessInfoSchema,
+  StartProcessSchema,
 } from "../../../shared/src/index.ts";
 
 /**
@@ -50,6 +53,11 @@ export const TOOL_INPUTS = {
   list_files: z.strictObject({
     path: z.string().max(1024).optional().describe("Directory relative to the workspace (default: its root)."),
     recursive: z.boolean().optional().describe("Everything below the directory, not only its entries."),
+  }),
+  start_process: StartProcessSchema,
+  process_logs: z.strictObject({
+    process_id: ProcessIdSchema.describe("The process, from start_process."),
+    after: z.number().int().min(-1).optional().describe("Only output after this seq (last_seq of an earlier call); default: all it kept."),
   }),
   create_thread: z.strictObject({
     sandbox_id: ThreadIdSchema.optional().describe("The new thread's id (default: a new UUID); an existing id is an error."),
@@ -110,5 +118,7 @@ export const TOOL_OUTPUTS: Partial<Record<ToolName, z.ZodObject>> = {
   restart_context: ContextInfoSchema,
   write_file: FileWrittenSchema,
   list_files: FileListSchema,
+  start_process: ProcessInfoSchema,
+  process_logs: z.object({ process: ProcessInfoSchema, last_seq: z.number().int(), text: z.string() }),
   create_thread: ThreadStateSchema,
 };

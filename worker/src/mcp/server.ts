@@ -37,7 +37,7 @@ export function toolList(caller: Principal["via"]): Tool[] {
   if (!tools) {
     tools = listedFor(caller).map((name) => {
       const output = TOOL_OUTPUTS[name];
-      const readOnly = name === "read_file" || name === "list_files";
+      const readOnly = name === "read_file" || name === "list_files" || name === "process_logs";
       return {
         name,
         description: TOOLS[name].description,

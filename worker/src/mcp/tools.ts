@@ -2,6 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import {
   AppError,
   type ContextInfo,
+  type ProcessInfo,
   ErrorCode,
   type ExecutionKind,
   type ThreadState,
@@ -12,6 +13,7 @@ import { type ThreadTarget, fromRpc } from "../http/context.ts";
 import { threadStub } from "../http/thread-stub.ts";
 import { resolveThreadMounts } from "../routes/thread-mounts.ts";
 import { fileContent, listFiles, readFile, writeFile } from "./files.ts";
+import { processCall, processLogs } from "./processes.ts";
 import type { ProgressReporter } from "./progress.ts";
 import { executionResult, structuredResult } from "./results.ts";
 import { runExecution } from "./run.ts";
@@ -131,6 +133,20 @@ export const TOOLS: { [N in ToolName]: { description: string; run: Handler<N> } 
       const lines = list.entries.map((e) => `${e.type === "directory" ? "dir " : "file"} ${e.path}${e.type === "file" ? ` (${e.size} bytes)` : ""}`);
       return structuredResult(lines.length === 0 ? `${list.path || "/"} is empty` : lines.join("\n"), list);
     },
+  },
+  start_process: {
+    description:
+      "Start a long-running program in the background (a dev server, a watcher, a training loop): a bash command that " +
+      "keeps running after this call, beside the other tools' runs, until it ends or is stopped. Returns its id; read its " +
+      "output with process_logs. A server in it is reachable from exec on localhost.",
+    run: async (input, { target }) => {
+      const info = await processCall<ProcessInfo>(target, { op: "start", body: input });
+      return structuredResult(`process ${info.id} started: pass process_id "${info.id}" to process_logs`, info);
+    },
+  },
+  process_logs: {
+    description: "A background process's output so far (stdout and stderr) and its status (running, exited with its code, killed); pass after: last_seq to read only what is new.",
+    run: async ({ process_id, after }, { env, target }) => processLogs(env, target, process_id, after ?? -1),
   },
   create_thread: {
     description:
