@@ -65,6 +65,11 @@ describe("the image's contents", () => {
     expect(found.trim().split("\n").map((p) => path.basename(p))).toEqual(["slirp4netns", "nft", "nsenter", "unshare", "mountpoint"]);
   });
 
+  it("has what notebooks and install_jupyter need without a package index: nbformat and ipykernel", async () => {
+    const out = await inImage("python3 -c 'import nbformat, ipykernel; print(nbformat.__name__, ipykernel.__name__)'");
+    expect(out.trim()).toBe("nbformat ipykernel");
+  });
+
   it("has a font cache that holds for any uid, so GUI runs print no Fontconfig errors", async () => {
     const out = await inImage("ls /var/cache/fontconfig | grep -c cache-; setpriv --reuid=1234567 --regid=1234567 --clear-groups env HOME=/nonexistent fc-list 2>&1 >/dev/null; echo end");
     expect(out).toMatch(/^[1-9]\d*\nend$/);
