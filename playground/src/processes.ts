@@ -90,7 +90,7 @@ export class ProcessesPanel {
       "tr",
       { "data-process-id": p.id, "data-status": p.status },
       h("td", {}, h("code", { class: "command" }, p.command), h("span", { class: "facts" }, `${p.id} · ${started}`)),
-      h("td", {}, h("span", { class: `s-${p.status}` }, describeStatus(p))),
+      h("td", {}, h("span", { class: p.status === "exited" && p.exit_code !== 0 ? "s-failed" : `s-${p.status}` }, describeStatus(p))),
       actions,
     );
   }
