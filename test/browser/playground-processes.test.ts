@@ -64,6 +64,10 @@ describe("the playground's processes and preview URLs", () => {
     previewUrl = (await link.getAttribute("href")) ?? "";
     expect(previewUrl).toMatch(new RegExp(`^${workerUrl()}/preview/`));
     expect(await link.getAttribute("target")).toBe("_blank");
+    // The thread's state counts them too.
+    await page.getByRole("button", { name: "Refresh state" }).click();
+    await page.locator("#state dd", { hasText: "1 running of 1 listed" }).waitFor({ timeout: 30_000 });
+    expect(await page.locator("#state dt", { hasText: "Ports" }).locator("+ dd").textContent()).toBe("8000");
 
     const [tab] = await Promise.all([context.waitForEvent("page"), link.click()]);
     await tab.getByText("Directory listing for /").waitFor({ timeout: 30_000 });
