@@ -1,5 +1,6 @@
 /**
- * The playground: sign in, choose a thread, run code and watch it stream, see its files and history. Plain DOM and
+ * The playground: sign in, choose a thread, run code and watch it stream, see its files and history, run background
+ * processes and follow their logs, open preview URLs of their ports. Plain DOM and
  * the threadbox SDK (threadbox/client, bundled by playground/build.mts); served by the worker at /playground.
  */
 import type { Thread } from "threadbox/client";
@@ -9,12 +10,16 @@ import { announce, byId, describe } from "./dom.ts";
 import { Files } from "./files.ts";
 import { History } from "./history.ts";
 import { OutputView } from "./output.ts";
+import { Previews } from "./previews.ts";
+import { ProcessesPanel } from "./processes.ts";
 import { type Credential, Session } from "./session.ts";
 import { Threads } from "./threads.ts";
 
 const session = new Session();
 const output = new OutputView(byId("output"), byId("run-status"));
 const files = new Files();
+const processes = new ProcessesPanel();
+const previews = new Previews();
 // Replaying a run into the output while a cell streams into it would mix the two.
 const history = new History(output, () => !cell.busy);
 const threads = new Threads(session, (thread) => open(thread));
@@ -28,6 +33,8 @@ function open(thread: Thread): void {
   cell.setThread(thread);
   files.setThread(thread);
   history.setThread(thread);
+  processes.setThread(thread);
+  previews.setThread(thread);
 }
 
 function showSignedIn(credential: Credential): void {

@@ -100,6 +100,8 @@ export class Threads {
       ["Executions", `${s.counts.executions} (${s.counts.running} running, ${s.counts.queued} queued)`],
     ];
     if (w?.disk) rows.push(["Disk", `${formatBytes(w.disk.bytes)} of ${formatBytes(w.disk.quota_bytes)}`]);
+    if (s.processes) rows.push(["Processes", `${s.processes.filter((p) => p.status === "running").length} running of ${s.processes.length} listed`]);
+    if (s.exposed_ports) rows.push(["Ports", s.exposed_ports.length ? s.exposed_ports.map((p) => p.port).join(", ") : "none exposed"]);
     rows.push(["Last active", s.last_active_at]);
     this.#state.replaceChildren(h("dl", { "aria-label": "Thread state" }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
   }
