@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { execa } from "execa";
 import type { TerminalControl } from "../../../shared/src/index.ts";
 import { admitRun } from "../quota/run-quota.ts";
 import { prepareGuest } from "../runner/guest.ts";
 import { signalTree } from "../runner/kill-tree.ts";
+import { spawnTree } from "../runner/spawn.ts";
 import { STATUS_FD, launcherArgv } from "../sandbox/launcher.ts";
 import { resolveLimits } from "../sandbox/limits.ts";
 import type { Services } from "../services.ts";
@@ -51,21 +51,13 @@ export class TerminalSession {
       admitted.end();
       throw err;
     }
-    const child = execa(cmd.file, cmd.args, {
-      cwd: cmd.cwd,
-      env: cmd.env,
-      extendEnv: false,
-      detached: true,
-      buffer: false,
-      reject: false,
-      cleanup: true,
-      encoding: "buffer",
-      stdio: ["pipe", "pipe", "pipe", "pipe"],
-    });
+    // Its own process group, only the environment given, fd 3 the relay's status; stdin a pipe for the keystrokes.
+    const child = spawnTree(cmd, { pipe: true });
     const session = new TerminalSession(child as unknown as ChildProcess, child.stdout as Readable);
     const release = cmd.release;
     child.once("exit", () => {
       session.end("the shell exited");
+      // spawnTree released the uid on exit too; release is idempotent, and its end is what the quota waits for.
       void (release?.() ?? Promise.resolve()).finally(() => {
         admitted.end();
         session.markExited();
