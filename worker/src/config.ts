@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AppError, ErrorCode, type ImportPolicy, ImportPolicySchema } from "../../shared/src/index.ts";
 import { type DefaultMounts, parseDefaultMounts } from "./default-mounts.ts";
+import { jsonSetting } from "./json-setting.ts";
 
 const ConfigSchema = z
   .object({
@@ -74,18 +75,7 @@ export type ImportPolicies = z.infer<typeof ImportPoliciesSchema>;
  * thread's policy is its tenant's combined with its own (shared/src/import-policy.ts); it is fixed at creation.
  */
 function importPolicies(raw: string, ctx: z.RefinementCtx): ImportPolicies {
-  if (raw.trim() === "") return { tenants: {} };
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not JSON" });
-    return z.NEVER;
-  }
-  const parsed = ImportPoliciesSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: `${issue.path.join(".")}: ${issue.message}` });
-  return z.NEVER;
+  return jsonSetting(ImportPoliciesSchema, { tenants: {} })(raw, ctx);
 }
 
 /** The deployment's import policy for one tenant (undefined: none). */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type ThreadMount, ThreadMountsSchema } from "../../shared/src/index.ts";
+import { jsonSetting } from "./json-setting.ts";
 
 /**
  * DEFAULT_MOUNTS: the mounts every new thread of a tenant gets besides its own, e.g.
@@ -12,20 +13,7 @@ const DefaultMountsSchema = z.strictObject({
 });
 export type DefaultMounts = z.infer<typeof DefaultMountsSchema>;
 
-export function parseDefaultMounts(raw: string, ctx: z.RefinementCtx): DefaultMounts {
-  if (raw.trim() === "") return { tenants: {} };
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not JSON" });
-    return z.NEVER;
-  }
-  const parsed = DefaultMountsSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: `${issue.path.join(".")}: ${issue.message}` });
-  return z.NEVER;
-}
+export const parseDefaultMounts = jsonSetting(DefaultMountsSchema, { tenants: {} });
 
 /** A new thread's mounts: its own, then its tenant's defaults at paths it did not take. */
 export function threadMounts(defaults: DefaultMounts, tenant: string, own: readonly ThreadMount[] = []): ThreadMount[] {
