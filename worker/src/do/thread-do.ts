@@ -33,6 +33,9 @@ import { type ThreadRow, ThreadStore, newIncarnation, rowRef } from "./store.ts"
 import { type ContextOp, ThreadCalls } from "./thread-calls.ts";
 import { ProcessStore } from "./process-store.ts";
 import { type ProcessOp, ThreadProcesses } from "./thread-processes.ts";
+import { mergeHistory, processRecord, terminalRecord } from "./history.ts";
+import { TerminalStore } from "./terminal-store.ts";
+import { ThreadTerminals } from "./thread-terminals.ts";
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -49,6 +52,7 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly executor: Executor;
   private readonly calls: ThreadCalls;
   private readonly processes: ThreadProcesses;
+  private readonly terminals: ThreadTerminals;
   private readonly config: WorkerConfig;
   private readonly ports: PortGrants;
 
@@ -62,6 +66,7 @@ export class ThreadDO extends DurableObject<Env> {
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
     this.calls = new ThreadCalls(this.store, this.placement, config.runtimeUrls);
     this.processes = new ThreadProcesses(new ProcessStore(ctx.storage.sql), this.placement, this.runtime);
+    this.terminals = new ThreadTerminals(new TerminalStore(ctx.storage.sql));
     this.executor = new Executor(this.store, this.live, this.placement, this.runtime, config.queueMax, () => {
       void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
     });
@@ -113,7 +118,11 @@ export class ThreadDO extends DurableObject<Env> {
 
   state(access: ThreadAccess): Promise<RpcResult<ThreadState>> {
     return rpc(async () => {
-      const state = { ...this.calls.state(await this.calls.workspace(this.thread(access))), processes: this.processes.forState() };
+      const since = new Date().toISOString();
+      const workspace = await this.calls.workspace(this.thread(access));
+      this.terminals.reconcile(workspace?.terminals, since);
+      const open = this.terminals.forState();
+      const state = { ...this.calls.state(workspace), processes: this.processes.forState(), ...(open.length > 0 ? { open_terminals: open } : {}) };
       const grants = this.ports.active(nowS());
       const exposed = grants.map((g) => ({ port: g.port, expires_at: new Date(g.expires_at * 1000).toISOString() }));
       return exposed.length > 0 ? { ...state, exposed_ports: exposed } : state;
@@ -198,17 +207,51 @@ export class ThreadDO extends DurableObject<Env> {
   events(access: ThreadAccess, executionId: string, after: number, format: StreamFormat): Promise<RpcResult<Answer>> {
     return rpc(() => {
       this.thread(access);
+      if (this.processes.store.get(executionId) || this.terminals.store.get(executionId)) {
+        const hint = executionId.startsWith("proc_") ? `; its output is at GET /v1/threads/:thread/processes/${executionId}/logs` : "";
+        throw new AppError(ErrorCode.EXECUTION_NOT_FOUND, `${executionId} is a history record, not an execution: it has no events${hint}`);
+      }
       const finished = !["queued", "running"].includes(this.record(executionId).status);
       return eventLog(executionId, this.live.follow(executionId, this.store.eventsAfter(executionId, after), finished, after), format);
     });
   }
 
+  /**
+   * The history: executions, with background processes and terminals as records of kinds `process` and `terminal`
+   * (do/history.ts; never queued). Running processes are refreshed from the runtime first, when it answers.
+   */
   executions(access: ThreadAccess, limit: number): Promise<RpcResult<ExecutionRecord[]>> {
-    return rpc(() => (this.thread(access), this.store.list(limit)));
+    return rpc(async () => {
+      await this.processes.refresh(this.thread(access)).catch(() => undefined);
+      const processes = this.processes.store.list(limit).map(processRecord);
+      return mergeHistory(limit, this.store.list(limit), processes, this.terminals.store.list(limit).map(terminalRecord));
+    });
   }
 
   execution(access: ThreadAccess, executionId: string): Promise<RpcResult<ExecutionRecord>> {
-    return rpc(() => (this.thread(access), this.record(executionId)));
+    return rpc(async () => {
+      const thread = this.thread(access);
+      const execution = this.store.execution(executionId);
+      if (execution) return execution;
+      const terminal = this.terminals.store.get(executionId);
+      if (terminal) return terminalRecord(terminal);
+      if (this.processes.store.get(executionId)) {
+        await this.processes.refresh(thread).catch(() => undefined);
+        const process = this.processes.store.get(executionId);
+        if (process) return processRecord(process);
+      }
+      return this.record(executionId);
+    });
+  }
+
+  /** A terminal WebSocket the worker relays was accepted by the runtime: its record opens (routes/terminal.ts). */
+  terminalOpened(access: ThreadAccess): Promise<RpcResult<{ id: string; started_at: string }>> {
+    return rpc(() => (this.thread(access), this.terminals.opened()));
+  }
+
+  /** The worker's relay saw the terminal's socket close (either side; `code` its close code when it had one). */
+  terminalClosed(id: string, code: number | null): Promise<RpcResult<null>> {
+    return rpc(() => (this.terminals.closed(id, code), null));
   }
 
   cancel(access: ThreadAccess, executionId: string): Promise<RpcResult<{ execution_id: string; cancelled: boolean }>> {
@@ -230,6 +273,7 @@ export class ThreadDO extends DurableObject<Env> {
       // deleteAll drops the SQL tables too; this instance may serve the same id again (a 404, or a new thread).
       this.store.init();
       this.processes.store.init();
+      this.terminals.store.init();
       return { deleted: true as const };
     });
   }
