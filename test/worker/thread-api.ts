@@ -84,6 +84,10 @@ export const fakeRuntime = {
   async restart(tenant: Tenant, thread: string): Promise<void> {
     expect((await fetch(`${CONTROL}/restart/${tenant}/${thread}`, { method: "POST" })).status).toBe(204);
   },
+  /** How many terminals the thread's info says are open on the stand-in. */
+  async terminals(tenant: Tenant, thread: string, open: number): Promise<void> {
+    expect((await fetch(`${CONTROL}/terminals/${tenant}/${thread}/${open}`, { method: "PUT" })).status).toBe(204);
+  },
   /** While on, every call for the thread is answered 401, as if its signature did not match. */
   async refuse(tenant: Tenant, thread: string, on: boolean): Promise<void> {
     const res = await fetch(`${CONTROL}/refuse/${tenant}/${thread}`, { method: on ? "PUT" : "DELETE" });
