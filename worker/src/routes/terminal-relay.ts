@@ -10,6 +10,10 @@ const sendable = (code: number | undefined): code is number =>
  */
 export function relayTerminal(upstream: WebSocket, onEnd: (code: number | null) => void): WebSocket {
   const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+  // Binary frames as ArrayBuffers, sent on at once: a Blob (the standard default) would need an await per frame
+  // and could reorder them.
+  server.binaryType = "arraybuffer";
+  upstream.binaryType = "arraybuffer";
   server.accept();
   upstream.accept();
   let ended = false;
