@@ -136,7 +136,7 @@ describe("preview URLs and the terminal end to end", () => {
     expect(state.workspace?.terminals).toBe(1);
     first.ws.close();
     expect(await waitFor(async () => (await record(first.id)).status === "closed", 20_000, 100)).toBe(true);
-    // Ended by its shell: the runtime closes the socket, and the relay records that too.
+    // Ended by its shell: the runtime closes the socket and reports the end, which the next read records.
     const second = await openOne();
     const closed = new Promise((resolve) => second.ws.once("close", resolve));
     second.ws.send(JSON.stringify({ type: "input", data: "exit\n" }));

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type ExecutionRecord, type ProcessInfo, type ThreadState, threadRef } from "../../shared/src/index.ts";
+import { type ExecutionRecord, type ProcessInfo, type ThreadState, newTerminalId, threadRef } from "../../shared/src/index.ts";
 import { ThreadDO } from "../../worker/src/do/thread-do.ts";
 import { unwrap } from "../../worker/src/do/rpc.ts";
 import { threadStub } from "../../worker/src/http/thread-stub.ts";
@@ -52,34 +52,37 @@ describe("processes and terminals in the execution history", () => {
     expect((await history(id)).find((r) => r.id === p.id)).toMatchObject({ kind: "process", status: "lost", error_code: "runtime_restart" });
   });
 
-  it("records a terminal's open and close; the thread's state lists it while open", async () => {
+  it("records a terminal's open, and its end as the runtime reports it; the thread's state lists it while open", async () => {
     const id = await createThread("hist-term");
     const stub = threadStub(env, threadRef("acme", id));
-    // What the terminal route does once the runtime accepted the upgrade, and once its relay saw the close.
-    const { id: term, started_at } = unwrap(await stub.terminalOpened(null));
-    await fakeRuntime.terminals("acme", id, 1);
+    // What the terminal route does once the runtime accepted the upgrade of the terminal it named.
+    const term = newTerminalId();
+    const { started_at } = unwrap(await stub.terminalOpened(null, term));
+    await fakeRuntime.terminals("acme", id, [{ id: term, ended_at: null }]);
     expect((await state(id)).open_terminals).toEqual([{ id: term, started_at }]);
     expect(await history(id)).toEqual([expect.objectContaining({ id: term, kind: "terminal", status: "running", started_at, finished_at: null })]);
-    unwrap(await stub.terminalClosed(term, 1000));
-    await fakeRuntime.terminals("acme", id, 0);
+    // The runtime saw it end: the next read of the history records when.
+    const ended_at = new Date(Date.parse(started_at) + 1500).toISOString();
+    await fakeRuntime.terminals("acme", id, [{ id: term, ended_at }]);
     const closed = await record(id, term);
-    expect(closed).toMatchObject({ kind: "terminal", status: "closed", summary: "terminal", exit_code: null });
-    expect(closed.finished_at).not.toBeNull();
+    expect(closed).toMatchObject({ kind: "terminal", status: "closed", summary: "terminal", exit_code: null, finished_at: ended_at, duration_ms: 1500 });
     expect((await state(id)).open_terminals).toBeUndefined();
-    // A second close (both sides seen) changes nothing.
-    unwrap(await stub.terminalClosed(term, 1006));
+    expect((await history(id)).find((r) => r.id === term)).toEqual(closed);
+    // Once ended it stays so, whatever the runtime says later.
+    await fakeRuntime.terminals("acme", id, []);
     expect(await record(id, term)).toEqual(closed);
   });
 
-  it("marks a terminal lost when its close never arrived and the runtime says none is open", async () => {
+  it("marks a terminal lost when its runtime no longer knows it (a restart)", async () => {
     const id = await createThread("hist-term-lost");
     const stub = threadStub(env, threadRef("acme", id));
-    const { id: term } = unwrap(await stub.terminalOpened(null));
-    await fakeRuntime.terminals("acme", id, 1);
+    const term = newTerminalId();
+    unwrap(await stub.terminalOpened(null, term));
+    await fakeRuntime.terminals("acme", id, [{ id: term, ended_at: null }]);
     expect((await state(id)).open_terminals?.map((t) => t.id)).toEqual([term]);
-    await fakeRuntime.terminals("acme", id, 0);
-    expect((await state(id)).open_terminals).toBeUndefined();
-    expect(await record(id, term)).toMatchObject({ kind: "terminal", status: "lost" });
+    await fakeRuntime.terminals("acme", id, []);
+    expect((await history(id)).map((r) => [r.id, r.status])).toEqual([[term, "lost"]]);
+    expect((await record(id, term)).finished_at).not.toBeNull();
   });
 
   it("answers another tenant's thread as a missing one", async () => {

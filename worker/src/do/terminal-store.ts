@@ -3,7 +3,7 @@ import { RowLimitedSql } from "./row-limit.ts";
 /** How many closed terminals a thread keeps in its history. */
 export const MAX_TERMINALS_KEPT = 200;
 
-/** `lost`: it ended without this object hearing of it (the runtime says none is open, or it restarted). */
+/** `lost`: it ended without the runtime saying when (it restarted, or the thread moved). */
 export type TerminalStatus = "running" | "closed" | "lost";
 
 export type TerminalRow = {
@@ -11,18 +11,16 @@ export type TerminalRow = {
   status: TerminalStatus;
   started_at: string;
   ended_at: string | null;
-  /** The WebSocket close code, when the worker's relay saw the close. */
-  close_code: number | null;
 };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS terminals (
-  id TEXT PRIMARY KEY, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, close_code INTEGER
+  id TEXT PRIMARY KEY, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT
 );`;
 
 /**
- * A thread's terminals as its object knows them: opened when the worker's upgrade succeeds, closed when its relay
- * sees either side close (routes/terminal.ts); history only, never an execution.
+ * A thread's terminals as its object knows them: opened when the worker's upgrade succeeds (routes/terminal.ts),
+ * ended as the runtime reports (do/thread-terminals.ts); history only, never an execution.
  */
 export class TerminalStore {
   private readonly sql: RowLimitedSql;
@@ -42,26 +40,26 @@ export class TerminalStore {
   }
 
   /** Ends a running terminal; false when it is not one (unknown, or already ended). */
-  end(id: string, status: Exclude<TerminalStatus, "running">, at: string, closeCode: number | null): boolean {
+  end(id: string, status: Exclude<TerminalStatus, "running">, at: string): boolean {
     const changed = this.sql
-      .exec("UPDATE terminals SET status = ?, ended_at = ?, close_code = ? WHERE id = ? AND status = 'running' RETURNING id", status, at, closeCode, id)
+      .exec("UPDATE terminals SET status = ?, ended_at = ? WHERE id = ? AND status = 'running' RETURNING id", status, at, id)
       .toArray().length;
     this.prune();
     return changed > 0;
   }
 
   get(id: string): TerminalRow | null {
-    return this.sql.exec<TerminalRow>("SELECT id, status, started_at, ended_at, close_code FROM terminals WHERE id = ?", id).toArray()[0] ?? null;
+    return this.sql.exec<TerminalRow>("SELECT id, status, started_at, ended_at FROM terminals WHERE id = ?", id).toArray()[0] ?? null;
   }
 
   list(limit = MAX_TERMINALS_KEPT): TerminalRow[] {
     return this.sql
-      .exec<TerminalRow>("SELECT id, status, started_at, ended_at, close_code FROM terminals ORDER BY started_at DESC, rowid DESC LIMIT ?", limit)
+      .exec<TerminalRow>("SELECT id, status, started_at, ended_at FROM terminals ORDER BY started_at DESC, rowid DESC LIMIT ?", limit)
       .toArray();
   }
 
   running(): TerminalRow[] {
-    return this.sql.exec<TerminalRow>("SELECT id, status, started_at, ended_at, close_code FROM terminals WHERE status = 'running' ORDER BY started_at").toArray();
+    return this.sql.exec<TerminalRow>("SELECT id, status, started_at, ended_at FROM terminals WHERE status = 'running' ORDER BY started_at").toArray();
   }
 
   private prune(): void {

@@ -120,7 +120,7 @@ export class ThreadDO extends DurableObject<Env> {
     return rpc(async () => {
       const since = new Date().toISOString();
       const workspace = await this.calls.workspace(this.thread(access));
-      this.terminals.reconcile(workspace?.terminals, since);
+      this.terminals.reconcile(workspace, since);
       const open = this.terminals.forState();
       const state = { ...this.calls.state(workspace), processes: this.processes.forState(), ...(open.length > 0 ? { open_terminals: open } : {}) };
       const grants = this.ports.active(nowS());
@@ -222,7 +222,8 @@ export class ThreadDO extends DurableObject<Env> {
    */
   executions(access: ThreadAccess, limit: number): Promise<RpcResult<ExecutionRecord[]>> {
     return rpc(async () => {
-      await this.processes.refresh(this.thread(access)).catch(() => undefined);
+      const thread = this.thread(access);
+      await Promise.all([this.processes.refresh(thread).catch(() => undefined), this.seeTerminals(thread)]);
       const processes = this.processes.store.list(limit).map(processRecord);
       return mergeHistory(limit, this.store.list(limit), processes, this.terminals.store.list(limit).map(terminalRecord));
     });
@@ -234,7 +235,10 @@ export class ThreadDO extends DurableObject<Env> {
       const execution = this.store.execution(executionId);
       if (execution) return execution;
       const terminal = this.terminals.store.get(executionId);
-      if (terminal) return terminalRecord(terminal);
+      if (terminal) {
+        await this.seeTerminals(thread);
+        return terminalRecord(this.terminals.store.get(executionId) ?? terminal);
+      }
       if (this.processes.store.get(executionId)) {
         await this.processes.refresh(thread).catch(() => undefined);
         const process = this.processes.store.get(executionId);
@@ -244,14 +248,9 @@ export class ThreadDO extends DurableObject<Env> {
     });
   }
 
-  /** A terminal WebSocket the worker relays was accepted by the runtime: its record opens (routes/terminal.ts). */
-  terminalOpened(access: ThreadAccess): Promise<RpcResult<{ id: string; started_at: string }>> {
-    return rpc(() => (this.thread(access), this.terminals.opened()));
-  }
-
-  /** The worker's relay saw the terminal's socket close (either side; `code` its close code when it had one). */
-  terminalClosed(id: string, code: number | null): Promise<RpcResult<null>> {
-    return rpc(() => (this.terminals.closed(id, code), null));
+  /** The runtime accepted the terminal WebSocket the worker named `id`: its record opens (routes/terminal.ts). */
+  terminalOpened(access: ThreadAccess, id: string): Promise<RpcResult<{ id: string; started_at: string }>> {
+    return rpc(() => (this.thread(access), this.terminals.opened(id)));
   }
 
   cancel(access: ThreadAccess, executionId: string): Promise<RpcResult<{ execution_id: string; cancelled: boolean }>> {
@@ -313,6 +312,13 @@ export class ThreadDO extends DurableObject<Env> {
     const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy, mounts, egress_secrets: egressSecrets };
     this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
     return this.thread(null);
+  }
+
+  /** Terminals recorded as open: what the runtime says of them now (do/thread-terminals.ts); nothing when it is silent. */
+  private async seeTerminals(thread: ThreadRow): Promise<void> {
+    if (!this.terminals.anyOpen) return;
+    const since = new Date().toISOString();
+    this.terminals.reconcile(await this.calls.workspace(thread), since);
   }
 
   /** Drops the row just inserted (a fork that failed) and rethrows why. */

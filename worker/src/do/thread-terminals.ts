@@ -1,31 +1,42 @@
-import { newTerminalId } from "../../../shared/src/index.ts";
+import type { WorkspaceInfo } from "../../../shared/src/index.ts";
 import type { TerminalStore } from "./terminal-store.ts";
 
 /**
- * A thread's terminals, seen from its object. The worker relays each terminal WebSocket (routes/terminal.ts): it
- * reports the open once the runtime accepted the upgrade and the close when either side closes, so both are exact.
- * A close that never arrives (the worker's isolate died with the socket) is caught on the next state read: when the
- * thread's runtime says no terminal is open, every terminal recorded as open before that read began is `lost`.
+ * A thread's terminals, seen from its object. The worker names each terminal and records its open once the runtime
+ * accepted the upgrade (routes/terminal.ts); the socket itself passes through the worker untouched, so its end is
+ * learnt from the runtime: the thread's info lists the terminals it was given, open or ended (with when), and every
+ * read of the thread's state or history that finds a terminal recorded as open asks it. A terminal the runtime no
+ * longer knows (it restarted, the thread moved, or more than 20 ended since the last read) is `lost`.
  */
 export class ThreadTerminals {
   constructor(readonly store: TerminalStore) {}
 
-  opened(): { id: string; started_at: string } {
+  opened(id: string): { id: string; started_at: string } {
     const started_at = new Date().toISOString();
-    const id = newTerminalId();
     this.store.open(id, started_at);
     return { id, started_at };
   }
 
-  closed(id: string, code: number | null): void {
-    this.store.end(id, "closed", new Date().toISOString(), code);
+  /** Whether a read should ask the runtime (a terminal is recorded as open). */
+  get anyOpen(): boolean {
+    return this.store.running().length > 0;
   }
 
-  /** What the runtime said at a read begun at `since`: `open` terminals there (undefined: it did not say). */
-  reconcile(open: number | undefined, since: string): void {
-    if (open !== 0) return; // a count cannot say which ones ended; none open says all did
+  /**
+   * What the runtime's info, asked at `since`, says of the open ones (null: it did not answer). Only terminals
+   * recorded before `since` can be missing from it for a reason.
+   */
+  reconcile(info: Pick<WorkspaceInfo, "terminals" | "terminal_sessions"> | null, since: string): void {
+    if (!info) return;
+    const reports = new Map((info.terminal_sessions ?? []).map((t) => [t.id, t]));
     const now = new Date().toISOString();
-    for (const t of this.store.running()) if (t.started_at < since) this.store.end(t.id, "lost", now, null);
+    for (const t of this.store.running()) {
+      const seen = reports.get(t.id);
+      if (seen?.ended_at) this.store.end(t.id, "closed", seen.ended_at);
+      else if (seen || t.started_at >= since) continue;
+      // A runtime without terminal_sessions says only how many are open: none open means all ended.
+      else if (info.terminal_sessions !== undefined || info.terminals === 0) this.store.end(t.id, "lost", now);
+    }
   }
 
   /** The open ones, for the thread's state. */
