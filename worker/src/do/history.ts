@@ -1,5 +1,50 @@
-import type { ExecutionRecord, ProcessInfo } from "../../../shared/src/index.ts";
+import { AppError, ErrorCode, type ExecutionRecord, type ProcessInfo } from "../../../shared/src/index.ts";
+import type { ThreadRow, ThreadStore } from "./store.ts";
 import type { TerminalRow } from "./terminal-store.ts";
+import type { ThreadProcesses } from "./thread-processes.ts";
+import type { ThreadTerminals } from "./thread-terminals.ts";
+
+/**
+ * The thread's history as `GET …/executions` answers it: its executions, with its background processes and terminals
+ * as records of kinds `process` and `terminal` (history only: never queued). Running ones are refreshed from the
+ * runtime first, when it answers.
+ */
+export class ThreadHistory {
+  constructor(
+    private readonly store: ThreadStore,
+    private readonly processes: ThreadProcesses,
+    private readonly terminals: ThreadTerminals,
+  ) {}
+
+  async list(thread: ThreadRow, limit: number): Promise<ExecutionRecord[]> {
+    await Promise.all([this.processes.refresh(thread).catch(() => undefined), this.terminals.see(thread)]);
+    const processes = this.processes.store.list(limit).map(processRecord);
+    return mergeHistory(limit, this.store.list(limit), processes, this.terminals.store.list(limit).map(terminalRecord));
+  }
+
+  async get(thread: ThreadRow, id: string): Promise<ExecutionRecord> {
+    const execution = this.store.execution(id);
+    if (execution) return execution;
+    const terminal = this.terminals.store.get(id);
+    if (terminal) {
+      await this.terminals.see(thread);
+      return terminalRecord(this.terminals.store.get(id) ?? terminal);
+    }
+    if (this.processes.store.get(id)) {
+      await this.processes.refresh(thread).catch(() => undefined);
+      const process = this.processes.store.get(id);
+      if (process) return processRecord(process);
+    }
+    throw new AppError(ErrorCode.EXECUTION_NOT_FOUND, `no execution ${id} in this thread`);
+  }
+
+  /** A process or terminal has no events (its output, if any, is elsewhere): say so rather than "not found". */
+  refuseEvents(id: string): void {
+    if (!this.processes.store.get(id) && !this.terminals.store.get(id)) return;
+    const hint = id.startsWith("proc_") ? `; its output is at GET /v1/threads/:thread/processes/${id}/logs` : "";
+    throw new AppError(ErrorCode.EXECUTION_NOT_FOUND, `${id} is a history record, not an execution: it has no events${hint}`);
+  }
+}
 
 /**
  * The execution history's records of what is not an execution: a background process (kind `process`) and a terminal

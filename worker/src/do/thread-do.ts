@@ -33,7 +33,7 @@ import { type ThreadRow, ThreadStore, newIncarnation, rowRef } from "./store.ts"
 import { type ContextOp, ThreadCalls } from "./thread-calls.ts";
 import { ProcessStore } from "./process-store.ts";
 import { type ProcessOp, ThreadProcesses } from "./thread-processes.ts";
-import { mergeHistory, processRecord, terminalRecord } from "./history.ts";
+import { ThreadHistory } from "./history.ts";
 import { TerminalStore } from "./terminal-store.ts";
 import { ThreadTerminals } from "./thread-terminals.ts";
 
@@ -53,6 +53,7 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly calls: ThreadCalls;
   private readonly processes: ThreadProcesses;
   private readonly terminals: ThreadTerminals;
+  private readonly history: ThreadHistory;
   private readonly config: WorkerConfig;
   private readonly ports: PortGrants;
 
@@ -66,7 +67,8 @@ export class ThreadDO extends DurableObject<Env> {
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
     this.calls = new ThreadCalls(this.store, this.placement, config.runtimeUrls);
     this.processes = new ThreadProcesses(new ProcessStore(ctx.storage.sql), this.placement, this.runtime);
-    this.terminals = new ThreadTerminals(new TerminalStore(ctx.storage.sql));
+    this.terminals = new ThreadTerminals(new TerminalStore(ctx.storage.sql), (thread) => this.calls.workspace(thread));
+    this.history = new ThreadHistory(this.store, this.processes, this.terminals);
     this.executor = new Executor(this.store, this.live, this.placement, this.runtime, config.queueMax, () => {
       void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
     });
@@ -207,45 +209,19 @@ export class ThreadDO extends DurableObject<Env> {
   events(access: ThreadAccess, executionId: string, after: number, format: StreamFormat): Promise<RpcResult<Answer>> {
     return rpc(() => {
       this.thread(access);
-      if (this.processes.store.get(executionId) || this.terminals.store.get(executionId)) {
-        const hint = executionId.startsWith("proc_") ? `; its output is at GET /v1/threads/:thread/processes/${executionId}/logs` : "";
-        throw new AppError(ErrorCode.EXECUTION_NOT_FOUND, `${executionId} is a history record, not an execution: it has no events${hint}`);
-      }
+      this.history.refuseEvents(executionId);
       const finished = !["queued", "running"].includes(this.record(executionId).status);
       return eventLog(executionId, this.live.follow(executionId, this.store.eventsAfter(executionId, after), finished, after), format);
     });
   }
 
-  /**
-   * The history: executions, with background processes and terminals as records of kinds `process` and `terminal`
-   * (do/history.ts; never queued). Running processes are refreshed from the runtime first, when it answers.
-   */
+  /** The history: executions, background processes and terminals (do/history.ts). */
   executions(access: ThreadAccess, limit: number): Promise<RpcResult<ExecutionRecord[]>> {
-    return rpc(async () => {
-      const thread = this.thread(access);
-      await Promise.all([this.processes.refresh(thread).catch(() => undefined), this.seeTerminals(thread)]);
-      const processes = this.processes.store.list(limit).map(processRecord);
-      return mergeHistory(limit, this.store.list(limit), processes, this.terminals.store.list(limit).map(terminalRecord));
-    });
+    return rpc(() => this.history.list(this.thread(access), limit));
   }
 
   execution(access: ThreadAccess, executionId: string): Promise<RpcResult<ExecutionRecord>> {
-    return rpc(async () => {
-      const thread = this.thread(access);
-      const execution = this.store.execution(executionId);
-      if (execution) return execution;
-      const terminal = this.terminals.store.get(executionId);
-      if (terminal) {
-        await this.seeTerminals(thread);
-        return terminalRecord(this.terminals.store.get(executionId) ?? terminal);
-      }
-      if (this.processes.store.get(executionId)) {
-        await this.processes.refresh(thread).catch(() => undefined);
-        const process = this.processes.store.get(executionId);
-        if (process) return processRecord(process);
-      }
-      return this.record(executionId);
-    });
+    return rpc(() => this.history.get(this.thread(access), executionId));
   }
 
   /** The runtime accepted the terminal WebSocket the worker named `id`: its record opens (routes/terminal.ts). */
@@ -312,13 +288,6 @@ export class ThreadDO extends DurableObject<Env> {
     const row = { id: ref.thread, tenant: ref.tenant, created_at: now, last_active_at: now, runtime_url, placed_at: now, network, import_policy, mounts, egress_secrets: egressSecrets };
     this.store.createThread({ ...row, incarnation: newIncarnation(), token_generation: 0 });
     return this.thread(null);
-  }
-
-  /** Terminals recorded as open: what the runtime says of them now (do/thread-terminals.ts); nothing when it is silent. */
-  private async seeTerminals(thread: ThreadRow): Promise<void> {
-    if (!this.terminals.anyOpen) return;
-    const since = new Date().toISOString();
-    this.terminals.reconcile(await this.calls.workspace(thread), since);
   }
 
   /** Drops the row just inserted (a fork that failed) and rethrows why. */

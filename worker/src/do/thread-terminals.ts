@@ -1,5 +1,8 @@
 import type { WorkspaceInfo } from "../../../shared/src/index.ts";
+import type { ThreadRow } from "./store.ts";
 import type { TerminalStore } from "./terminal-store.ts";
+
+type TerminalInfo = Pick<WorkspaceInfo, "terminals" | "terminal_sessions">;
 
 /**
  * A thread's terminals, seen from its object. The worker names each terminal and records its open once the runtime
@@ -9,7 +12,11 @@ import type { TerminalStore } from "./terminal-store.ts";
  * longer knows (it restarted, the thread moved, or more than 20 ended since the last read) is `lost`.
  */
 export class ThreadTerminals {
-  constructor(readonly store: TerminalStore) {}
+  constructor(
+    readonly store: TerminalStore,
+    /** The thread's info from its runtime (null: it did not answer). */
+    private readonly info: (thread: ThreadRow) => Promise<TerminalInfo | null>,
+  ) {}
 
   opened(id: string): { id: string; started_at: string } {
     const started_at = new Date().toISOString();
@@ -17,16 +24,18 @@ export class ThreadTerminals {
     return { id, started_at };
   }
 
-  /** Whether a read should ask the runtime (a terminal is recorded as open). */
-  get anyOpen(): boolean {
-    return this.store.running().length > 0;
+  /** Terminals recorded as open: what the runtime says of them now; nothing to ask when none is. */
+  async see(thread: ThreadRow): Promise<void> {
+    if (this.store.running().length === 0) return;
+    const since = new Date().toISOString();
+    this.reconcile(await this.info(thread), since);
   }
 
   /**
    * What the runtime's info, asked at `since`, says of the open ones (null: it did not answer). Only terminals
    * recorded before `since` can be missing from it for a reason.
    */
-  reconcile(info: Pick<WorkspaceInfo, "terminals" | "terminal_sessions"> | null, since: string): void {
+  reconcile(info: TerminalInfo | null, since: string): void {
     if (!info) return;
     const reports = new Map((info.terminal_sessions ?? []).map((t) => [t.id, t]));
     const now = new Date().toISOString();
