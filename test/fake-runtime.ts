@@ -29,6 +29,8 @@ import { fakeProcesses } from "./fake-processes.ts";
  * which every call for that thread is refused with 401 as if its signature did not match. Tenants' mounts
  * (`/mounts/...`) are kept in memory (test/fake-mounts.ts). `POST /_fake/restart/<tenant>/<thread>`
  * forgets the thread's background processes (test/fake-processes.ts), as a runtime restart does.
+ * `PUT /_fake/terminals/<tenant>/<thread>?sessions=<JSON [{id, ended_at}]>` sets the terminals the thread's info
+ * reports (`terminal_sessions`, and `terminals` the open ones; default none: the stand-in has no terminal socket).
  */
 const CONTROL = "/_fake";
 const THREAD_PATH = /^\/threads\/([\w-]+)\/([\w-]+)(?:\/(\w+))?$/;
@@ -42,6 +44,8 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
   const calls: string[] = [];
   const setups: { path: string; body: string; sealed?: string }[] = [];
   const forks: { path: string; body: string }[] = [];
+  /** Terminals per `tenant/thread`, as the thread's info reports them. */
+  const terminals = new Map<string, { id: string; ended_at: string | null }[]>();
   const outages = new Set<string>();
   const refusals = new Set<string>();
   const sleeping = new Map<string, () => void>();
@@ -95,7 +99,7 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
       return json(res, answer.status, answer.body);
     }
     if (processes.handle(req, res, path, body)) return;
-    const [, , thread, action] = THREAD_PATH.exec(path) ?? [];
+    const [, tenant, thread, action] = THREAD_PATH.exec(path) ?? [];
     if (thread && req.method === "POST" && action === "exec") return exec(req, res, thread, body);
     if (thread && req.method === "POST" && action === "release") return json(res, 200, { released: true });
     if (thread && req.method === "POST" && action === "fork") return fork(res, path, body);
@@ -104,8 +108,13 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     // The sealed egress secrets a set-up carried (shared/src/egress-seal.ts), as they arrived.
     const sealed = req.headers["x-threadbox-egress-secrets"];
     if (thread && req.method === "POST" && action === undefined) setups.push({ path, body, ...(typeof sealed === "string" ? { sealed } : {}) });
-    if (thread && req.method !== "DELETE" && action === undefined) return json(res, 200, WORKSPACE);
+    if (thread && req.method !== "DELETE" && action === undefined) return json(res, 200, terminalInfo(`${tenant}/${thread}`));
     return json(res, 404, { error: { code: "NOT_FOUND", message: `the stand-in has no route for ${req.method} ${path}` } });
+  }
+
+  function terminalInfo(key: string): WorkspaceInfo {
+    const sessions = terminals.get(key) ?? [];
+    return { ...WORKSPACE, terminals: sessions.filter((t) => t.ended_at === null).length, terminal_sessions: sessions };
   }
 
   /** A fork: recorded (`GET /_fake/forks`); the all-zero checkpoint id is one the source does not have. */
@@ -120,6 +129,8 @@ export function fakeRuntime(opts: { url: string; secret: string }): { node: Hand
     if (req.method === "GET" && path === `${CONTROL}/calls`) return json(res, 200, calls);
     if (req.method === "GET" && path === `${CONTROL}/forks`) return json(res, 200, forks);
     if (req.method === "GET" && path === `${CONTROL}/setups`) return json(res, 200, setups);
+    const term = /^\/_fake\/terminals\/([\w-]+\/[\w-]+)\?sessions=(.*)$/.exec(path);
+    if (term && req.method === "PUT") return (terminals.set(term[1] as string, JSON.parse(decodeURIComponent(term[2] as string))), json(res, 204, null));
     if (req.method === "POST" && path.startsWith(`${CONTROL}/restart/`)) return (processes.restart(path.slice(`${CONTROL}/restart/`.length)), json(res, 204, null));
     const outage = path.startsWith(`${CONTROL}/outage/`) ? path.slice(`${CONTROL}/outage/`.length) : null;
     if (outage && req.method === "PUT") return (outages.add(outage), json(res, 204, null));

@@ -88,6 +88,16 @@ export const EXECUTION_KIND_NAMES = ["exec", "run_python", "run_code", "cell", "
 export type ExecutionKind = (typeof EXECUTION_KIND_NAMES)[number];
 export const ExecutionKindSchema = z.enum(EXECUTION_KIND_NAMES);
 
+/**
+ * Kinds the execution history shows besides executions: a background process's start and end, a terminal's open and
+ * close. History only: they are never queued, run, cancelled or recovered as executions (no row of EXECUTION_KINDS,
+ * not in the executions table); the thread's object reads them from its process and terminal records.
+ */
+export const HISTORY_ONLY_KIND_NAMES = ["process", "terminal"] as const;
+export type HistoryOnlyKind = (typeof HISTORY_ONLY_KIND_NAMES)[number];
+export const HistoryKindSchema = z.enum([...EXECUTION_KIND_NAMES, ...HISTORY_ONLY_KIND_NAMES]);
+export type HistoryKind = z.infer<typeof HistoryKindSchema>;
+
 const firstLine = (text: string) => (text.split("\n").find((l) => l.trim() !== "") ?? "").slice(0, 200);
 
 export interface KindSpec<Req extends z.ZodType, R extends ResultKind> {

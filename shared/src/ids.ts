@@ -32,3 +32,6 @@ export const newProcessId = (): string => `proc_${hex(20)}`;
 
 /** The only place context ids are made. */
 export const newContextId = (): string => `ctx_${hex(20)}`;
+
+/** The only place terminal ids are made (the thread's object records each terminal's open and close). */
+export const newTerminalId = (): string => `term_${hex(20)}`;

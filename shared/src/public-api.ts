@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ExecutionKindSchema } from "./execution-kinds.ts";
+import { HistoryKindSchema } from "./execution-kinds.ts";
 import { ThreadIdSchema } from "./ids.ts";
 import { ImportPolicySchema } from "./import-policy.ts";
 import { ForkFromSchema } from "./checkpoints.ts";
@@ -35,11 +35,18 @@ export const RevokedSchema = z.object({ revoked: z.literal(true), thread: z.stri
 
 export const ExecutionStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "error"]);
 export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
+/**
+ * A history record's status: an execution's, or a process's (`running`, `exited`, `killed`, `lost`) or a terminal's
+ * (`running`, `closed`, `lost`: it ended unseen, e.g. its runtime restarted).
+ */
+export const HistoryStatusSchema = z.enum([...ExecutionStatusSchema.options, "exited", "killed", "lost", "closed"]);
+export type HistoryStatus = z.infer<typeof HistoryStatusSchema>;
 
+/** One record of the thread's history: an execution, or a background process (`kind: "process"`) or terminal (`"terminal"`). */
 export const ExecutionRecordSchema = z.object({
   id: z.string(),
-  kind: ExecutionKindSchema,
-  status: ExecutionStatusSchema,
+  kind: HistoryKindSchema,
+  status: HistoryStatusSchema,
   /** A short description of the request: the command, or the first line of code. */
   summary: z.string(),
   exit_code: z.number().int().nullable(),
@@ -75,6 +82,8 @@ export const ThreadStateSchema = z.object({
   exposed_ports: z.array(z.object({ port: z.number().int(), expires_at: z.string() })).optional(),
   /** Its background processes as the thread last heard of them: the running ones and those that ended lately. */
   processes: z.array(ProcessInfoSchema).optional(),
+  /** Its terminals open now, as its object recorded them (their ids are history records of kind `terminal`); absent: none. */
+  open_terminals: z.array(z.object({ id: z.string(), started_at: z.string() })).optional(),
 });
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 

@@ -78,6 +78,11 @@ export const WorkspaceInfoSchema = z.object({
   disk: DiskUsageSchema.optional(),
   /** Terminal WebSockets open now on the thread's runtime. */
   terminals: z.number().int().nonnegative().optional(),
+  /**
+   * The terminals the worker named, open (`ended_at: null`) and the last 20 ended, with when they ended: the thread's
+   * object records their ends in its history from this (worker/src/do/thread-terminals.ts).
+   */
+  terminal_sessions: z.array(z.object({ id: z.string(), ended_at: z.string().nullable() })).optional(),
 });
 export type WorkspaceInfo = z.infer<typeof WorkspaceInfoSchema>;
 

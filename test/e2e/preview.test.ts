@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Threadbox, type WebSocketLike } from "../../client/src/index.ts";
+import type { ExecutionRecord, ThreadState } from "../../shared/src/index.ts";
 import { type ErrorJson, createThread, expectJson, uniqueId, waitFor } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
 
@@ -107,6 +108,44 @@ describe("preview URLs and the terminal end to end", () => {
     const { token } = await expectJson<{ token: string }>(stack.api("POST", "/v1/tokens", { body: { thread: other } }), 201);
     await expect(open(url, ["threadbox.terminal", `bearer.${token}`])).rejects.toThrow(/HTTP 40[34]/);
     await expect(open(url, ["threadbox.terminal"])).rejects.toThrow("HTTP 401");
+  }, 60_000);
+
+  it("records each terminal's open and close in the execution history; the thread's state lists it while open", async () => {
+    const thread = await createThread(stack, uniqueId("term-history"));
+    const url = `${stack.worker.url.replace(/^http/, "ws")}/v1/threads/${thread}/terminal`;
+    const record = (id: string) => expectJson<ExecutionRecord>(stack.api("GET", `/v1/threads/${thread}/executions/${id}`), 200);
+    const openOne = async () => {
+      const ws = new WebSocket(url, ["threadbox.terminal", `bearer.${stack.tenants.a.key}`]);
+      let id = "";
+      ws.once("upgrade", (res) => void (id = String(res.headers["x-threadbox-terminal-id"])));
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("unexpected-response", (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        ws.once("error", reject);
+      });
+      return { ws, id };
+    };
+    // Closed by the client.
+    const first = await openOne();
+    expect(first.id).toMatch(/^term_/);
+    first.ws.send(JSON.stringify({ type: "input", data: "echo $((6*7))\n" }));
+    await readUntil(first.ws, /\n(\x1b\[\?2004l)?\r?42\r\n/);
+    expect(await record(first.id)).toMatchObject({ kind: "terminal", status: "running", finished_at: null });
+    const state = await expectJson<ThreadState>(stack.api("GET", `/v1/threads/${thread}`), 200);
+    expect(state.open_terminals?.map((t) => t.id)).toEqual([first.id]);
+    expect(state.workspace?.terminals).toBe(1);
+    first.ws.close();
+    expect(await waitFor(async () => (await record(first.id)).status === "closed", 20_000, 100)).toBe(true);
+    // Ended by its shell: the runtime closes the socket and reports the end, which the next read records.
+    const second = await openOne();
+    const closed = new Promise((resolve) => second.ws.once("close", resolve));
+    second.ws.send(JSON.stringify({ type: "input", data: "exit\n" }));
+    await closed;
+    expect(await waitFor(async () => (await record(second.id)).status === "closed", 20_000, 100)).toBe(true);
+    const { executions } = await expectJson<{ executions: ExecutionRecord[] }>(stack.api("GET", `/v1/threads/${thread}/executions`), 200);
+    expect(executions.map((r) => [r.kind, r.id, r.status])).toEqual([["terminal", second.id, "closed"], ["terminal", first.id, "closed"]]);
+    expect(executions.every((r) => r.finished_at !== null && r.duration_ms !== null)).toBe(true);
+    expect((await expectJson<ThreadState>(stack.api("GET", `/v1/threads/${thread}`), 200)).open_terminals).toBeUndefined();
   }, 60_000);
 
   it("works through the SDK: thread.ports.expose/list/revoke and thread.terminal()", async () => {

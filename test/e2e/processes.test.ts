@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProcessLogMessage, type ThreadState } from "../../shared/src/index.ts";
+import { type ExecutionRecord, type ProcessLogMessage, type ThreadState } from "../../shared/src/index.ts";
 import { Threadbox } from "../../client/src/index.ts";
 import { createThread, expectJson } from "./helpers.ts";
 import { type Stack, startStack } from "./stack.ts";
@@ -44,6 +44,15 @@ describe("background processes through the worker", () => {
     const ended = [];
     for await (const m of thread.processes.logs(cat.id)) ended.push(m);
     expect(ended.at(-1)).toMatchObject({ type: "end", process: { id: cat.id, status: "exited", exit_code: 0 } });
+
+    // The execution history has both processes' starts and ends beside the run, newest first.
+    const { executions } = await expectJson<{ executions: ExecutionRecord[] }>(stack.api("GET", `/v1/threads/${id}/executions`), 200);
+    expect(executions.map((r) => [r.kind, r.kind === "exec" ? "run" : r.id])).toEqual([["process", cat.id], ["exec", "run"], ["process", web.id]]);
+    expect(executions[0]).toMatchObject({ status: "exited", exit_code: 0, started_at: cat.started_at });
+    expect(executions[2]).toMatchObject({ status: "killed", error_code: "stopped", summary: `web: ${web.command}` });
+    expect(executions[2]?.finished_at).not.toBeNull();
+    const one = await expectJson<ExecutionRecord>(stack.api("GET", `/v1/threads/${id}/executions/${web.id}`), 200);
+    expect(one).toEqual(executions[2]);
   });
 
   it("keeps another tenant out of a thread's processes", async () => {

@@ -30,8 +30,8 @@ def up(port):
 }
 
 /** A signed WebSocket to the runtime (as the worker opens one); resolves when open, rejects with the HTTP status. */
-export async function signedSocket(rt: RuntimeProcess, path: string, protocols: string[] = []): Promise<WebSocket> {
-  const headers = await signRequest(TEST_SECRET, { method: "GET", path, body: "" });
+export async function signedSocket(rt: RuntimeProcess, path: string, protocols: string[] = [], extra: Record<string, string> = {}): Promise<WebSocket> {
+  const headers = { ...(await signRequest(TEST_SECRET, { method: "GET", path, body: "" })), ...extra };
   const ws = new WebSocket(rt.url.replace(/^http/, "ws") + path, protocols, { headers });
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));

@@ -63,6 +63,27 @@ describe.each(["proot", "bwrap"] as const)("terminal under %s", (backend) => {
     expect(await closed).toBe(1000);
   });
 
+  it("reports a terminal the worker named in the thread's info, open and then ended with when", async () => {
+    const named = newThread("term-named");
+    const info = async () => (await rt.json<{ terminal_sessions?: { id: string; ended_at: string | null }[] }>("GET", `/threads/acme/${named}`)).terminal_sessions;
+    const id = `term_${Date.now()}`;
+    const ws = await signedSocket(rt, `/threads/acme/${named}/terminal`, [TERMINAL_PROTOCOL], { "x-threadbox-terminal-id": id });
+    // A malformed name is not reported (the terminal opens all the same).
+    const other = await signedSocket(rt, `/threads/acme/${named}/terminal`, [TERMINAL_PROTOCOL], { "x-threadbox-terminal-id": "../x" });
+    expect(await info()).toEqual([{ id, ended_at: null }]);
+    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    ws.send(input("exit\n"));
+    await closed;
+    let seen: { id: string; ended_at: string | null }[] | undefined;
+    for (let i = 0; i < 50; i++) {
+      seen = await info();
+      if (seen?.[0]?.ended_at) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen).toEqual([{ id, ended_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]);
+    other.close();
+  });
+
   it("shows in the thread's state, and ends with the thread's deletion", async () => {
     const doomed = newThread("term-del");
     const ws = await signedSocket(rt, `/threads/acme/${doomed}/terminal`, [TERMINAL_PROTOCOL]);

@@ -84,6 +84,11 @@ export const fakeRuntime = {
   async restart(tenant: Tenant, thread: string): Promise<void> {
     expect((await fetch(`${CONTROL}/restart/${tenant}/${thread}`, { method: "POST" })).status).toBe(204);
   },
+  /** The terminals the thread's info reports on the stand-in (open: `ended_at` null). */
+  async terminals(tenant: Tenant, thread: string, sessions: { id: string; ended_at: string | null }[]): Promise<void> {
+    const query = encodeURIComponent(JSON.stringify(sessions));
+    expect((await fetch(`${CONTROL}/terminals/${tenant}/${thread}?sessions=${query}`, { method: "PUT" })).status).toBe(204);
+  },
   /** While on, every call for the thread is answered 401, as if its signature did not match. */
   async refuse(tenant: Tenant, thread: string, on: boolean): Promise<void> {
     const res = await fetch(`${CONTROL}/refuse/${tenant}/${thread}`, { method: on ? "PUT" : "DELETE" });

@@ -57,7 +57,7 @@ export const TAGS: { name: Tag; description: string }[] = [
   { name: "Processes", description: "Background processes: servers, watchers, training loops; no timeout but a lifetime cap, logs kept in a bounded ring (resumable with `?after=SEQ`)." },
   { name: "Files", description: "The workspace's files, raw bytes in and out (paths are relative to the workspace; links are never followed)." },
   { name: "Mounts", description: "The tenant's shared read-only file sets (skills, attachments): threads created with `mounts: [{name, path}]` see them read-only at `path` (default `/.skills/<name>`). API keys only." },
-  { name: "History", description: "Past executions, their events (resumable with `?after=SEQ`) and cancel." },
+  { name: "History", description: "Past executions, their events (resumable with `?after=SEQ`) and cancel; background processes' and terminals' starts and ends." },
   { name: "Tokens", description: "Short-lived tokens for one thread, for browsers and agents you do not trust with an API key." },
   { name: "Previews", description: "Preview URLs of the sandbox's ports (HTTP and WebSocket, capability in the URL) and the terminal WebSocket." },
   { name: "MCP", description: "The Model Context Protocol server: the same tools for MCP clients." },
@@ -214,12 +214,18 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       id: "listExecutions",
       tag: "History",
       summary: "Execution history, newest first",
+      description:
+        "Executions, and the thread's background processes (`kind: \"process\"`: status running → exited, killed or lost, " +
+        "`exit_code`, `error_code` = why it was ended) and terminals (`kind: \"terminal\"`: running → closed, or lost when it ended unseen) " +
+        "with their start and end. Processes and terminals are history only: never queued, no events here (a process's output is at `…/processes/{id}/logs`).",
       query: { limit: { schema: z.number().int().min(1).max(200).default(50), description: "How many (1–200)" } },
       ok: z.object({ executions: z.array(ExecutionRecordSchema) }),
       errors: [...THREAD],
     },
   },
-  "/v1/threads/{thread}/executions/{id}": { get: { id: "getExecution", tag: "History", summary: "One execution", ok: ExecutionRecordSchema, errors: [...THREAD, "EXECUTION_NOT_FOUND"] } },
+  "/v1/threads/{thread}/executions/{id}": {
+    get: { id: "getExecution", tag: "History", summary: "One execution (or process or terminal) of the history", ok: ExecutionRecordSchema, errors: [...THREAD, "EXECUTION_NOT_FOUND"] },
+  },
   "/v1/threads/{thread}/executions/{id}/events": {
     get: {
       id: "executionEvents",
@@ -288,7 +294,8 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       description:
         "Send `Upgrade: websocket`, subprotocol `threadbox.terminal`; a browser offers its credential as a second subprotocol " +
         "`bearer.<api key or token>`. Binary frames are raw input and output; text frames are JSON `{\"type\":\"resize\",\"cols\",\"rows\"}` " +
-        "or `{\"type\":\"input\",\"data\"}`. Closing the socket ends the shell and everything it started.",
+        "or `{\"type\":\"input\",\"data\"}`. Closing the socket ends the shell and everything it started. The answer's " +
+        "`X-Threadbox-Terminal-Id` names the terminal's record in the execution history (open, then closed).",
       ok: "bytes",
       status: 101,
       errors: [...THREAD, ...RUNTIME, "VALIDATION_FAILED", "DISK_QUOTA_EXCEEDED"],

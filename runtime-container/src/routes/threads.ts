@@ -5,7 +5,7 @@ import { removeMountView } from "../mounts/thread-binds.ts";
 import { jsonBody } from "../server/request.ts";
 import { threadOf } from "../server/thread.ts";
 import type { Services } from "../services.ts";
-import { endTerminals, openTerminals } from "../terminal/terminal-socket.ts";
+import { endTerminals, openTerminals, terminalReports } from "../terminal/terminal-socket.ts";
 
 /** Workspace lifecycle and runtime health. */
 export function threadRoutes(s: Services): Hono {
@@ -60,7 +60,8 @@ export function threadRoutes(s: Services): Hono {
     const loc = threadOf(c, s);
     if (!(await s.workspaces.exists(loc))) throw new AppError(ErrorCode.THREAD_NOT_FOUND, `thread ${loc.thread} has no workspace`);
     const terminals = openTerminals(loc.key);
-    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), disk: await s.quota.usage(loc), terminals });
+    const terminal_sessions = terminalReports(loc.key);
+    return c.json({ ...(await s.workspaces.info(loc)), contexts: await s.contexts.list(loc), disk: await s.quota.usage(loc), terminals, terminal_sessions });
   });
 
   /** Idle thread: release what the runtime holds for it between calls (its contexts, display and network namespace). */

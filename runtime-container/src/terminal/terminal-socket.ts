@@ -17,11 +17,37 @@ const sockets = new WebSocketServer({
 const open = new Map<string, Set<TerminalSession>>();
 export const openTerminals = (key: string): number => open.get(key)?.size ?? 0;
 
+/** How many ended terminals a thread's info still reports (with their end), for the worker's history to pick up. */
+const ENDED_KEPT = 20;
+/** The terminals the worker named (`x-threadbox-terminal-id`) per thread key: the open ones and the last ended. */
+const named = new Map<string, TerminalReport[]>();
+/** A terminal as the thread's info reports it (WorkspaceInfo.terminal_sessions): its end is null while it is open. */
+export interface TerminalReport {
+  id: string;
+  ended_at: string | null;
+}
+export const terminalReports = (key: string): TerminalReport[] => (named.get(key) ?? []).map((t) => ({ ...t }));
+
+/** Records a named terminal's open, and its end once `exited` settles (the ended ones kept are bounded). */
+function track(key: string, id: string, exited: Promise<void>): void {
+  const list = named.get(key) ?? [];
+  named.set(key, list);
+  const report: TerminalReport = { id, ended_at: null };
+  list.push(report);
+  void exited.then(() => {
+    report.ended_at = new Date().toISOString();
+    const ended = list.filter((t) => t.ended_at !== null);
+    for (const old of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT))) list.splice(list.indexOf(old), 1);
+  });
+}
+const TERMINAL_ID = /^term_[A-Za-z0-9]{1,40}$/;
+
 /** The thread is being deleted: its terminals end, and this resolves once their trees have exited. */
 export async function endTerminals(key: string): Promise<void> {
   const sessions = [...(open.get(key) ?? [])];
   for (const session of sessions) session.end("the thread was deleted");
   await Promise.all(sessions.map((session) => session.exited));
+  named.delete(key);
 }
 
 /**
@@ -38,6 +64,9 @@ export async function openTerminal(s: Services, req: IncomingMessage, socket: Du
     sessions.delete(session);
     if (sessions.size === 0 && open.get(loc.key) === sessions) open.delete(loc.key);
   });
+  // The worker names the terminal for its thread's history (do/thread-terminals.ts); a malformed name is ignored.
+  const id = req.headers["x-threadbox-terminal-id"];
+  if (typeof id === "string" && TERMINAL_ID.test(id)) track(loc.key, id, session.exited);
   s.logger.info("terminal opened", { thread: loc.key, pid: session.pid });
   if (socket.destroyed) return session.end("the client left");
   socket.once("close", () => session.end("the client left"));

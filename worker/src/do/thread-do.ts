@@ -33,6 +33,9 @@ import { type ThreadRow, ThreadStore, newIncarnation, rowRef } from "./store.ts"
 import { type ContextOp, ThreadCalls } from "./thread-calls.ts";
 import { ProcessStore } from "./process-store.ts";
 import { type ProcessOp, ThreadProcesses } from "./thread-processes.ts";
+import { ThreadHistory } from "./history.ts";
+import { TerminalStore } from "./terminal-store.ts";
+import { ThreadTerminals } from "./thread-terminals.ts";
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -49,6 +52,8 @@ export class ThreadDO extends DurableObject<Env> {
   private readonly executor: Executor;
   private readonly calls: ThreadCalls;
   private readonly processes: ThreadProcesses;
+  private readonly terminals: ThreadTerminals;
+  private readonly history: ThreadHistory;
   private readonly config: WorkerConfig;
   private readonly ports: PortGrants;
 
@@ -62,6 +67,8 @@ export class ThreadDO extends DurableObject<Env> {
     this.placement = new ThreadPlacement(this.store, this.runtime, config.runtimeUrls);
     this.calls = new ThreadCalls(this.store, this.placement, config.runtimeUrls);
     this.processes = new ThreadProcesses(new ProcessStore(ctx.storage.sql), this.placement, this.runtime);
+    this.terminals = new ThreadTerminals(new TerminalStore(ctx.storage.sql), (thread) => this.calls.workspace(thread));
+    this.history = new ThreadHistory(this.store, this.processes, this.terminals);
     this.executor = new Executor(this.store, this.live, this.placement, this.runtime, config.queueMax, () => {
       void ctx.storage.setAlarm(Date.now() + config.idleTimeoutMs);
     });
@@ -113,7 +120,11 @@ export class ThreadDO extends DurableObject<Env> {
 
   state(access: ThreadAccess): Promise<RpcResult<ThreadState>> {
     return rpc(async () => {
-      const state = { ...this.calls.state(await this.calls.workspace(this.thread(access))), processes: this.processes.forState() };
+      const since = new Date().toISOString();
+      const workspace = await this.calls.workspace(this.thread(access));
+      this.terminals.reconcile(workspace, since);
+      const open = this.terminals.forState();
+      const state = { ...this.calls.state(workspace), processes: this.processes.forState(), ...(open.length > 0 ? { open_terminals: open } : {}) };
       const grants = this.ports.active(nowS());
       const exposed = grants.map((g) => ({ port: g.port, expires_at: new Date(g.expires_at * 1000).toISOString() }));
       return exposed.length > 0 ? { ...state, exposed_ports: exposed } : state;
@@ -198,17 +209,24 @@ export class ThreadDO extends DurableObject<Env> {
   events(access: ThreadAccess, executionId: string, after: number, format: StreamFormat): Promise<RpcResult<Answer>> {
     return rpc(() => {
       this.thread(access);
+      this.history.refuseEvents(executionId);
       const finished = !["queued", "running"].includes(this.record(executionId).status);
       return eventLog(executionId, this.live.follow(executionId, this.store.eventsAfter(executionId, after), finished, after), format);
     });
   }
 
+  /** The history: executions, background processes and terminals (do/history.ts). */
   executions(access: ThreadAccess, limit: number): Promise<RpcResult<ExecutionRecord[]>> {
-    return rpc(() => (this.thread(access), this.store.list(limit)));
+    return rpc(() => this.history.list(this.thread(access), limit));
   }
 
   execution(access: ThreadAccess, executionId: string): Promise<RpcResult<ExecutionRecord>> {
-    return rpc(() => (this.thread(access), this.record(executionId)));
+    return rpc(() => this.history.get(this.thread(access), executionId));
+  }
+
+  /** The runtime accepted the terminal WebSocket the worker named `id`: its record opens (routes/terminal.ts). */
+  terminalOpened(access: ThreadAccess, id: string): Promise<RpcResult<{ id: string; started_at: string }>> {
+    return rpc(() => (this.thread(access), this.terminals.opened(id)));
   }
 
   cancel(access: ThreadAccess, executionId: string): Promise<RpcResult<{ execution_id: string; cancelled: boolean }>> {
@@ -230,6 +248,7 @@ export class ThreadDO extends DurableObject<Env> {
       // deleteAll drops the SQL tables too; this instance may serve the same id again (a 404, or a new thread).
       this.store.init();
       this.processes.store.init();
+      this.terminals.store.init();
       return { deleted: true as const };
     });
   }

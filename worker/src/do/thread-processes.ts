@@ -86,8 +86,8 @@ export class ThreadProcesses {
     return this.store.running().length > 0;
   }
 
-  /** The runtime's view of the running processes, recorded. */
-  private async refresh(thread: ThreadRow): Promise<void> {
+  /** The runtime's view of the running processes, recorded (nothing to ask when none runs). */
+  async refresh(thread: ThreadRow): Promise<void> {
     if (this.store.running().length === 0) return;
     const { res } = await this.placement.call({ method: "GET", path: runtimePaths.processes(rowRef(thread)) }, true);
     this.reconcile((await res.json<{ processes: ProcessInfo[] }>()).processes);
