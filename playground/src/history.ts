@@ -54,7 +54,12 @@ export class History {
       h("span", { class: "summary" }, r.summary || r.kind),
       h("span", { class: "facts" }, h("span", { class: `s-${r.status}` }, r.status), ` · ${r.kind} · ${formatMs(r.duration_ms)} · ${when}`),
     );
-    button.addEventListener("click", () => void this.replay(r));
+    // Background processes and terminals are in the history too, but keep no events to replay (a process's output is
+    // in the Processes panel).
+    if (r.kind === "process" || r.kind === "terminal") {
+      button.setAttribute("disabled", "");
+      button.title = r.kind === "process" ? "A background process: its logs are in the Processes panel" : "A terminal session";
+    } else button.addEventListener("click", () => void this.replay(r));
     return h("li", {}, button);
   }
 }
