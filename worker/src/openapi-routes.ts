@@ -8,14 +8,10 @@ import {
   CreateContextSchema,
   CreateThreadSchema,
   EXECUTION_KIND_NAMES,
-  ExposePortSchema,
-  ExposedPortSchema,
   type ErrorCode,
   ExecutionRecordSchema,
   FileListSchema,
   FileWrittenSchema,
-  FileEntrySchema,
-  MountListSchema,
   MountNameSchema,
   RESULT_KINDS,
   RevokedSchema,
@@ -28,6 +24,8 @@ import {
   kindSpec,
 } from "../../shared/src/index.ts";
 import { AUTHENTICATED, EXECUTION, JSON_BODY, OPEN, RUNTIME, THREAD } from "./openapi-errors.ts";
+import { MOUNT_ROUTES } from "./openapi-mounts.ts";
+import { PREVIEW_ROUTES } from "./openapi-previews.ts";
 import { PROCESS_ROUTES } from "./openapi-processes.ts";
 
 /** One documented operation. `errors` are the route's own codes; the shared sets are added from `auth` and `body`. */
@@ -259,48 +257,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       errors: [...THREAD, ...RUNTIME, "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_DIRECTORY"],
     },
   },
-  "/v1/threads/{thread}/ports": {
-    post: {
-      id: "exposePort",
-      tag: "Previews",
-      summary: "A preview URL for a port of the thread's sandbox (HTTP and WebSocket; works for network \"none\" threads too)",
-      description:
-        "The URL carries a capability for this port of this thread until `expires_at` (ttl_seconds, 1 h by default, at most 7 days): " +
-        "no API key or token is needed to open it. Exposing the port again keeps its URLs valid; at most 16 ports at once. " +
-        "The URL, `/preview/<capability>/<path>`, takes any method and WebSocket upgrades and passes the server's answer through; " +
-        "it answers 403 FORBIDDEN for a capability that is not genuine, 404 NOT_FOUND once revoked or expired, and 502 " +
-        "PORT_NOT_LISTENING when nothing listens on the port.",
-      body: ExposePortSchema,
-      ok: ExposedPortSchema,
-      status: 201,
-      errors: [...THREAD],
-    },
-    get: { id: "listPorts", tag: "Previews", summary: "The thread's exposed ports and their URLs", ok: z.object({ ports: z.array(ExposedPortSchema) }), errors: [...THREAD] },
-  },
-  "/v1/threads/{thread}/ports/{port}": {
-    delete: {
-      id: "revokePort",
-      tag: "Previews",
-      summary: "Revoke a port's preview URLs (all of them, at once)",
-      ok: z.object({ port: z.number().int(), revoked: z.boolean() }),
-      errors: [...THREAD, "VALIDATION_FAILED"],
-    },
-  },
-  "/v1/threads/{thread}/terminal": {
-    get: {
-      id: "openTerminal",
-      tag: "Previews",
-      summary: "A WebSocket to bash on a PTY in the thread's sandbox (101 Switching Protocols)",
-      description:
-        "Send `Upgrade: websocket`, subprotocol `threadbox.terminal`; a browser offers its credential as a second subprotocol " +
-        "`bearer.<api key or token>`. Binary frames are raw input and output; text frames are JSON `{\"type\":\"resize\",\"cols\",\"rows\"}` " +
-        "or `{\"type\":\"input\",\"data\"}`. Closing the socket ends the shell and everything it started. The answer's " +
-        "`X-Threadbox-Terminal-Id` names the terminal's record in the execution history (open, then closed).",
-      ok: "bytes",
-      status: 101,
-      errors: [...THREAD, ...RUNTIME, "VALIDATION_FAILED", "DISK_QUOTA_EXCEEDED"],
-    },
-  },
+  ...PREVIEW_ROUTES,
   "/v1/threads/{thread}/files/{path}": {
     get: { id: "readFile", tag: "Files", summary: "Read a file's bytes", ok: "bytes", errors: [...THREAD, ...RUNTIME, "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_FILE", "NOT_A_DIRECTORY"] },
     put: {
@@ -321,27 +278,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       errors: [...THREAD, ...RUNTIME, "INVALID_PATH", "FILE_NOT_FOUND", "NOT_A_FILE"],
     },
   },
-  "/v1/mounts": {
-    get: { id: "listMounts", tag: "Mounts", summary: "The tenant's mounts, each with its file count and bytes (API key only)", ok: MountListSchema, errors: ["RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE"] },
-  },
-  "/v1/mounts/{name}": {
-    delete: { id: "deleteMount", tag: "Mounts", summary: "Delete a mount and all its files (API key only; threads see it empty from their next run)", ok: z.object({ name: z.string(), deleted: z.string() }), errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "MOUNT_NOT_FOUND"] },
-  },
-  "/v1/mounts/{name}/files": {
-    get: { id: "listMountFiles", tag: "Mounts", summary: "Every file and directory of a mount (API key only)", ok: z.object({ name: z.string(), entries: z.array(FileEntrySchema) }), errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "MOUNT_NOT_FOUND"] },
-  },
-  "/v1/mounts/{name}/files/{path}": {
-    put: {
-      id: "putMountFile",
-      tag: "Mounts",
-      summary: "Write a file of a mount, creating the mount (API key only; threads see it from their next run)",
-      bytesIn: true,
-      ok: z.object({ name: z.string(), path: z.string(), size: z.number().int() }),
-      status: 201,
-      errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "INVALID_PATH", "NOT_A_FILE", "NOT_A_DIRECTORY", "PAYLOAD_TOO_LARGE"],
-    },
-    delete: { id: "deleteMountFile", tag: "Mounts", summary: "Delete a file or directory of a mount (API key only)", ok: z.object({ name: z.string(), deleted: z.string() }), errors: ["VALIDATION_FAILED", "RUNTIME_UNAVAILABLE", "STORAGE_UNAVAILABLE", "INVALID_PATH", "MOUNT_NOT_FOUND", "FILE_NOT_FOUND"] },
-  },
+  ...MOUNT_ROUTES,
   ...PROCESS_ROUTES,
 };
 
